@@ -1,0 +1,53 @@
+"""The scope model: the only place in scopegate that knows what a scope means.
+
+Pure Python, no I/O beyond reading a catalog file. Server, guard and client all ask
+this package; none of them compares scope strings by hand.
+"""
+
+from ._algebra import covers, missing, scope_set, scope_set_hash, union
+from ._catalog import Catalog, ScopeDef
+from ._claims import granted_from_claims, scopes_from_value
+from ._errors import (
+    CatalogError,
+    ScopeError,
+    ScopeNotAllowedError,
+    ScopeSyntaxError,
+    UnknownScopeError,
+)
+from ._grammar import (
+    MAX_SCOPE_STRING_LENGTH,
+    MAX_SCOPE_TOKEN_LENGTH,
+    MAX_SCOPES,
+    format_scope,
+    is_scope_token,
+    parse_scope,
+    validate_tokens,
+)
+from ._loader import catalog_from_mapping, default_catalog, load_catalog
+
+__all__ = [
+    "MAX_SCOPES",
+    "MAX_SCOPE_STRING_LENGTH",
+    "MAX_SCOPE_TOKEN_LENGTH",
+    "Catalog",
+    "CatalogError",
+    "ScopeDef",
+    "ScopeError",
+    "ScopeNotAllowedError",
+    "ScopeSyntaxError",
+    "UnknownScopeError",
+    "catalog_from_mapping",
+    "covers",
+    "default_catalog",
+    "format_scope",
+    "granted_from_claims",
+    "is_scope_token",
+    "load_catalog",
+    "missing",
+    "parse_scope",
+    "scope_set",
+    "scope_set_hash",
+    "scopes_from_value",
+    "union",
+    "validate_tokens",
+]

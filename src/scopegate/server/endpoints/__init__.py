@@ -1,0 +1,1 @@
+"""scopegate.server.endpoints."""
