@@ -1,5 +1,43 @@
-"""Sliding-window rate limiting: in-process memory, or Redis shared by every replica."""
+"""Sliding-window rate limiting: in-process memory, or Redis shared by every replica.
 
-from ._base import Decision, RateLimiter
+Start with :func:`create_rate_limiter`; name a token's bucket with :func:`bucket_key`
+(sha256 of the token) and other limits with any short key, e.g. ``"authfail:<ip>"``.
+"""
 
-__all__ = ["Decision", "RateLimiter"]
+from ._base import (
+    DEFAULT_LIMIT,
+    DEFAULT_WINDOW_S,
+    Decision,
+    DualRateLimiter,
+    RateLimiter,
+    RateLimiterUnavailable,
+    SyncRateLimiter,
+)
+from ._keys import MAX_KEY_LENGTH, MAX_LIMIT, MAX_WINDOW_S, bucket_key
+from .factory import create_rate_limiter
+from .fallback import FALLBACK_TOTAL, UNAVAILABLE_POLICIES, FallbackRateLimiter, UnavailablePolicy
+from .memory import MemoryRateLimiter
+from .redis import DEFAULT_PREFIX, SLIDING_WINDOW_LUA, RedisRateLimiter
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_PREFIX",
+    "DEFAULT_WINDOW_S",
+    "FALLBACK_TOTAL",
+    "MAX_KEY_LENGTH",
+    "MAX_LIMIT",
+    "MAX_WINDOW_S",
+    "SLIDING_WINDOW_LUA",
+    "UNAVAILABLE_POLICIES",
+    "Decision",
+    "DualRateLimiter",
+    "FallbackRateLimiter",
+    "MemoryRateLimiter",
+    "RateLimiter",
+    "RateLimiterUnavailable",
+    "RedisRateLimiter",
+    "SyncRateLimiter",
+    "UnavailablePolicy",
+    "bucket_key",
+    "create_rate_limiter",
+]

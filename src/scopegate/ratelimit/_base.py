@@ -5,7 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Decision", "RateLimiter"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_WINDOW_S",
+    "Decision",
+    "DualRateLimiter",
+    "RateLimiter",
+    "RateLimiterUnavailable",
+    "SyncRateLimiter",
+]
+
+DEFAULT_LIMIT = 60
+"""Admissions per window when a route does not say otherwise (seed 003: 60 per minute)."""
+
+DEFAULT_WINDOW_S = 60.0
+"""Length of the sliding window, in seconds, when a route does not say otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +38,14 @@ class Decision:
     retry_after_ms: int = 0
 
 
+class RateLimiterUnavailable(Exception):
+    """A shared backend (Redis) could not decide: unreachable, timed out or erroring.
+
+    Only a backend used on its own raises it; :class:`FallbackRateLimiter` turns it into
+    its documented policy so that callers never see it.
+    """
+
+
 class RateLimiter(Protocol):
     """A sliding-window limiter: at most ``limit`` admissions per ``window_s`` per key."""
 
@@ -34,3 +56,19 @@ class RateLimiter(Protocol):
     async def aclose(self) -> None:
         """Release connections (a no-op for the memory backend)."""
         ...
+
+
+class SyncRateLimiter(Protocol):
+    """The same limiter for synchronous frameworks (Flask): one blocking call per request."""
+
+    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``key`` if the window has room, blocking the thread."""
+        ...
+
+    def close(self) -> None:
+        """Release synchronous connections (a no-op for the memory backend)."""
+        ...
+
+
+class DualRateLimiter(RateLimiter, SyncRateLimiter, Protocol):
+    """A limiter usable from both async (Starlette, FastAPI) and sync (Flask) code."""

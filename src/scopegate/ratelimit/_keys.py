@@ -1,0 +1,51 @@
+"""Bucket naming, the bounds every hit's arguments must respect, and wait rounding."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_LIMIT",
+    "MAX_WINDOW_S",
+    "bucket_key",
+    "check_hit",
+    "retry_after_ms",
+]
+
+MAX_KEY_LENGTH = 512
+"""Longest key accepted; callers hash tokens (:func:`bucket_key`) so real keys are short."""
+
+MAX_LIMIT = 100_000
+"""Largest window capacity: one stored entry per admission, so this bounds a key's memory."""
+
+MAX_WINDOW_S = 86_400.0
+"""Longest window (one day); longer ones belong to quotas, not rate limits."""
+
+
+def bucket_key(token: str) -> str:
+    """Name the bucket of a bearer token: the sha256 hex of the token, the same on every replica.
+
+    The raw token never reaches Redis or a log; equal tokens share one bucket everywhere.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_hit(key: str, limit: int, window_s: float) -> None:
+    """Refuse arguments no caller should send, before any state is touched.
+
+    :raises ValueError: empty or oversized key, limit outside 1..MAX_LIMIT, window outside
+        (0, MAX_WINDOW_S].
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"rate-limit key must be 1..{MAX_KEY_LENGTH} characters")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"rate limit must be an integer in 1..{MAX_LIMIT}, got {limit!r}")
+    if not 0 < window_s <= MAX_WINDOW_S:
+        raise ValueError(f"rate window must be in (0, {MAX_WINDOW_S}] seconds, got {window_s!r}")
+
+
+def retry_after_ms(seconds: float) -> int:
+    """Round a wait up to whole milliseconds, never below 1 (a refusal always waits)."""
+    return max(1, math.ceil(seconds * 1000.0 - 1e-6))

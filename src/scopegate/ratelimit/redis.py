@@ -1,0 +1,200 @@
+"""Sliding-window limiter shared by every replica through Redis: one atomic script per hit.
+
+Each bucket is a sorted set of admissions scored by the time Redis admitted them. One
+Lua script decides a hit on the server, so no other hit can interleave and the limit
+holds across any number of processes:
+
+- ``TIME``: the server's clock, so replicas with skewed clocks still share one window;
+- ``ZREMRANGEBYSCORE -inf now-window``: admissions that left the window go;
+- ``ZCARD``: admissions still inside;
+- room left: ``ZADD now <unique member>`` then ``PEXPIRE window`` (the set dies with its
+  newest admission, so idle buckets cost nothing);
+- full: the entry whose departure frees a slot gives ``retry_after_ms``.
+
+The script is sent by SHA (``EVALSHA``), so a hit is exactly one round trip. After
+``SCRIPT FLUSH`` or a fail-over the server answers ``NOSCRIPT``; that one hit then uses
+``EVAL``, which also reloads the script. Members are 96 random bits (hex), unique per request
+even across forked workers, so two hits in the same microsecond never merge into one.
+
+Any Redis failure raises :class:`RateLimiterUnavailable`; wrap this limiter in
+:class:`~scopegate.ratelimit.fallback.FallbackRateLimiter` (as ``create_rate_limiter``
+does) to turn that into a policy instead of an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import redis as redis_sync
+import redis.asyncio as redis_async
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError
+from redis.retry import Retry as SyncRetry
+
+from ._base import Decision, RateLimiterUnavailable
+from ._keys import check_hit
+
+__all__ = ["DEFAULT_PREFIX", "SLIDING_WINDOW_LUA", "RedisRateLimiter"]
+
+DEFAULT_PREFIX = "scopegate:rl:"
+
+SLIDING_WINDOW_LUA = """
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < limit then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, math.ceil(window / 1000))
+  return {1, limit - count - 1, 0}
+end
+local blocking = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+local retry = math.ceil((tonumber(blocking[2]) + window - now) / 1000)
+if retry < 1 then retry = 1 end
+return {0, 0, retry}
+"""
+"""KEYS[1]: bucket; ARGV: limit, window in microseconds, unique member.
+Returns {allowed (0/1), remaining, retry_after_ms}."""
+
+_SCRIPT_SHA = hashlib.sha1(SLIDING_WINDOW_LUA.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _decision(reply: Any, limit: int) -> Decision:
+    allowed, remaining, retry_ms = (int(x) for x in reply)
+    return Decision(
+        allowed=allowed == 1, limit=limit, remaining=remaining, retry_after_ms=retry_ms
+    )
+
+
+class RedisRateLimiter:
+    """A sliding-window limiter whose buckets live in Redis, shared by every replica.
+
+    :param url_or_client: a ``redis://`` URL (both clients are then built here, with short
+        timeouts and no retries, and closed by :meth:`aclose` / :meth:`close`), or a
+        ``redis.asyncio.Redis`` (for :meth:`hit`) or ``redis.Redis`` (for :meth:`hit_sync`)
+        that the caller owns and closes.
+    :param prefix: prepended to every key, so the limiter's keys are easy to find and purge.
+    :param socket_timeout: seconds to connect or to wait for a reply before giving up
+        (URL only); keep it short, a limiter must not stall the request it guards.
+    :param max_connections: pool size per client (URL only); extra hits wait up to
+        ``socket_timeout`` for a free connection.
+    """
+
+    def __init__(
+        self,
+        url_or_client: str | redis_async.Redis | redis_sync.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        socket_timeout: float = 0.25,
+        max_connections: int = 64,
+    ) -> None:
+        self._prefix = prefix
+        self._url: str | None = None
+        self._socket_timeout = socket_timeout
+        self._max_connections = max_connections
+        self._async: redis_async.Redis | None = None
+        self._sync: redis_sync.Redis | None = None
+        if isinstance(url_or_client, str):
+            self._url = url_or_client
+            self._async = self._async_from_url(url_or_client)  # parses the URL now
+        elif isinstance(url_or_client, redis_async.Redis):
+            self._async = url_or_client
+        elif isinstance(url_or_client, redis_sync.Redis):
+            self._sync = url_or_client
+        else:
+            raise TypeError("url_or_client must be a redis:// URL or a redis-py client")
+        self._owns_clients = self._url is not None
+
+    @property
+    def prefix(self) -> str:
+        """The string prepended to every key in Redis."""
+        return self._prefix
+
+    async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``key`` in one round trip if the shared window has room.
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        check_hit(key, limit, window_s)
+        client = self._async
+        if client is None:
+            raise RuntimeError("this RedisRateLimiter was given a sync client: use hit_sync")
+        args = self._args(key, limit, window_s)
+        try:
+            try:
+                reply = await client.evalsha(_SCRIPT_SHA, 1, *args)
+            except NoScriptError:
+                reply = await client.eval(SLIDING_WINDOW_LUA, 1, *args)
+        except (RedisError, OSError) as exc:
+            raise RateLimiterUnavailable(f"Redis rate limiter failed: {exc}") from exc
+        return _decision(reply, limit)
+
+    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``key`` in one blocking round trip (Flask).
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        check_hit(key, limit, window_s)
+        client = self._sync_client()
+        args = self._args(key, limit, window_s)
+        try:
+            try:
+                reply = client.evalsha(_SCRIPT_SHA, 1, *args)
+            except NoScriptError:
+                reply = client.eval(SLIDING_WINDOW_LUA, 1, *args)
+        except (RedisError, OSError) as exc:
+            raise RateLimiterUnavailable(f"Redis rate limiter failed: {exc}") from exc
+        return _decision(reply, limit)
+
+    async def aclose(self) -> None:
+        """Close the clients this limiter built from its URL (never a caller's client)."""
+        if self._owns_clients:
+            if self._async is not None:
+                await self._async.aclose()
+            self.close()
+
+    def close(self) -> None:
+        """Close the sync client this limiter built from its URL (never a caller's client)."""
+        if self._owns_clients and self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    def _args(self, key: str, limit: int, window_s: float) -> Sequence[str | int]:
+        return (self._prefix + key, limit, round(window_s * 1_000_000), os.urandom(12).hex())
+
+    def _sync_client(self) -> redis_sync.Redis:
+        if self._sync is None:
+            if self._url is None:
+                raise RuntimeError("this RedisRateLimiter was given an async client: use hit")
+            self._sync = redis_sync.Redis(
+                connection_pool=redis_sync.BlockingConnectionPool.from_url(
+                    self._url,
+                    max_connections=self._max_connections,
+                    timeout=self._socket_timeout,
+                    socket_timeout=self._socket_timeout,
+                    socket_connect_timeout=self._socket_timeout,
+                    retry=SyncRetry(NoBackoff(), 0),
+                )
+            )
+        return self._sync
+
+    def _async_from_url(self, url: str) -> redis_async.Redis:
+        # No retries: a retried EVALSHA whose reply was lost would count one request
+        # twice, and a failing hit is better served by the fallback policy at once.
+        return redis_async.Redis(
+            connection_pool=redis_async.BlockingConnectionPool.from_url(
+                url,
+                max_connections=self._max_connections,
+                timeout=self._socket_timeout,
+                socket_timeout=self._socket_timeout,
+                socket_connect_timeout=self._socket_timeout,
+                retry=AsyncRetry(NoBackoff(), 0),
+            )
+        )
