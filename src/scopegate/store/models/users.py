@@ -1,0 +1,154 @@
+"""People and what they granted: users, workspaces, memberships, consents, and the
+interactive grants' state (authorization codes, device codes, refresh tokens).
+
+Every secret (code, device code, user code, refresh token) is stored only as its
+SHA-256 hex digest. Scope columns hold sorted lists of canonical names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, created_at_column
+
+__all__ = [
+    "AuthorizationCode",
+    "Consent",
+    "DeviceCode",
+    "Membership",
+    "RefreshToken",
+    "User",
+    "Workspace",
+]
+
+_HASH = sa.String(64)  # sha256 hex
+_ID = sa.String(40)  # "usr_…", "ws_…", "fam_…"
+
+
+class User(Base):
+    """A person who logs in; ``role`` names a catalog role that caps their tokens."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), nullable=False, unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Workspace(Base):
+    """A tenant that users belong to."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), nullable=False, unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Membership(Base):
+    """A user's role in one workspace."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Consent(Base):
+    """The scopes a user has granted a client so far (the union of every approval)."""
+
+    __tablename__ = "consents"
+
+    user_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class AuthorizationCode(Base):
+    """An authorization code bound to client, redirect URI and PKCE challenge.
+
+    ``used_at`` marks the single use; the tokens minted from it are remembered
+    (``refresh_family_id``, ``access_jti``) so a replay can revoke them.
+    """
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    redirect_uri: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
+    resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    code_challenge: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    code_challenge_method: Mapped[str] = mapped_column(sa.String(8), nullable=False)
+    nonce: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    refresh_family_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
+    access_jti: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class DeviceCode(Base):
+    """A device authorization (RFC 8628): pending, then approved or denied, then used."""
+
+    __tablename__ = "device_codes"
+
+    device_code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
+    user_code_hash: Mapped[str] = mapped_column(_HASH, nullable=False, unique=True)
+    client_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
+    resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="pending")
+    user_id: Mapped[str | None] = mapped_column(
+        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    interval: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class RefreshToken(Base):
+    """One refresh token of a rotation family; only the newest unrotated one is live.
+
+    ``scopes`` is the family's original grant (a refresh may ask for less, never more).
+    ``access_jti`` is the access token issued with it, deny-listed if the family is revoked.
+    """
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
+    family_id: Mapped[str] = mapped_column(_ID, nullable=False, index=True)
+    parent_hash: Mapped[str | None] = mapped_column(_HASH, nullable=True)
+    client_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
+    resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    access_jti: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,139 @@
+"""Refresh tokens: stored hashed, rotated on every use, revoked by family on reuse.
+
+A refresh writes two rows: the UPDATE that marks the presented token rotated (it matches
+only a live token, so two concurrent refreshes cannot both win) and the INSERT of its
+successor, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..db import Database
+from ..models import utcnow
+from ..models.users import RefreshToken
+
+__all__ = ["NewRefreshToken", "RefreshTokenRecord", "RefreshTokenRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRecord:
+    """An immutable copy of a refresh-token row."""
+
+    token_hash: str
+    family_id: str
+    parent_hash: str | None
+    client_id: str
+    user_id: str
+    scopes: frozenset[str]
+    resources: tuple[str, ...]
+    auth_time: datetime
+    expires_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def live(self) -> bool:
+        """Neither rotated nor revoked (expiry is checked by the caller against its clock)."""
+        return self.rotated_at is None and self.revoked_at is None
+
+    @classmethod
+    def from_row(cls, row: RefreshToken) -> RefreshTokenRecord:
+        """Snapshot an ORM row."""
+        return cls(row.token_hash, row.family_id, row.parent_hash, row.client_id,
+                   row.user_id, frozenset(row.scopes), tuple(row.resources), row.auth_time,
+                   row.expires_at, row.rotated_at, row.revoked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefreshToken:
+    """What to store for a freshly minted refresh token."""
+
+    token_hash: str
+    family_id: str
+    client_id: str
+    user_id: str
+    scopes: frozenset[str]
+    resources: tuple[str, ...]
+    auth_time: datetime
+    expires_at: datetime
+    access_jti: str | None = None
+    access_expires_at: datetime | None = None
+
+    def row(self, parent_hash: str | None) -> RefreshToken:
+        """The ORM row for this token."""
+        return RefreshToken(
+            token_hash=self.token_hash, family_id=self.family_id, parent_hash=parent_hash,
+            client_id=self.client_id, user_id=self.user_id, scopes=sorted(self.scopes),
+            resources=list(self.resources), auth_time=self.auth_time,
+            access_jti=self.access_jti, access_expires_at=self.access_expires_at,
+            expires_at=self.expires_at)
+
+
+class RefreshTokenRepository:
+    """Refresh-token rows in one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, token: NewRefreshToken) -> None:
+        """Store the first token of a new family."""
+        with self.db.session() as session:
+            session.add(token.row(parent_hash=None))
+
+    def get(self, token_hash: str) -> RefreshTokenRecord | None:
+        """Return the token row, or None."""
+        with self.db.session() as session:
+            row = session.get(RefreshToken, token_hash)
+            return RefreshTokenRecord.from_row(row) if row is not None else None
+
+    def rotate(self, old_hash: str, new: NewRefreshToken,
+               now: datetime | None = None) -> bool:
+        """Retire ``old_hash`` and store its successor; False if it was no longer live."""
+        now = now or utcnow()
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.token_hash == old_hash, RefreshToken.rotated_at.is_(None),
+                       RefreshToken.revoked_at.is_(None))
+                .values(rotated_at=now))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            session.add(new.row(parent_hash=old_hash))
+            return True
+
+    def revoke_family(self, family_id: str,
+                      now: datetime | None = None) -> list[tuple[str, datetime]]:
+        """Revoke every token of a family; return the (jti, expiry) of its access tokens.
+
+        The caller deny-lists those ids so the access tokens die with the family.
+        """
+        now = now or utcnow()
+        with self.db.session() as session:
+            session.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=now))
+            rows = session.execute(
+                sa.select(RefreshToken.access_jti, RefreshToken.access_expires_at)
+                .where(RefreshToken.family_id == family_id,
+                       RefreshToken.access_jti.is_not(None)))
+            return [(jti, exp) for jti, exp in rows if jti is not None and exp is not None]
+
+    def family(self, family_id: str) -> list[RefreshTokenRecord]:
+        """Every token of a family, oldest first."""
+        with self.db.session() as session:
+            rows = session.scalars(sa.select(RefreshToken)
+                                   .where(RefreshToken.family_id == family_id)
+                                   .order_by(RefreshToken.created_at))
+            return [RefreshTokenRecord.from_row(r) for r in rows]
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete tokens that expired before ``older_than``; return how many."""
+        with self.db.session() as session:
+            result = session.execute(sa.delete(RefreshToken).where(
+                RefreshToken.expires_at < older_than))
+            return int(result.rowcount)  # type: ignore[attr-defined]
