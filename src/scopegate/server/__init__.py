@@ -1,1 +1,1 @@
-"""scopegate.server."""
+"""The ASGI authorization server. Build it with :func:`scopegate.server.app.create_app`."""

@@ -1,1 +1,9 @@
-"""scopegate.store."""
+"""Persistence: SQLAlchemy 2 models, repositories and Alembic migrations.
+
+SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://``) scales out with the
+same code. Scopes are stored as JSON lists of canonical names.
+"""
+
+from .db import Database, DatabaseError
+
+__all__ = ["Database", "DatabaseError"]

@@ -1,0 +1,115 @@
+"""Build the ASGI app: routes from one explicit list of endpoint modules, one state.
+
+To add endpoints, write a module in ``server/endpoints/`` exposing
+``routes: list[BaseRoute]`` and append it to :data:`ENDPOINT_MODULES`. To add a grant,
+append an instance to :data:`GRANTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ..errors import NotFound, OAuthError, ServerError
+from .endpoints import jwks, token
+from .grants.base import Grant
+from .grants.client_credentials import ClientCredentialsGrant
+from .http import error_response
+from .logging import logger
+from .settings import Settings
+from .state import ServerState
+
+__all__ = ["ENDPOINT_MODULES", "GRANTS", "app_from_env", "create_app"]
+
+ENDPOINT_MODULES: list[ModuleType] = [
+    token,
+    jwks,
+]
+
+GRANTS: list[Grant] = [
+    ClientCredentialsGrant(),
+]
+
+
+class MethodNotAllowed(OAuthError):
+    """The path exists but not for this HTTP method."""
+
+    error = "method_not_allowed"
+    status_code = 405
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound("no such endpoint"))
+    if exc.status_code == 405:
+        response = error_response(MethodNotAllowed("method not allowed"))
+        if exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    return error_response(ServerError() if exc.status_code >= 500 else OAuthError(exc.detail))
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    return error_response(exc)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(ServerError())
+
+
+def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
+    """Concatenate the ``routes`` of each endpoint module, in order."""
+    out: list[BaseRoute] = []
+    for module in modules:
+        out.extend(module.routes)
+    return out
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the authorization server; its lifespan loads keys, catalog and secrets.
+
+    :param settings: the configuration (``Settings.from_env()`` when None).
+    """
+    config = settings if settings is not None else Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = await run_in_threadpool(ServerState.load, config, GRANTS)
+        app.state.server = state
+        logger.info("scopegate server ready", extra={"issuer": config.issuer,
+                                                     "catalog": state.catalog.source})
+        try:
+            yield
+        finally:
+            for close in state.on_shutdown:
+                await close()
+            state.db.dispose()
+
+    return Starlette(
+        routes=collect_routes(ENDPOINT_MODULES),
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPException: _http_error,
+            OAuthError: _oauth_error,
+            Exception: _unhandled,
+        },
+    )
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory used by ``scopegate serve`` (settings from ``SCOPEGATE_*``)."""
+    from .logging import configure_logging
+
+    configure_logging()
+    return create_app(Settings.from_env())

@@ -1,0 +1,56 @@
+"""The token endpoint (RFC 6749 §3.2): form in, token response or §5.2 error out."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from ..http import JSONResponse
+from ..shared import (
+    Context,
+    action,
+    client_auth,
+    no_store,
+    parse_form,
+    reject_duplicates,
+)
+
+__all__ = ["PATH", "routes"]
+
+PATH = "/oauth/token"
+
+
+async def select_grant(ctx: Context) -> Response | None:
+    """Find the grant for ``grant_type`` and check that this client may use it."""
+    grant_type = ctx.params.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    grant = ctx.server.grants.lookup(grant_type)
+    if grant is None:
+        raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:80]!r}")
+    client = ctx.require_client()
+    if grant.grant_type not in client.grant_types:
+        raise UnauthorizedClient(f"this client may not use {grant.grant_type}")
+    if not ctx.client_authenticated and not grant.allows_public_clients:
+        raise UnauthorizedClient(f"{grant.grant_type} needs a confidential client")
+    ctx.data["grant"] = grant
+    return None
+
+
+async def run_grant(ctx: Context) -> Response | None:
+    """Let the grant validate and mint the token response."""
+    body = await ctx.data["grant"].handle(ctx)
+    return JSONResponse(body)
+
+
+token_endpoint = action("token", [
+    no_store,
+    parse_form,
+    reject_duplicates(),
+    client_auth(allow_public=True),
+    select_grant,
+    run_grant,
+])
+
+routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]

@@ -1,0 +1,140 @@
+"""Mint the token response for any grant: one function every grant calls.
+
+The access token is an RFC 9068 JWT. Grants that also hand out a refresh token or an ID
+token do so through :attr:`TokenIssuer.response_hooks`: each hook receives the
+:class:`Issued` record and returns members to merge into the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import InvalidTarget
+from ..scopes import Catalog, format_scope
+from ..store.repositories import ClientRecord
+from ..tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from .keyring import KeyRing
+
+__all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
+
+MAX_RESOURCES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """What was just issued; handed to every response hook.
+
+    :param extras: grant-specific values for hooks (e.g. ``nonce``, ``auth_time``,
+        ``refresh``: whether the grant wants a refresh token).
+    """
+
+    client: ClientRecord
+    subject: str
+    subject_type: SubjectType
+    scopes: frozenset[str]
+    audience: tuple[str, ...]
+    grant_type: str
+    claims: Mapping[str, Any]
+    access_token: str
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
+
+
+def _valid_resource(value: str) -> bool:
+    # RFC 8707 §2: an absolute URI without a fragment.
+    parts = urlsplit(value)
+    return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
+
+
+def resolve_audience(
+    catalog: Catalog,
+    issuer: str,
+    allowed_scopes: Iterable[str],
+    scopes: Iterable[str],
+    resources: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """The token ``aud``: the requested resources, else the scopes' audiences, else issuer.
+
+    :raises InvalidTarget: a resource is malformed or no allowed scope targets it.
+    """
+    wanted = tuple(dict.fromkeys(resources))
+    if not wanted:
+        return catalog.audiences(scopes) or (issuer,)
+    if len(wanted) > MAX_RESOURCES:
+        raise InvalidTarget(f"at most {MAX_RESOURCES} resource parameters")
+    permitted = set(catalog.audiences(catalog.expand(allowed_scopes)))
+    for resource in wanted:
+        if not _valid_resource(resource):
+            raise InvalidTarget("resource must be an absolute URI without a fragment")
+        if resource not in permitted:
+            raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
+    return tuple(sorted(wanted))
+
+
+class TokenIssuer:
+    """Builds and signs access tokens and assembles the token response.
+
+    :param catalog: the scope catalog (audiences).
+    :param keys: the key ring whose active signer signs.
+    :param issuer: the ``iss`` value.
+    :param access_token_ttl: lifetime in seconds.
+    :param on_issued: called with the grant type after each issue (metrics).
+    """
+
+    def __init__(self, *, catalog: Catalog, keys: KeyRing, issuer: str, access_token_ttl: int,
+                 on_issued: Callable[[str], None] | None = None) -> None:
+        self.catalog = catalog
+        self.keys = keys
+        self.issuer = issuer
+        self.access_token_ttl = access_token_ttl
+        self.response_hooks: list[ResponseHook] = []
+        self._on_issued = on_issued
+
+    async def issue(
+        self,
+        *,
+        client: ClientRecord,
+        subject: str,
+        subject_type: SubjectType,
+        scopes: frozenset[str],
+        resources: tuple[str, ...] = (),
+        audience: tuple[str, ...] | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+        grant_type: str,
+        extras: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Return the RFC 6749 §5.1 token response for an already-validated grant.
+
+        :param scopes: canonical names the grant allows (already narrowed).
+        :param resources: RFC 8707 ``resource`` values to check and use as ``aud``.
+        :param audience: a pre-resolved audience (skips ``resources``), e.g. on refresh.
+        :param extra_claims: more access-token claims (never override registered ones).
+        :param extras: values for response hooks (refresh token, ID token).
+        """
+        aud = audience if audience is not None else resolve_audience(
+            self.catalog, self.issuer, client.allowed_scopes, scopes, resources)
+        claims = access_token_claims(
+            issuer=self.issuer, subject=subject, subject_type=subject_type,
+            client_id=client.client_id, audience=aud, scopes=scopes,
+            ttl=self.access_token_ttl, extra=extra_claims)
+        token = self.keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
+        response: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.access_token_ttl,
+            "scope": claims["scope"] or format_scope(scopes),
+        }
+        if self.response_hooks:
+            issued = Issued(client=client, subject=subject, subject_type=subject_type,
+                            scopes=scopes, audience=aud, grant_type=grant_type, claims=claims,
+                            access_token=token, extras=dict(extras or {}))
+            for hook in self.response_hooks:
+                response.update(await hook(issued))
+        if self._on_issued is not None:
+            self._on_issued(grant_type)
+        return response

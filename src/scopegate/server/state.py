@@ -1,0 +1,108 @@
+"""Everything a running server holds, in one object on ``app.state.server``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..scopes import Catalog, load_catalog
+from ..store import Database
+from ..store.repositories import (
+    ClientRecord,
+    ClientRepository,
+    RevocationRepository,
+    SecretRepository,
+    SigningKeyRepository,
+)
+from .client_cache import ClientCache
+from .denylist import DenyList
+from .grants.base import Grant, GrantRegistry
+from .issuance import TokenIssuer
+from .keyring import KeyRing, ensure_signing_key
+from .metrics import Metrics
+from .settings import Settings
+
+__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "ServerState", "TokenHandler", "prepare_database"]
+
+PEPPER_SECRET = "client_secret_pepper"
+SESSION_SECRET = "session_secret"
+
+
+class TokenHandler(Protocol):
+    """Introspects and revokes one kind of token we issue besides JWT access tokens.
+
+    The interactive-grants engineer registers one for refresh tokens by appending to
+    :attr:`ServerState.token_handlers`.
+    """
+
+    async def introspect(self, state: ServerState, token: str) -> Mapping[str, Any] | None:
+        """The RFC 7662 response for ``token``, or None if it is not of this kind."""
+        ...
+
+    async def revoke(self, state: ServerState, token: str, client: ClientRecord) -> bool:
+        """Revoke ``token`` if it is of this kind and belongs to ``client``; True if handled."""
+        ...
+
+
+def prepare_database(db: Database, settings: Settings) -> None:
+    """Make a database ready: upgrade an SQLite file, generate the first signing key.
+
+    PostgreSQL is never migrated implicitly: run ``scopegate db upgrade``.
+    """
+    from ..store import DatabaseError
+
+    if db.is_sqlite:
+        db.upgrade()
+    elif not db.is_current():
+        raise DatabaseError("the database schema is not current; run `scopegate db upgrade`")
+    ensure_signing_key(SigningKeyRepository(db), settings.signing_alg)
+
+
+@dataclass(eq=False)
+class ServerState:
+    """The server's collaborators; endpoints reach them as ``ctx.server``."""
+
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    keys: KeyRing
+    clients: ClientCache
+    denylist: DenyList
+    issuer: TokenIssuer
+    grants: GrantRegistry
+    metrics: Metrics
+    pepper: str
+    session_secret: str
+    token_handlers: list[TokenHandler] = field(default_factory=list)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, settings: Settings, grants: Sequence[Grant]) -> ServerState:
+        """Open the database, prepare it, load catalog, keys and secrets (blocking I/O)."""
+        db = Database(settings.database_url)
+        prepare_database(db, settings)
+        catalog = load_catalog(settings.catalog_path)
+        keys = KeyRing(SigningKeyRepository(db), settings.issuer)
+        secrets_repo = SecretRepository(db)
+        metrics = Metrics()
+        denylist = DenyList(RevocationRepository(db))
+        denylist.warm()
+        issued = metrics.tokens_issued
+        return cls(
+            settings=settings,
+            db=db,
+            catalog=catalog,
+            keys=keys,
+            clients=ClientCache(ClientRepository(db), settings.client_cache_ttl),
+            denylist=denylist,
+            issuer=TokenIssuer(catalog=catalog, keys=keys, issuer=settings.issuer,
+                               access_token_ttl=settings.access_token_ttl,
+                               on_issued=lambda grant: issued.labels(grant).inc()),
+            grants=GrantRegistry(grants, settings.features),
+            metrics=metrics,
+            pepper=secrets_repo.get_or_create(PEPPER_SECRET),
+            session_secret=settings.session_secret
+            or secrets_repo.get_or_create(SESSION_SECRET),
+        )

@@ -1,0 +1,14 @@
+"""Repositories: the only code that queries tables; they return frozen records."""
+
+from .clients import ClientRecord, ClientRepository
+from .keys import KeyRecord, SecretRepository, SigningKeyRepository
+from .revocations import RevocationRepository
+
+__all__ = [
+    "ClientRecord",
+    "ClientRepository",
+    "KeyRecord",
+    "RevocationRepository",
+    "SecretRepository",
+    "SigningKeyRepository",
+]

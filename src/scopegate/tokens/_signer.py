@@ -1,0 +1,65 @@
+"""Fast compact-JWS signing around ``cryptography``'s signature.
+
+The header of each (key, typ) pair is encoded once; a token costs one orjson dump, two
+base64url encodings and the raw signature. ES256 signatures come from ``cryptography`` as
+DER and are converted to the JOSE ``r || s`` form (RFC 7518 §3.4). Every token kind
+this emits is verified in the tests with joserfc, an independent JOSE library.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from ._keys import SigningKeyPair
+
+__all__ = ["JwsSigner"]
+
+_b64 = base64.urlsafe_b64encode
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def _b64url(data: bytes) -> bytes:
+    return _b64(data).rstrip(b"=")
+
+
+class JwsSigner:
+    """Signs JSON claims as a compact JWS with one key; ``alg`` and ``kid`` fixed.
+
+    :param key: the signing key; its ``alg`` goes in every header.
+    """
+
+    __slots__ = ("_headers", "_is_ec", "_private", "alg", "kid")
+
+    def __init__(self, key: SigningKeyPair) -> None:
+        self.kid = key.kid
+        self.alg = key.alg
+        self._private = key.private_key
+        self._is_ec = isinstance(key.private_key, ec.EllipticCurvePrivateKey)
+        self._headers: dict[str, bytes] = {}
+
+    def _header(self, typ: str) -> bytes:
+        encoded = self._headers.get(typ)
+        if encoded is None:
+            header = {"alg": self.alg, "kid": self.kid, "typ": typ}
+            encoded = _b64url(orjson.dumps(header)) + b"."
+            self._headers[typ] = encoded
+        return encoded
+
+    def sign(self, claims: Mapping[str, Any], typ: str = "JWT") -> str:
+        """Return the compact JWS of ``claims`` with header ``{alg, kid, typ}``."""
+        signing_input = self._header(typ) + _b64url(orjson.dumps(claims))
+        if self._is_ec:
+            der = self._private.sign(signing_input, _ECDSA_SHA256)  # type: ignore[call-arg]
+            r, s = decode_dss_signature(der)
+            raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        else:
+            assert isinstance(self._private, ed25519.Ed25519PrivateKey)
+            raw = self._private.sign(signing_input)
+        return (signing_input + b"." + _b64url(raw)).decode("ascii")
