@@ -1,8 +1,9 @@
 """Build the ASGI app: routes from one explicit list of endpoint modules, one state.
 
 To add endpoints, write a module in ``server/endpoints/`` exposing
-``routes: list[BaseRoute]`` and append it to :data:`ENDPOINT_MODULES`. To add a grant,
-append an instance to :data:`GRANTS`.
+``routes: list[BaseRoute]`` (optionally ``feature = "<Features flag>"`` and
+``openapi_paths``) and append it to :data:`ENDPOINT_MODULES`. To add a grant, append an
+instance to :data:`GRANTS`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,32 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ..errors import NotFound, OAuthError, ServerError
-from .endpoints import jwks, token
+from .endpoints import introspect, jwks, metadata, metrics, openapi, revoke, scopes_api, token
 from .grants.base import Grant
 from .grants.client_credentials import ClientCredentialsGrant
 from .http import error_response
 from .logging import logger
-from .settings import Settings
+from .settings import Features, Settings
 from .state import ServerState
 
-__all__ = ["ENDPOINT_MODULES", "GRANTS", "app_from_env", "create_app"]
+__all__ = [
+    "ENDPOINT_MODULES",
+    "GRANTS",
+    "app_from_env",
+    "collect_routes",
+    "create_app",
+    "mounted_modules",
+]
 
 ENDPOINT_MODULES: list[ModuleType] = [
-    token,
+    metadata,
     jwks,
+    token,
+    introspect,
+    revoke,
+    scopes_api,
+    openapi,
+    metrics,
 ]
 
 GRANTS: list[Grant] = [
@@ -68,6 +82,12 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return error_response(ServerError())
 
 
+def mounted_modules(features: Features) -> list[ModuleType]:
+    """The endpoint modules whose feature is on (a module without ``feature`` always is)."""
+    return [m for m in ENDPOINT_MODULES
+            if getattr(features, getattr(m, "feature", ""), True)]
+
+
 def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
     """Concatenate the ``routes`` of each endpoint module, in order."""
     out: list[BaseRoute] = []
@@ -97,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             state.db.dispose()
 
     return Starlette(
-        routes=collect_routes(ENDPOINT_MODULES),
+        routes=collect_routes(mounted_modules(config.features)),
         lifespan=lifespan,
         exception_handlers={
             HTTPException: _http_error,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,3 +21,9 @@ async def jwks(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [Route(PATH, jwks, methods=["GET"], name="jwks")]
+
+
+openapi_paths: dict[str, Any] = {PATH: {"get": {
+    "summary": "Signing keys (JWKS, RFC 7517)", "operationId": "jwks",
+    "responses": {"200": {"description": "JWK set", "content": {
+        "application/jwk-set+json": {"schema": {"type": "object"}}}}}}}}

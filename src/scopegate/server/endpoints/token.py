@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -15,6 +17,7 @@ from ..shared import (
     parse_form,
     reject_duplicates,
 )
+from .openapi import error_responses, form_body, json_response
 
 __all__ = ["PATH", "routes"]
 
@@ -54,3 +57,26 @@ token_endpoint = action("token", [
 ])
 
 routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]
+
+
+openapi_paths: dict[str, Any] = {PATH: {"post": {
+    "summary": "Token endpoint (RFC 6749 §3.2)",
+    "operationId": "token",
+    "security": [{"clientBasic": []}, {}],
+    "requestBody": form_body({
+        "grant_type": {"type": "string", "examples": ["client_credentials"]},
+        "scope": {"type": "string", "description": "space-delimited scopes"},
+        "resource": {"type": "string", "description": "RFC 8707 target (repeatable)"},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+    }, ["grant_type"]),
+    "responses": {
+        "200": json_response("Token response (RFC 6749 §5.1)", {
+            "type": "object",
+            "required": ["access_token", "token_type", "expires_in"],
+            "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"},
+                           "expires_in": {"type": "integer"}, "scope": {"type": "string"},
+                           "refresh_token": {"type": "string"},
+                           "id_token": {"type": "string"}}}),
+        **error_responses(400, 401, 413),
+    }}}}
