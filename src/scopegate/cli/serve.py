@@ -1,9 +1,122 @@
-"""CLI commands: serve (placeholder until its issue lands)."""
+"""CLI commands: ``serve``, ``db upgrade`` and ``signing-keys rotate|list``."""
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from typing import Annotated
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..server.keyring import rotate_signing_key
+from ..store import Database, DatabaseError
+from ..store.repositories import SigningKeyRepository
+from ..tokens import SUPPORTED_ALGS
+from ._admin_db import (
+    CatalogOption,
+    DatabaseUrlOption,
+    JsonOption,
+    fail,
+    load_settings,
+    open_catalog,
+    open_database,
+)
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="SCOPEGATE_HOST",
+                                             help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(envvar="SCOPEGATE_PORT",
+                                             help="TCP port (default 8000).")] = None,
+    database_url: DatabaseUrlOption = None,
+    issuer: Annotated[str | None, typer.Option(
+        envvar="SCOPEGATE_ISSUER", help="Public base URL (default http://HOST:PORT).")] = None,
+    catalog: CatalogOption = None,
+    workers: Annotated[int | None, typer.Option(envvar="SCOPEGATE_WORKERS",
+                                                help="Worker processes (default 1).")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Start the authorization server (creates and upgrades an SQLite database itself)."""
+    settings = load_settings(host=host, port=port, database_url=database_url, issuer=issuer,
+                             catalog_path=catalog, workers=workers)
+    open_catalog(settings.catalog_path)
+    open_database(settings).dispose()  # migrate and create the first key before workers fork
+    os.environ.update(settings.to_env())
+
+    import uvicorn
+
+    from ..server.logging import configure_logging
+
+    configure_logging()
+    typer.echo(f"scopegate listening on http://{settings.host}:{settings.port} "
+               f"(issuer {settings.issuer})", err=True)
+    uvicorn.run("scopegate.server.app:app_from_env", factory=True, host=settings.host,
+                port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
+                access_log=access_log, log_config=None, server_header=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
+    """Create or migrate the schema to the newest revision."""
+    settings = load_settings(database_url=database_url)
+    try:
+        db = Database(settings.database_url)
+        db.upgrade()
+        revision = db.current_revision()
+        db.dispose()
+    except DatabaseError as exc:
+        fail(str(exc))
+    typer.echo(f"database at revision {revision}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    database_url: DatabaseUrlOption = None,
+    alg: Annotated[str | None, typer.Option(envvar="SCOPEGATE_SIGNING_ALG",
+                                            help="ES256 (default) or EdDSA.")] = None,
+) -> None:
+    """Start signing with a new key; old keys stay in JWKS until their tokens expire."""
+    settings = load_settings(database_url=database_url, signing_alg=alg)
+    if settings.signing_alg not in SUPPORTED_ALGS:
+        fail(f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
+    db = open_database(settings)
+    keep = timedelta(seconds=max(settings.access_token_ttl, settings.code_ttl) + 300)
+    kid = rotate_signing_key(SigningKeyRepository(db), settings.signing_alg, keep)
+    db.dispose()
+    typer.echo(f"new signing key {kid}; running servers pick it up within a minute")
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
+    """List signing keys: the active one and retired ones still published."""
+    db = open_database(load_settings(database_url=database_url))
+    records = SigningKeyRepository(db).all()
+    db.dispose()
+    rows = [{"kid": r.kid, "alg": r.alg, "active": r.active,
+             "created_at": r.created_at.isoformat(),
+             "publish_until": r.publish_until.isoformat() if r.publish_until else None}
+            for r in records]
+    if as_json:
+        typer.echo(orjson.dumps(rows).decode())
+        return
+    table = Table("kid", "alg", "state", "created", "published until")
+    for row in rows:
+        table.add_row(str(row["kid"]), str(row["alg"]),
+                      "active" if row["active"] else "retired",
+                      str(row["created_at"])[:19], str(row["publish_until"] or "")[:19])
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``serve``, ``db`` and ``signing-keys`` to the root app."""
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(keys_app, name="signing-keys")

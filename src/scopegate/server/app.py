@@ -8,6 +8,7 @@ instance to :data:`GRANTS`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -47,6 +48,8 @@ ENDPOINT_MODULES: list[ModuleType] = [
     openapi,
     metrics,
 ]
+
+KEY_RELOAD_SECONDS = 60.0
 
 GRANTS: list[Grant] = [
     ClientCredentialsGrant(),
@@ -88,6 +91,16 @@ def mounted_modules(features: Features) -> list[ModuleType]:
             if getattr(features, getattr(m, "feature", ""), True)]
 
 
+async def _reload_keys_forever(state: ServerState) -> None:
+    """Pick up a ``signing-keys rotate`` made by another process, off the hot path."""
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await run_in_threadpool(state.keys.reload)
+        except Exception:
+            logger.exception("signing key reload failed; keeping the loaded keys")
+
+
 def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
     """Concatenate the ``routes`` of each endpoint module, in order."""
     out: list[BaseRoute] = []
@@ -107,11 +120,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await run_in_threadpool(ServerState.load, config, GRANTS)
         app.state.server = state
+        refresher = asyncio.create_task(_reload_keys_forever(state))
         logger.info("scopegate server ready", extra={"issuer": config.issuer,
                                                      "catalog": state.catalog.source})
         try:
             yield
         finally:
+            refresher.cancel()
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()
