@@ -1,0 +1,63 @@
+"""Small ASGI helpers shared by the Starlette and FastAPI adapters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import Scope, Send
+
+from scopegate.errors import OAuthError
+
+from ..context import GuardContext, RequestInfo
+from ..guard import parse_bearer
+
+__all__ = ["CONTEXT_KEY", "caller_of", "context_of", "read_request", "send_error"]
+
+CONTEXT_KEY = "scopegate.context"
+
+
+def read_request(scope: Scope, route: str,
+                 path_params: Any = None) -> tuple[RequestInfo, str | None]:
+    """Pull method, path, client IP, User-Agent and the bearer token out of an ASGI scope."""
+    authorization = user_agent = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"user-agent":
+            user_agent = value.decode("latin-1")
+    client = scope.get("client")
+    info = RequestInfo(
+        method=scope["method"],
+        path=scope["path"],
+        route=route,
+        client_ip=client[0] if client else None,
+        user_agent=user_agent,
+        path_params=path_params if path_params is not None else scope.get("path_params", {}),
+    )
+    return info, parse_bearer(authorization)
+
+
+async def send_error(send: Send, exc: OAuthError) -> None:
+    """Answer an OAuthError as JSON with its status and headers (WWW-Authenticate, …)."""
+    body = json.dumps(exc.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in exc.response_headers().items()]
+    await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def context_of(request_or_scope: Any) -> GuardContext | None:
+    """The guard context of a request (a Starlette ``Request`` or an ASGI scope), if any."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    found = scope.get(CONTEXT_KEY)
+    return found if isinstance(found, GuardContext) else None
+
+
+def caller_of(request_or_scope: Any) -> Any:
+    """The caller the guard mounted for this request (raises LookupError if unguarded)."""
+    ctx = context_of(request_or_scope)
+    if ctx is None or ctx.caller is None:
+        raise LookupError("this request was not authorized by the scopegate guard")
+    return ctx.caller

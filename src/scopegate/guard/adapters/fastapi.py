@@ -1,0 +1,147 @@
+"""FastAPI: a ``Security``-style dependency that declares scopes and returns the caller.
+
+Usage::
+
+    guard = Guard(GuardConfig.from_env(), limiter=MemoryRateLimiter())
+    install(app, guard)                      # error answers + the guard on app.state
+
+    @app.get("/apps")
+    async def list_apps(caller: Caller = Depends(RequireScopes("apps:read"))): ...
+
+The dependency's scopes reach the OpenAPI document through a nested ``Security`` on the
+guard's OAuth2 scheme, whose scope descriptions come from the catalog. When
+:class:`GuardMiddleware` is also installed (deny by default), the dependency reuses the
+middleware's context, so the token is authenticated and rate-limited once.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import FastAPI, Request, Security
+from fastapi.exceptions import HTTPException
+from fastapi.openapi.models import OAuth2 as OAuth2Model
+from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.responses import JSONResponse
+from fastapi.security.base import SecurityBase
+
+from scopegate.errors import OAuthError
+from scopegate.scopes import Catalog
+
+from ..callers import Caller
+from ..config import RateLimit
+from ..context import GuardContext
+from ..declaration import DECLARATION_ATTR, Declaration
+from ..guard import Guard, parse_bearer
+from ..pipeline import Pipeline
+from ..steps import ScopeCheck
+from ._asgi import CONTEXT_KEY, read_request
+
+__all__ = ["GuardScheme", "RequireScopes", "install"]
+
+STATE_ATTR = "scopegate_guard"
+
+
+class GuardScheme(SecurityBase):
+    """The OAuth2 security scheme shown in OpenAPI; returns the raw bearer token or None."""
+
+    def __init__(self, issuer: str, catalog: Catalog, *, scheme_name: str = "scopegate") -> None:
+        scopes = {s.name: s.description or s.name for s in catalog.public()}
+        self.model = OAuth2Model(
+            flows=OAuthFlowsModel(
+                authorizationCode=OAuthFlowAuthorizationCode(
+                    authorizationUrl=f"{issuer}/oauth/authorize",
+                    tokenUrl=f"{issuer}/oauth/token",
+                    scopes=scopes,
+                ),
+                clientCredentials=OAuthFlowClientCredentials(
+                    tokenUrl=f"{issuer}/oauth/token", scopes=scopes
+                ),
+            ),
+            description="OAuth 2 bearer token issued by scopegate",
+        )
+        self.scheme_name = scheme_name
+
+    async def __call__(self, request: Request) -> str | None:
+        return parse_bearer(request.headers.get("authorization"))
+
+
+_default_scheme: dict[int, GuardScheme] = {}
+
+
+def _scheme_for(guard: Guard | None) -> GuardScheme:
+    if guard is None:  # the guard comes from app.state at request time; docs still need a scheme
+        from scopegate.scopes import default_catalog
+
+        key, issuer, catalog = 0, "https://issuer.invalid", default_catalog()
+    else:
+        key, issuer, catalog = id(guard), guard.config.issuer, guard.catalog
+    if key not in _default_scheme:
+        _default_scheme[key] = GuardScheme(issuer, catalog)
+    return _default_scheme[key]
+
+
+class RequireScopes:
+    """A dependency that authorizes the request for ``scopes`` and returns the caller.
+
+    :param scopes: the scopes the route needs (at least one).
+    :param guard: the guard; when None, the one :func:`install` put on ``app.state``.
+    :param rate: a per-route budget (its own bucket) instead of the global one.
+    :param pipeline: a per-route pipeline instead of the guard's default.
+    """
+
+    def __init__(self, *scopes: str, guard: Guard | None = None, rate: RateLimit | None = None,
+                 pipeline: Pipeline | None = None) -> None:
+        if not scopes:
+            raise ValueError("RequireScopes needs at least one scope")
+        self.guard = guard
+        self.declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline)
+        setattr(self, DECLARATION_ATTR, self.declaration)
+        # A per-instance signature: the nested Security puts these scopes in OpenAPI.
+        self.__signature__ = inspect.Signature([
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=Request),
+            inspect.Parameter("token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                              default=Security(_scheme_for(guard), scopes=list(scopes))),
+        ])
+
+    async def __call__(self, request: Request, *, token: str | None = None) -> Caller:
+        guard = self.guard or getattr(request.app.state, STATE_ATTR)
+        scope = request.scope
+        ctx: GuardContext | None = scope.get(CONTEXT_KEY)
+        try:
+            if ctx is None:
+                route = str(getattr(scope.get("route"), "path", scope["path"]))
+                info, _ = read_request(scope, route)
+                ctx = guard.context(info, token, self.declaration, native=request)
+                caller = await guard.check(ctx, self.declaration)
+                scope[CONTEXT_KEY] = ctx
+                guard.audit(ctx, None)  # GuardMiddleware, when installed, audits with status
+                return caller
+            # Authenticated already (middleware or another dependency): only add our scopes.
+            required = guard.canonical(self.declaration.scopes)
+            if not required <= ctx.required:
+                ctx.required = ctx.required | required
+                await ScopeCheck(guard.catalog, realm=guard.config.realm)(ctx)
+            if ctx.caller is None:
+                raise LookupError("guard context without a caller")
+            return ctx.caller
+        except OAuthError as exc:
+            if OAuthError in request.app.exception_handlers:
+                raise
+            raise HTTPException(exc.status_code, exc.body(), exc.response_headers()) from None
+
+
+async def _oauth_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OAuthError)
+    return JSONResponse(exc.body(), status_code=exc.status_code,
+                        headers=exc.response_headers())
+
+
+def install(app: FastAPI, guard: Guard) -> None:
+    """Make ``guard`` the app's default guard and answer OAuth errors in their RFC shape."""
+    setattr(app.state, STATE_ATTR, guard)
+    app.add_exception_handler(OAuthError, _oauth_error_handler)
+
+

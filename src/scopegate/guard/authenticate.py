@@ -1,0 +1,289 @@
+"""The single source of identity and rate limit for every guarded request.
+
+``Authenticator.authenticate`` verifies a bearer token (a JWT locally against the issuer's
+JWKS, anything else through RFC 7662 introspection), caches the result by sha256(token),
+applies the audience rollout mode, and counts exactly one hit on the per-token limiter.
+Whether a route runs the full pipeline or a lighter dependency, both call it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import jwt
+
+from scopegate.errors import InvalidToken, RateLimited
+from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
+from scopegate.scopes import Catalog, granted_from_claims
+
+from .audience import record_missing_audience
+from .cache import AuthCache
+from .config import AudienceMode, GuardConfig, RateLimit
+from .context import AuthContext, GuardContext, TokenKind
+from .errors import UpstreamUnavailable
+from .introspection import IntrospectionClient
+from .jwks import JWKSCache
+
+__all__ = ["Authenticator", "token_hash"]
+
+log = logging.getLogger("scopegate.guard")
+
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+_SUBJECT_TYPES = frozenset({"user", "service"})
+_MAX_BLOCKED_IPS = 10_000
+
+
+def token_hash(token: str) -> str:
+    """Return sha256(token) as hex: the cache key and the rate-limit bucket key."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Authenticator:
+    """Verifies bearer tokens, caches what they mean, and rate-limits them.
+
+    :param config: the guard settings.
+    :param catalog: expands granted scopes (implication, aliases) once per token.
+    :param limiter: the per-token sliding-window limiter (memory or Redis).
+    :param http: the async client for JWKS and introspection (one is created if None).
+    :param failure_limiter: counts failed authentications per IP (defaults to ``limiter``).
+    """
+
+    def __init__(
+        self,
+        config: GuardConfig,
+        *,
+        catalog: Catalog,
+        limiter: RateLimiter,
+        http: httpx.AsyncClient | None = None,
+        failure_limiter: RateLimiter | None = None,
+        jwks: JWKSCache | None = None,
+        introspection: IntrospectionClient | None = None,
+        cache: AuthCache | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.limiter = limiter
+        self.failure_limiter = failure_limiter or limiter
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=config.http_timeout_s)
+        self.cache = cache or AuthCache(config.cache_max_entries)
+        self.jwks = jwks or JWKSCache(
+            self.http,
+            issuer=config.issuer,
+            jwks_uri=config.jwks_uri,
+            max_age_s=config.jwks_max_age_s,
+            min_refetch_s=config.jwks_min_refetch_s,
+        )
+        self.introspection = introspection
+        if introspection is None and config.client_id and config.client_secret:
+            self.introspection = IntrospectionClient(
+                self.http,
+                endpoint=config.resolved_introspection_endpoint,
+                client_id=config.client_id,
+                client_secret=config.client_secret,
+                negative_ttl_s=config.negative_ttl_s,
+            )
+        self.audience_mode = config.audience_mode  # a live switch, read per request
+        self.verify_count = 0
+        self._blocked: dict[str, float] = {}
+
+    # -- the one entry point ----------------------------------------------------------
+
+    async def authenticate(
+        self,
+        token: str | None,
+        *,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
+        rate: RateLimit | None = None,
+    ) -> AuthContext:
+        """Return the verified auth context of ``token`` after one rate-limit hit.
+
+        :raises InvalidToken: missing, malformed, expired, revoked or wrong-audience token.
+        :raises RateLimited: the token's budget (or the caller IP's failure budget) is spent.
+        :raises UpstreamUnavailable: the keys or the introspection endpoint are unreachable.
+        """
+        if not token:
+            raise self._invalid("missing bearer token")
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        entry = self.cache.get(digest)
+        if entry is None:
+            entry = await self._verify_guarded(token, digest, client_ip)
+        if not entry.audience_ok:
+            self._on_missing_audience(entry, user_agent)
+        limit = rate or self.config.rate_limit
+        key = digest if rate is None else f"{digest}:{limit.limit}/{limit.window_s:g}"
+        try:
+            decision = await self.limiter.hit(key, limit=limit.limit, window_s=limit.window_s)
+        except RateLimiterUnavailable as exc:  # a bare Redis limiter with no fallback policy
+            raise UpstreamUnavailable("rate limiter unavailable", detail=str(exc)) from None
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after_ms)
+        return entry
+
+    async def authenticate_context(self, ctx: GuardContext) -> AuthContext:
+        """Authenticate a request's context once; later calls reuse the result."""
+        if ctx.auth is None:
+            request = ctx.request
+            ctx.auth = await self.authenticate(
+                ctx.token,
+                client_ip=request.client_ip,
+                user_agent=request.user_agent,
+                rate=ctx.route_limit,
+            )
+        return ctx.auth
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this authenticator created it."""
+        if self._owns_http:
+            await self.http.aclose()
+
+    # -- verification (cache miss) ----------------------------------------------------
+
+    async def _verify_guarded(self, token: str, digest: str, client_ip: str | None) -> AuthContext:
+        if client_ip is not None:
+            blocked_until = self._blocked.get(client_ip)
+            if blocked_until is not None:
+                left = blocked_until - time.monotonic()
+                if left > 0:
+                    raise RateLimited(int(left * 1000))
+                del self._blocked[client_ip]
+        try:
+            entry = await self._verify(token, digest)
+        except InvalidToken as exc:
+            log.info("bearer token refused: %s", exc.detail or exc.description)
+            await self._record_failure(client_ip)
+            raise self._invalid(exc.description, exc.detail) from None
+        self.cache.put(entry)
+        return entry
+
+    async def _verify(self, token: str, digest: str) -> AuthContext:
+        if len(token) > self.config.max_token_length or not _B64TOKEN.fullmatch(token):
+            raise InvalidToken("malformed bearer token")
+        self.verify_count += 1
+        if token.count(".") == 2:
+            return await self._verify_jwt(token, digest)
+        return await self._verify_opaque(token, digest)
+
+    async def _verify_jwt(self, token: str, digest: str) -> AuthContext:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
+        typ, kid = header.get("typ"), header.get("kid")
+        if not isinstance(typ, str) or typ.lower() not in _JWT_TYPES:
+            raise InvalidToken("not an access token", detail=f"typ={typ!r}")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token has no key id")
+        key = await self.jwks.get(kid)
+        if header.get("alg") != key.alg:
+            raise InvalidToken("token algorithm not allowed", detail=f"alg={header.get('alg')!r}")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.alg],
+                issuer=self.config.issuer,
+                leeway=self.config.leeway_s,
+                options={"require": ["exp", "iat", "iss", "sub", "client_id"],
+                         "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token expired") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("token rejected", detail=str(exc)) from None
+        return self._entry(claims, TokenKind.JWT, digest, self.config.cache_ttl_s)
+
+    async def _verify_opaque(self, token: str, digest: str) -> AuthContext:
+        if self.introspection is None:
+            raise InvalidToken("token rejected", detail="opaque token but no introspection set up")
+        body = await self.introspection.introspect(token, digest)
+        if body is None:
+            raise InvalidToken("token is not active")
+        try:
+            if "iss" in body and body["iss"] != self.config.issuer:
+                raise InvalidToken("token rejected", detail=f"iss={body['iss']!r}")
+            kind = TokenKind.API_KEY if body.get("token_type") == "api_key" else TokenKind.OPAQUE
+            return self._entry(body, kind, digest, self.config.introspection_ttl_s)
+        except InvalidToken:
+            self.introspection.remember_inactive(digest)
+            raise
+
+    def _entry(self, claims: Mapping[str, Any], kind: TokenKind, digest: str,
+               ttl_s: float) -> AuthContext:
+        now = time.time()
+        subject, client_id = claims.get("sub"), claims.get("client_id")
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("token rejected", detail="no sub")
+        if not isinstance(client_id, str) or not client_id:
+            raise InvalidToken("token rejected", detail="no client_id")
+        subject_type = claims.get("subject_type", "user")
+        if subject_type not in _SUBJECT_TYPES:
+            raise InvalidToken("token rejected", detail=f"subject_type={subject_type!r}")
+        exp = claims.get("exp")
+        if exp is not None and (not isinstance(exp, int | float) or exp <= now):
+            raise InvalidToken("token expired")
+        workspace = claims.get("workspace")
+        if workspace is not None and not isinstance(workspace, str):
+            raise InvalidToken("token rejected", detail="workspace is not a string")
+        granted = granted_from_claims(claims) or frozenset()
+        expires_at = float(exp) if exp is not None else now + ttl_s
+        return AuthContext(
+            token_hash=digest,
+            kind=kind,
+            claims=dict(claims),
+            subject=subject,
+            client_id=client_id,
+            subject_type=str(subject_type),
+            scopes=self.catalog.expand(granted),
+            audience_ok=self._has_audience(claims.get("aud")),
+            expires_at=expires_at,
+            cached_until=min(now + ttl_s, expires_at),
+            workspace=workspace,
+        )
+
+    def _has_audience(self, aud: Any) -> bool:
+        wanted = self.config.audience
+        if wanted is None:
+            return True
+        if isinstance(aud, str):
+            return aud == wanted
+        return isinstance(aud, list) and wanted in aud
+
+    # -- audience rollout, failures ---------------------------------------------------
+
+    def _on_missing_audience(self, entry: AuthContext, user_agent: str | None) -> None:
+        mode = self.audience_mode
+        if mode is AudienceMode.ENFORCE:
+            raise self._invalid("token is not for this API",
+                                f"aud lacks {self.config.audience!r}")
+        if mode is AudienceMode.WARN:
+            record_missing_audience(entry.client_id, user_agent)
+
+    async def _record_failure(self, client_ip: str | None) -> None:
+        if client_ip is None:
+            return
+        budget = self.config.failed_auth_limit
+        try:
+            decision = await self.failure_limiter.hit(
+                f"authfail:{client_ip}", limit=budget.limit, window_s=budget.window_s
+            )
+        except RateLimiterUnavailable:
+            return  # the 401 still stands; only the IP budget is not counted
+
+        if not decision.allowed:
+            if len(self._blocked) >= _MAX_BLOCKED_IPS:
+                now = time.monotonic()
+                self._blocked = {ip: t for ip, t in self._blocked.items() if t > now}
+            self._blocked[client_ip] = time.monotonic() + decision.retry_after_ms / 1000
+            raise RateLimited(decision.retry_after_ms)
+
+    def _invalid(self, description: str, detail: str | None = None) -> InvalidToken:
+        return InvalidToken(description, realm=self.config.realm, detail=detail)

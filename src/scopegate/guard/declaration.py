@@ -1,0 +1,64 @@
+"""Route declarations: the one attachment point that says what a route needs.
+
+Adapters deny every route that carries no declaration, so forgetting auth is a 403 in
+development instead of an open endpoint in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .config import RateLimit
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+__all__ = ["DECLARATION_ATTR", "Declaration", "declaration_of", "public", "requires"]
+
+DECLARATION_ATTR = "__scopegate__"
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """What a route requires.
+
+    :param scopes: the scopes as written (the guard canonicalizes them through the catalog).
+    :param public: True only for routes that deliberately need no token.
+    :param rate: a per-route budget replacing the global one (its own bucket).
+    :param pipeline: a per-route pipeline replacing the guard's default one.
+    """
+
+    scopes: tuple[str, ...] = ()
+    public: bool = False
+    rate: RateLimit | None = None
+    pipeline: Pipeline | None = None
+
+
+def requires(
+    *scopes: str, rate: RateLimit | None = None, pipeline: Pipeline | None = None
+) -> Callable[[F], F]:
+    """Declare the scopes a route needs (at least one; use :func:`public` for none)."""
+    if not scopes or not all(isinstance(s, str) and s for s in scopes):
+        raise ValueError("requires() needs at least one scope name; use public() for none")
+    declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline)
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, DECLARATION_ATTR, declaration)
+        return endpoint
+
+    return mark
+
+
+def public(endpoint: F) -> F:
+    """Mark a route (or mounted app) as deliberately open to anonymous callers."""
+    setattr(endpoint, DECLARATION_ATTR, Declaration(public=True))
+    return endpoint
+
+
+def declaration_of(obj: Any) -> Declaration | None:
+    """Return the declaration attached to an endpoint or app, if any."""
+    found = getattr(obj, DECLARATION_ATTR, None)
+    return found if isinstance(found, Declaration) else None

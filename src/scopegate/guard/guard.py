@@ -1,0 +1,132 @@
+"""The Guard: an authenticator, a catalog and a default pipeline that adapters share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from scopegate.errors import InvalidToken
+from scopegate.ratelimit import RateLimiter
+from scopegate.scopes import Catalog, default_catalog
+
+from .audit import emit_audit
+from .authenticate import Authenticator
+from .callers import Caller
+from .config import GuardConfig
+from .context import AuthContext, GuardContext, RequestInfo
+from .declaration import Declaration
+from .pipeline import Pipeline
+from .steps import (
+    BearerCheck,
+    CallerMount,
+    ResourceAuthz,
+    ResourceResolver,
+    ScopeCheck,
+    WorkspaceMembershipCheck,
+    default_caller,
+)
+from .steps.authz import Authorize
+from .steps.membership import IsMember
+from .steps.resolver import Resolve
+
+__all__ = ["Guard", "parse_bearer"]
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """Return the token of an ``Authorization: Bearer <token>`` header, else None."""
+    if not header or len(header) < 8 or header[6] != " " or header[:6].lower() != "bearer":
+        return None
+    token = header[7:].strip()
+    return token or None
+
+
+class Guard:
+    """Everything a resource server needs to protect its routes.
+
+    :param config: the guard settings (issuer, audience and mode, limits, caches).
+    :param limiter: the per-token limiter (``scopegate.ratelimit``: memory or Redis).
+    :param catalog: the scope catalog (the bundled default when None).
+    :param http: the async client for JWKS and introspection.
+    :param resolve: optional resource resolver ``(ctx) -> resource | None``.
+    :param is_member: optional membership test ``(auth, workspace) -> bool``.
+    :param authorize: optional per-resource check ``(ctx) -> bool``.
+    :param mount: maps an auth context to a typed caller.
+    :param authenticator: a ready authenticator (then ``limiter``/``http`` are unused).
+    """
+
+    def __init__(
+        self,
+        config: GuardConfig,
+        *,
+        limiter: RateLimiter | None = None,
+        catalog: Catalog | None = None,
+        http: httpx.AsyncClient | None = None,
+        resolve: Resolve | None = None,
+        is_member: IsMember | None = None,
+        authorize: Authorize | None = None,
+        mount: Callable[[AuthContext], Caller] = default_caller,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog or default_catalog()
+        if authenticator is None:
+            if limiter is None:
+                raise ValueError("Guard needs a limiter (scopegate.ratelimit) or an authenticator")
+            authenticator = Authenticator(config, catalog=self.catalog, limiter=limiter,
+                                          http=http)
+        self.authenticator = authenticator
+        steps: list[Any] = [BearerCheck(authenticator),
+                            ScopeCheck(self.catalog, realm=config.realm)]
+        if resolve is not None:
+            steps.append(ResourceResolver(resolve))
+        if is_member is not None:
+            steps.append(WorkspaceMembershipCheck(is_member))
+        if authorize is not None:
+            steps.append(ResourceAuthz(authorize))
+        steps.append(CallerMount(mount))
+        self.pipeline = Pipeline(steps)
+        self._required: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
+        """Canonical names of a declaration's scopes (unknown names kept, so they never match).
+
+        ``scopegate routes check`` is what flags unknown names; at runtime they simply
+        make the route unreachable instead of crashing it.
+        """
+        found = self._required.get(scopes)
+        if found is None:
+            catalog = self.catalog
+            found = frozenset(catalog.canonical(s) if s in catalog else s for s in scopes)
+            self._required[scopes] = found
+        return found
+
+    def context(self, request: RequestInfo, token: str | None, declaration: Declaration,
+                native: Any = None) -> GuardContext:
+        """Build one request's context for a declared route."""
+        return GuardContext(request, token, self.canonical(declaration.scopes),
+                            native=native, route_limit=declaration.rate)
+
+    async def check(self, ctx: GuardContext, declaration: Declaration | None = None) -> Caller:
+        """Run the route's pipeline over ``ctx`` and return the mounted caller.
+
+        A pipeline that authenticated nobody or mounted no caller is a refusal, never a pass.
+        """
+        pipeline = (declaration.pipeline if declaration and declaration.pipeline
+                    else self.pipeline)
+        await pipeline.run(ctx)
+        if ctx.auth is None:
+            raise InvalidToken("not authenticated", realm=self.config.realm)
+        if ctx.caller is None:
+            ctx.caller = default_caller(ctx.auth)
+        return ctx.caller
+
+    def audit(self, ctx: GuardContext, status: int | None) -> None:
+        """Emit the audit event of a guarded call."""
+        emit_audit(ctx, status)
+
+    async def aclose(self) -> None:
+        """Release HTTP connections and the limiter."""
+        await self.authenticator.aclose()
+        await self.authenticator.limiter.aclose()
