@@ -2,7 +2,8 @@
 
 To add endpoints, write a module in ``server/endpoints/`` exposing
 ``routes: list[BaseRoute]`` (optionally ``feature = "<Features flag>"`` and
-``openapi_paths``) and append it to :data:`ENDPOINT_MODULES`. To add a grant, append an
+``openapi_paths``, and ``on_startup(state)`` called once the state is loaded) and append
+it to :data:`ENDPOINT_MODULES`. To add a grant, append an
 instance to :data:`GRANTS`.
 """
 
@@ -21,7 +22,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ..errors import NotFound, OAuthError, ServerError
-from .endpoints import introspect, jwks, metadata, metrics, openapi, revoke, scopes_api, token
+from .endpoints import (
+    api_keys,
+    introspect,
+    jwks,
+    metadata,
+    metrics,
+    openapi,
+    revoke,
+    scopes_api,
+    token,
+)
 from .grants.base import Grant
 from .grants.client_credentials import ClientCredentialsGrant
 from .http import error_response
@@ -47,6 +58,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     scopes_api,
     openapi,
     metrics,
+    api_keys,
 ]
 
 KEY_RELOAD_SECONDS = 60.0
@@ -119,6 +131,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await run_in_threadpool(ServerState.load, config, GRANTS)
+        for module in mounted_modules(config.features):
+            startup = getattr(module, "on_startup", None)
+            if startup is not None:
+                startup(state)
         app.state.server = state
         refresher = asyncio.create_task(_reload_keys_forever(state))
         logger.info("scopegate server ready", extra={"issuer": config.issuer,

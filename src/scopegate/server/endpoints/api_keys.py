@@ -1,0 +1,355 @@
+"""``/api/v1/keys``: create, list, rotate and revoke a user's API keys.
+
+Each endpoint is an ordered list of steps: ``no_store``, ``bearer_user`` (this server's
+JWT access token of a *user*, checked against the catalog for ``keys:write`` or
+``keys:read``), the JSON body through a Pydantic model, then the handler. Every check
+runs before the single store write, so a refused request stores nothing.
+
+=================================  ==========  ===========================================
+route                              scope       answer
+=================================  ==========  ===========================================
+``POST /api/v1/keys``              keys:write  201, the key (shown once) and its scopes
+``GET /api/v1/keys``               keys:read   200, ``{"keys": [...]}`` without secrets
+``DELETE /api/v1/keys/{id}``       keys:write  204 (revoked, idempotent)
+``POST /api/v1/keys/{id}/rotate``  keys:write  200, the new key; the old one works for
+                                               ``grace_period`` (default 24 h)
+=================================  ==========  ===========================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import (
+    AccessDenied,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    NotFound,
+    bearer_challenge,
+)
+from ...scopes import Catalog, granted_from_claims
+from ...store.repositories.api_keys import ApiKeyError, ApiKeyNotFound, ApiKeyRecord
+from ...store.repositories.api_keys import ApiKeyRepository as Repository
+from ...tokens import TokenVerificationError
+from ...tokens.api_key_policy import (
+    DEFAULT_GRACE,
+    MAX_GRACE,
+    capped_by_roles,
+    expiry,
+    parse_duration,
+    requested_key_scopes,
+    scope_fields,
+)
+from ..api_key_introspection import ApiKeyTokenHandler
+from ..http import JSONResponse
+from ..shared import Context, action, no_store, read_body
+from ..state import ServerState
+from .openapi import error_responses, json_response
+
+__all__ = [
+    "PATH",
+    "READ_SCOPE",
+    "WRITE_SCOPE",
+    "CreateKeyBody",
+    "RotateKeyBody",
+    "key_json",
+    "on_startup",
+    "repository",
+    "routes",
+]
+
+feature = "api_keys"  # Features flag that mounts this module
+PATH = "/api/v1/keys"
+READ_SCOPE = "keys:read"
+WRITE_SCOPE = "keys:write"
+REALM = "scopegate"
+_REPOSITORY = "api_keys.repository"
+_KEY_ID = re.compile(r"[0-9A-Za-z]{1,16}")
+_MAX_TOKEN_LENGTH = 8192
+
+ScopeName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Duration = StrictInt | Annotated[str, StringConstraints(min_length=1, max_length=16)]
+
+
+class CreateKeyBody(BaseModel):
+    """``POST /api/v1/keys``: ``scopes`` (or the legacy ``scope``), lifetime, workspace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                           pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
+    scopes: Annotated[list[ScopeName], Field(max_length=64)] | None = None
+    scope: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    expires_in: Duration | None = None
+    expires_at: AwareDatetime | None = None
+    workspace: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class RotateKeyBody(BaseModel):
+    """``POST /api/v1/keys/{id}/rotate``: how long the old secret keeps working."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grace_period: Duration | None = None
+
+
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+# -- state -------------------------------------------------------------------------------
+
+def on_startup(state: ServerState) -> None:
+    """Create the key repository and let introspection and revocation answer for keys."""
+    repo = repository(state)
+    state.token_handlers.append(ApiKeyTokenHandler(repo))
+
+
+def repository(state: ServerState) -> Repository:
+    """The server's :class:`ApiKeyRepository` (created on first use)."""
+    repo = state.extras.get(_REPOSITORY)
+    if not isinstance(repo, Repository):
+        repo = Repository(state.db, prefix=state.settings.api_key_prefix)
+        state.extras[_REPOSITORY] = repo
+    return repo
+
+
+def key_json(catalog: Catalog, record: ApiKeyRecord, now: datetime) -> dict[str, Any]:
+    """The public view of a key: never a secret nor a hash.
+
+    ``scopes`` is the canonical list, ``scope`` the legacy space-delimited string.
+    """
+    grace = record.previous_expires_at
+    return {
+        "id": record.id,
+        "name": record.name,
+        "hint": f"{record.prefix}_{record.id}…",
+        **scope_fields(catalog, record.scopes),
+        "workspace": record.workspace_id,
+        "status": record.status(now),
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "last_used_at": record.last_used_at,
+        "rotated_at": record.rotated_at,
+        "previous_secret_valid_until": grace if grace is not None and grace > now else None,
+        "revoked_at": record.revoked_at,
+    }
+
+
+# -- steps -------------------------------------------------------------------------------
+
+def bearer_user(required: str) -> Callable[[Context], Awaitable[Response | None]]:
+    """Step: accept only this server's access token of a user that covers ``required``.
+
+    Sets ``ctx.data["user_id"]``. Answers 401 ``invalid_token`` or 403
+    ``insufficient_scope`` with RFC 6750 ``WWW-Authenticate`` challenges.
+    """
+
+    async def step(ctx: Context) -> Response | None:
+        header = ctx.request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("a bearer access token is required", realm=REALM,
+                               headers={"WWW-Authenticate": bearer_challenge(REALM)})
+        if len(token) > _MAX_TOKEN_LENGTH:
+            raise InvalidToken("malformed access token", realm=REALM)
+        try:
+            claims = ctx.server.keys.verifier.verify(token)
+        except TokenVerificationError as exc:
+            raise InvalidToken("invalid or expired access token", realm=REALM,
+                               detail=str(exc)) from None
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or await ctx.server.denylist.is_revoked(jti):
+            raise InvalidToken("the access token was revoked", realm=REALM)
+        subject = claims.get("sub")
+        if claims.get("subject_type") != "user" or not isinstance(subject, str):
+            raise InvalidToken("API keys belong to users: use a user's access token",
+                               realm=REALM)
+        granted = granted_from_claims(claims) or frozenset()
+        if ctx.server.catalog.missing(granted, [required]):
+            raise InsufficientScope([required], realm=REALM)
+        ctx.data["user_id"] = subject
+        return None
+
+    step.__name__ = f"bearer_user_{required.replace(':', '_')}"
+    return step
+
+
+async def _json_body(ctx: Context, model: type[_Body], *, required: bool) -> _Body:
+    body = await read_body(ctx)  # 413 past max_body_bytes, before buffering it all
+    if not body.strip():
+        if required:
+            raise InvalidRequest("a JSON body is required")
+        return model()
+    media = ctx.request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "application/json":
+        raise InvalidRequest("Content-Type must be application/json")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidRequest(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False)[:3]:
+        if error["type"] == "json_invalid":
+            return "the body is not valid JSON"
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _key_id(ctx: Context) -> str:
+    key_id = str(ctx.request.path_params.get("key_id", ""))
+    if not _KEY_ID.fullmatch(key_id):
+        raise NotFound("no such API key")
+    return key_id
+
+
+# -- handlers ----------------------------------------------------------------------------
+
+async def create_key(ctx: Context) -> Response:
+    """Check scopes (public, within the role), lifetime and workspace; then store once."""
+    state, user_id = ctx.server, ctx.data["user_id"]
+    body = await _json_body(ctx, CreateKeyBody, required=True)
+    repo = repository(state)
+    now = repo.clock()
+    wanted = requested_key_scopes(state.catalog, scopes=body.scopes, scope=body.scope)
+    expires_at = expiry(now, expires_in=body.expires_in, expires_at=body.expires_at)
+    role = await run_in_threadpool(repo.owner_role, user_id)
+    if role is None:
+        raise InvalidToken("the access token's user no longer exists", realm=REALM)
+    roles = [role]
+    workspace_id = None
+    if body.workspace is not None:
+        found = await run_in_threadpool(repo.workspace_role, user_id, body.workspace)
+        if found is None:
+            raise AccessDenied(f"you are not a member of workspace {body.workspace!r}")
+        workspace_id, workspace_role = found
+        roles.append(workspace_role)
+    capped_by_roles(state.catalog, wanted, roles)
+    try:
+        record, key = await run_in_threadpool(
+            lambda: repo.create(user_id=user_id, name=body.name or "", scopes=wanted,
+                                expires_at=expires_at, workspace_id=workspace_id))
+    except ApiKeyError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return JSONResponse({**key_json(state.catalog, record, now), "key": key}, status_code=201)
+
+
+async def list_keys(ctx: Context) -> Response:
+    """The caller's keys, newest first, without secrets."""
+    repo = repository(ctx.server)
+    records = await run_in_threadpool(lambda: repo.list(user_id=ctx.data["user_id"]))
+    now = repo.clock()
+    return JSONResponse({"keys": [key_json(ctx.server.catalog, r, now) for r in records]})
+
+
+async def revoke_key(ctx: Context) -> Response:
+    """Revoke one of the caller's keys (204 even when already revoked)."""
+    key_id, repo = _key_id(ctx), repository(ctx.server)
+    try:
+        await run_in_threadpool(lambda: repo.revoke(key_id, user_id=ctx.data["user_id"]))
+    except ApiKeyNotFound:
+        raise NotFound("no such API key") from None
+    return Response(status_code=204)
+
+
+async def rotate_key(ctx: Context) -> Response:
+    """Issue a new secret; the current one keeps working for the grace period."""
+    key_id, repo = _key_id(ctx), repository(ctx.server)
+    body = await _json_body(ctx, RotateKeyBody, required=False)
+    grace = DEFAULT_GRACE
+    if body.grace_period is not None:
+        grace = parse_duration(body.grace_period, field="grace_period")
+        if grace > MAX_GRACE:
+            raise InvalidRequest(f"grace_period may be at most {MAX_GRACE.days} days")
+    try:
+        record, key = await run_in_threadpool(
+            lambda: repo.rotate(key_id, grace=grace, user_id=ctx.data["user_id"]))
+    except ApiKeyNotFound:
+        raise NotFound("no such API key") from None
+    except ApiKeyError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return JSONResponse({**key_json(ctx.server.catalog, record, repo.clock()), "key": key})
+
+
+create_endpoint = action("api_keys_create", [no_store, bearer_user(WRITE_SCOPE), create_key])
+list_endpoint = action("api_keys_list", [no_store, bearer_user(READ_SCOPE), list_keys])
+revoke_endpoint = action("api_keys_revoke", [no_store, bearer_user(WRITE_SCOPE), revoke_key])
+rotate_endpoint = action("api_keys_rotate", [no_store, bearer_user(WRITE_SCOPE), rotate_key])
+
+routes: list[BaseRoute] = [
+    Route(PATH, create_endpoint, methods=["POST"], name="api_keys_create"),
+    Route(PATH, list_endpoint, methods=["GET"], name="api_keys_list"),
+    Route(PATH + "/{key_id}", revoke_endpoint, methods=["DELETE"], name="api_keys_revoke"),
+    Route(PATH + "/{key_id}/rotate", rotate_endpoint, methods=["POST"],
+          name="api_keys_rotate"),
+]
+
+
+# -- OpenAPI -----------------------------------------------------------------------------
+
+_KEY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["id", "scopes", "scope"],
+                               "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "hint": {"type": "string"},
+    "scopes": {"type": "array", "items": {"type": "string"},
+               "description": "canonical scope names"},
+    "scope": {"type": "string", "description": "legacy names, space-delimited"},
+    "workspace": {"type": ["string", "null"]},
+    "status": {"enum": ["active", "expired", "revoked"]},
+    "key": {"type": "string", "description": "the secret; only in create/rotate answers"},
+    "created_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]},
+    "last_used_at": {"type": ["string", "null"]}, "rotated_at": {"type": ["string", "null"]},
+    "previous_secret_valid_until": {"type": ["string", "null"]},
+    "revoked_at": {"type": ["string", "null"]}}}
+
+
+def _json_body_schema(model: type[BaseModel], required: bool) -> dict[str, Any]:
+    return {"required": required,
+            "content": {"application/json": {"schema": model.model_json_schema()}}}
+
+
+openapi_paths: dict[str, Any] = {
+    PATH: {
+        "post": {"summary": "Create an API key (keys:write)", "operationId": "api_keys_create",
+                 "requestBody": _json_body_schema(CreateKeyBody, True),
+                 "responses": {"201": json_response("The new key, shown once", _KEY_SCHEMA),
+                               **error_responses(400, 401, 403, 413)}},
+        "get": {"summary": "List your API keys (keys:read)", "operationId": "api_keys_list",
+                        "responses": {"200": json_response("Your keys", {
+                    "type": "object", "properties": {"keys": {
+                        "type": "array", "items": _KEY_SCHEMA}}}),
+                    **error_responses(401, 403)}},
+    },
+    PATH + "/{key_id}": {"delete": {
+        "summary": "Revoke an API key (keys:write)", "operationId": "api_keys_revoke",
+        "parameters": [{"name": "key_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "Revoked"}, **error_responses(401, 403, 404)}}},
+    PATH + "/{key_id}/rotate": {"post": {
+        "summary": "Rotate an API key's secret (keys:write)", "operationId": "api_keys_rotate",
+        "parameters": [{"name": "key_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": _json_body_schema(RotateKeyBody, False),
+        "responses": {"200": json_response("The new key, shown once", _KEY_SCHEMA),
+                      **error_responses(400, 401, 403, 404, 413)}}},
+}
