@@ -1,0 +1,203 @@
+"""HTTP auth: one ``httpx.Auth`` flow for sync and async clients, and a requests adapter.
+
+``ScopegateAuth.auth_flow`` is the single generator: attach the cached token; on 401
+refresh, on 403 ``insufficient_scope`` step up; retry the call once. Refresh and step-up
+are requests it yields. The ``sync_auth_flow``/``async_auth_flow`` overrides only carry
+out its effects (locks, disk, sleeping) and read token-endpoint bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
+from typing import Any
+
+import httpx
+import requests
+import requests.auth
+
+from scopegate.scopes import scope_set, union, validate_tokens
+
+from ._flow import AsyncEffects, Effect, SyncEffects, drive_sync
+from ._session import TokenSession
+from ._stepup import insufficient_scope
+from ._tokens import Token
+
+__all__ = [
+    "REQUIRED_SCOPES_EXTENSION",
+    "ScopegateAuth",
+    "ScopegateRequestsAuth",
+    "required_scopes_extension",
+]
+
+#: Request extension naming scopes one call needs on top of the auth's own.
+REQUIRED_SCOPES_EXTENSION = "scopegate.required_scopes"
+
+
+def required_scopes_extension(*scopes: str) -> dict[str, Any]:
+    """Return ``extensions=`` for an httpx request that needs ``scopes`` (runtime-derived)."""
+    return {REQUIRED_SCOPES_EXTENSION: scope_set(validate_tokens(scopes))}
+
+
+class ScopegateAuth(httpx.Auth):
+    """Bearer auth from a :class:`TokenSession`, with refresh and step-up, for httpx.
+
+    :param session: where tokens come from.
+    :param required_scopes: scopes every request needs (added to the session's).
+    """
+
+    requires_request_body = True  # the body must be replayable for the one retry
+
+    def __init__(
+        self,
+        session: TokenSession,
+        *,
+        required_scopes: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.session = session
+        self.required_scopes = scope_set(validate_tokens(required_scopes))
+        self._sleep = sleep
+        self._async_sleep = async_sleep
+
+    def _required(self, request: httpx.Request) -> frozenset[str]:
+        extra = request.extensions.get(REQUIRED_SCOPES_EXTENSION)
+        return union(self.required_scopes, extra) if extra else self.required_scopes
+
+    def auth_flow(  # type: ignore[override]  # also yields effects, run by the overrides
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request | Effect, Any, None]:
+        """Attach a token, send, and on 401 / insufficient_scope get a better one and retry once."""
+        required = self._required(request)
+        token = self.session.cached(required)
+        if token is None:
+            token = yield from self.session.token_flow(required)
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        response = yield request
+        retry_with = _retry_scopes(response, required)
+        if retry_with is None:
+            return
+        token = yield from self.session.token_flow(retry_with, rejected=token)
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        yield request
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Drive :meth:`auth_flow` for ``httpx.Client``: effects run inline."""
+        if self.requires_request_body:
+            request.read()
+        effects = SyncEffects(self.session.locks, self._sleep)
+        flow = self.auth_flow(request)
+        try:
+            item = next(flow)
+            while True:
+                if isinstance(item, httpx.Request):
+                    response = yield item
+                    if item is not request:
+                        response.read()  # a token-endpoint answer the flow parses
+                    item = flow.send(response)
+                else:
+                    item = flow.send(effects.run(item))
+        except StopIteration:
+            return
+        finally:
+            effects.close()
+            flow.close()
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Drive :meth:`auth_flow` for ``httpx.AsyncClient``: blocking effects go to a thread."""
+        if self.requires_request_body:
+            await request.aread()
+        effects = AsyncEffects(self.session.locks, self._async_sleep)
+        flow = self.auth_flow(request)
+        try:
+            item = next(flow)
+            while True:
+                if isinstance(item, httpx.Request):
+                    response = yield item
+                    if item is not request:
+                        await response.aread()
+                    item = flow.send(response)
+                else:
+                    item = flow.send(await effects.run(item))
+        except StopIteration:
+            return
+        finally:
+            effects.close()
+            flow.close()
+
+
+def _retry_scopes(
+    status: httpx.Response | requests.Response, required: frozenset[str]
+) -> frozenset[str] | None:
+    """Return the scopes to retry with, or None when the answer needs no retry."""
+    if status.status_code == 401:
+        return required
+    if status.status_code == 403:
+        if isinstance(status, httpx.Response):
+            challenges = status.headers.get_list("www-authenticate")
+        else:
+            challenges = [status.headers.get("www-authenticate", "")]
+        extra = insufficient_scope(challenges)
+        if extra is not None:
+            return union(required, extra)
+    return None
+
+
+class ScopegateRequestsAuth(requests.auth.AuthBase):
+    """The same behaviour for ``requests``: attach, and on 401/insufficient_scope retry once.
+
+    Token-endpoint calls go through ``http`` (an ``httpx.Client``).
+    """
+
+    def __init__(
+        self,
+        session: TokenSession,
+        *,
+        required_scopes: Iterable[str] = (),
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.required_scopes = scope_set(validate_tokens(required_scopes))
+        self.http = http or httpx.Client(timeout=30)
+        self._sleep = sleep
+
+    def _token(self, required: frozenset[str], rejected: Token | None = None) -> Token:
+        if rejected is None:
+            hit = self.session.cached(required)
+            if hit is not None:
+                return hit
+        flow = self.session.token_flow(required, rejected=rejected)
+        return drive_sync(flow, self.http.send, self.session.locks, self._sleep)
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Attach the bearer token and a hook that retries once after a refusal."""
+        token = self._token(self.required_scopes)
+        r.headers["Authorization"] = f"Bearer {token.access_token}"
+        r._scopegate_token = token  # type: ignore[attr-defined]
+        r.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
+        return r
+
+    def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        sent = response.request
+        if getattr(sent, "_scopegate_retried", False):
+            return response
+        retry_with = _retry_scopes(response, self.required_scopes)
+        if retry_with is None:
+            return response
+        token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))
+        _ = response.content
+        response.close()
+        again = sent.copy()
+        again.headers["Authorization"] = f"Bearer {token.access_token}"
+        again._scopegate_retried = True  # type: ignore[attr-defined]
+        new = response.connection.send(again, **kwargs)
+        new.history.append(response)
+        new.request = again
+        return new

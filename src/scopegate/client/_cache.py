@@ -1,0 +1,388 @@
+"""The token cache: memory first, then a persistent store (OS keyring, else a 0600 file).
+
+Entries are keyed by issuer, client id, audience, subject and the scope-set hash
+(:attr:`Token.cache_key`); a lookup returns a valid token whose granted scopes cover
+the required ones. A cache hit touches memory only: no file or keyring read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+import filelock
+
+from scopegate.scopes import covers
+
+from ._config import KEYRING_SERVICE
+from ._exceptions import TokenStoreError
+from ._tokens import Token
+
+__all__ = [
+    "DEFAULT_EXPIRY_MARGIN",
+    "FileTokenStore",
+    "KeyringFallbackWarning",
+    "KeyringTokenStore",
+    "MemoryTokenStore",
+    "PersistentTokenStore",
+    "TokenCache",
+    "TokenStore",
+]
+
+log = logging.getLogger("scopegate.client")
+
+DEFAULT_EXPIRY_MARGIN = 60.0
+_FORMAT_VERSION = 2
+_KEYRING_USER = "token-cache"
+_MAX_STORE_BYTES = 4_000_000
+
+Document = dict[str, dict[str, Any]]
+
+
+class KeyringFallbackWarning(UserWarning):
+    """The OS keyring is unusable, so tokens are kept in a 0600 file instead."""
+
+
+class TokenStore(Protocol):
+    """Where tokens persist: ``load`` returns {cache_key: entry}; ``update`` rewrites it."""
+
+    def load(self) -> Document:
+        """Return the stored entries (cheap when nothing changed)."""
+        ...
+
+    def update(self, change: Callable[[Document], None]) -> None:
+        """Apply ``change`` to the freshest entries and store the result atomically."""
+        ...
+
+
+class MemoryTokenStore:
+    """A store that keeps nothing beyond the process (tests, or ``persist=False``)."""
+
+    def __init__(self) -> None:
+        self._doc: Document = {}
+
+    def load(self) -> Document:
+        """Return the entries."""
+        return dict(self._doc)
+
+    def update(self, change: Callable[[Document], None]) -> None:
+        """Apply ``change`` to a copy and keep it."""
+        doc = dict(self._doc)
+        change(doc)
+        self._doc = doc
+
+
+def _parse_document(raw: bytes | str, where: str) -> Document:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("%s: token cache is not valid JSON; ignoring it", where)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    entries = data.get("tokens")
+    if not isinstance(entries, dict):
+        return {}
+    return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, dict)}
+
+
+def _dump_document(doc: Document) -> str:
+    return json.dumps({"version": _FORMAT_VERSION, "tokens": doc}, sort_keys=True)
+
+
+class FileTokenStore:
+    """A JSON file with mode 0600, replaced atomically under a file lock.
+
+    It is re-read only when its mtime, size or inode changed since the last read.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = filelock.FileLock(str(self.path) + ".lock", timeout=30, thread_local=False)
+        self._guard = threading.Lock()
+        self._seen: tuple[int, int, int] | None = None
+        self._doc: Document = {}
+        self.reads = 0
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def load(self) -> Document:
+        """Return the entries, re-reading the file only if it changed."""
+        with self._guard:
+            stamp = self._stamp()
+            if stamp is None:
+                self._seen, self._doc = None, {}
+            elif stamp != self._seen:
+                if stamp[1] > _MAX_STORE_BYTES:
+                    raise TokenStoreError(f"{self.path}: token cache larger than 4 MB")
+                self.reads += 1
+                self._doc = _parse_document(self.path.read_bytes(), str(self.path))
+                self._seen = stamp
+            return dict(self._doc)
+
+    def update(self, change: Callable[[Document], None]) -> None:
+        """Re-read under the lock, apply ``change``, write a 0600 temp file, then replace."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            with self._lock:
+                doc = self.load()
+                change(doc)
+                self._write(doc)
+        except filelock.Timeout:
+            raise TokenStoreError(
+                f"{self.path}: token cache is locked by another process"
+            ) from None
+
+    def _write(self, doc: Document) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(_dump_document(doc))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise TokenStoreError(
+                f"{self.path}: cannot write token cache: {exc.strerror}"
+            ) from None
+
+
+class _KeyringTimeout(Exception):
+    pass
+
+
+def _with_timeout(call: Callable[[], Any], timeout: float) -> Any:
+    """Run ``call`` in a daemon thread; a keyring that hangs (a locked D-Bus) is abandoned."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="scopegate-keyring", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise _KeyringTimeout(f"keyring did not answer within {timeout:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+class KeyringTokenStore:
+    """All entries as one JSON secret in the OS keyring; every call has a hard timeout."""
+
+    def __init__(self, service: str = KEYRING_SERVICE, timeout: float = 2.0) -> None:
+        self.service = service
+        self.timeout = timeout
+        self.reads = 0
+
+    def load(self) -> Document:
+        """Read the secret (raises on timeout or keyring failure)."""
+        import keyring
+
+        self.reads += 1
+        raw = _with_timeout(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
+        return _parse_document(raw, f"keyring:{self.service}") if raw else {}
+
+    def update(self, change: Callable[[Document], None]) -> None:
+        """Read, apply ``change`` and write the secret back."""
+        import keyring
+
+        doc = self.load()
+        change(doc)
+        payload = _dump_document(doc)
+        _with_timeout(
+            lambda: keyring.set_password(self.service, _KEYRING_USER, payload), self.timeout
+        )
+
+
+_announced = False
+_announce_lock = threading.Lock()
+
+
+def _announce_fallback(reason: str, path: Path) -> None:
+    global _announced
+    with _announce_lock:
+        if _announced:
+            return
+        _announced = True
+    message = f"OS keyring unavailable ({reason}); storing tokens in {path} (mode 0600)"
+    log.warning(message)
+    warnings.warn(message, KeyringFallbackWarning, stacklevel=3)
+
+
+class PersistentTokenStore:
+    """The OS keyring, or, once it fails or hangs, the 0600 file (announced once)."""
+
+    def __init__(self, file_path: Path, *, use_keyring: bool = True, timeout: float = 2.0) -> None:
+        self.file = FileTokenStore(file_path)
+        self.keyring: KeyringTokenStore | None = (
+            KeyringTokenStore(timeout=timeout) if use_keyring else None
+        )
+
+    def _fall_back(self, exc: BaseException) -> None:
+        self.keyring = None
+        _announce_fallback(str(exc) or type(exc).__name__, self.file.path)
+
+    def load(self) -> Document:
+        """Load from the keyring, or from the file after falling back."""
+        if self.keyring is not None:
+            try:
+                return self.keyring.load()
+            except Exception as exc:
+                self._fall_back(exc)
+        return self.file.load()
+
+    def update(self, change: Callable[[Document], None]) -> None:
+        """Update the keyring secret, or the file after falling back."""
+        if self.keyring is not None:
+            try:
+                self.keyring.update(change)
+                return
+            except Exception as exc:
+                self._fall_back(exc)
+        self.file.update(change)
+
+
+class TokenCache:
+    """Tokens in memory, written through to a persistent store.
+
+    :param store: the persistent store; None keeps tokens in memory only.
+    :param margin: seconds before ``expires_at`` at which a token counts as expired.
+    """
+
+    def __init__(
+        self,
+        store: TokenStore | None = None,
+        *,
+        margin: float = DEFAULT_EXPIRY_MARGIN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store: TokenStore = store if store is not None else MemoryTokenStore()
+        self.margin = margin
+        self.clock = clock
+        self._memory: dict[tuple[str, str], dict[str, Token]] = {}
+        self._guard = threading.Lock()
+
+    def find(
+        self,
+        issuer: str,
+        client_id: str,
+        required: frozenset[str],
+        *,
+        within: frozenset[str] | None = None,
+        exclude: str | None = None,
+    ) -> Token | None:
+        """Return a valid in-memory token whose scopes cover ``required`` (memory only).
+
+        :param within: if given, skip tokens granted anything outside this set.
+        :param exclude: an access token the server just rejected.
+        """
+        bucket = self._memory.get((issuer, client_id))
+        if not bucket:
+            return None
+        now = self.clock()
+        best: Token | None = None
+        for token in tuple(bucket.values()):
+            if covers(token.scopes, required) and token.is_valid(now, self.margin):
+                if token.access_token == exclude:
+                    continue
+                if within is not None and not covers(within, token.scopes):
+                    continue
+                if best is None or (token.expires_at or float("inf")) > (
+                    best.expires_at or float("inf")
+                ):
+                    best = token
+        return best
+
+    def tokens(self, issuer: str, client_id: str) -> list[Token]:
+        """Return every in-memory token of a client, valid or not, newest expiry first."""
+        bucket = self._memory.get((issuer, client_id), {})
+        return sorted(bucket.values(), key=lambda t: -(t.expires_at or float("inf")))
+
+    def reload(self) -> None:
+        """Merge the persistent entries into memory (a no-op read when nothing changed)."""
+        doc = self.store.load()
+        loaded: list[Token] = []
+        for key, entry in doc.items():
+            try:
+                token = Token.from_dict(entry)
+            except (ValueError, TypeError):
+                log.warning("ignoring an unreadable token cache entry %r", key[:80])
+                continue
+            loaded.append(token)
+        with self._guard:
+            for token in loaded:
+                bucket = self._memory.setdefault((token.issuer, token.client_id), {})
+                bucket[token.cache_key] = token
+
+    def save(self, token: Token, *, replaces: Iterable[Token] = ()) -> None:
+        """Store ``token`` durably, THEN evict the tokens it replaces.
+
+        Both happen in one atomic write; if it fails, the old tokens stay on disk and
+        in memory (nobody is logged out), the new one is kept in memory only, and
+        :class:`TokenStoreError` is raised.
+        """
+        old = [t for t in replaces if t.cache_key != token.cache_key]
+        old_keys = {t.cache_key for t in old}
+
+        def change(doc: Document) -> None:
+            doc[token.cache_key] = token.to_dict()
+            for key in old_keys:
+                doc.pop(key, None)
+
+        self._put_memory(token)
+        try:
+            self.store.update(change)
+        except TokenStoreError:
+            raise
+        except Exception as exc:
+            raise TokenStoreError(f"could not save the new token: {exc}") from None
+        with self._guard:
+            bucket = self._memory.get((token.issuer, token.client_id), {})
+            for key in old_keys:
+                bucket.pop(key, None)
+
+    def _put_memory(self, token: Token) -> None:
+        with self._guard:
+            bucket = self._memory.setdefault((token.issuer, token.client_id), {})
+            bucket[token.cache_key] = token
+
+    def forget_memory(self, token: Token) -> None:
+        """Drop one token from memory only (e.g. the server rejected it)."""
+        with self._guard:
+            self._memory.get((token.issuer, token.client_id), {}).pop(token.cache_key, None)
+
+    def remove(self, issuer: str, client_id: str) -> int:
+        """Remove every token of a client from memory and the store; return how many."""
+        with self._guard:
+            self._memory.pop((issuer, client_id), None)
+        removed = 0
+
+        def change(doc: Document) -> None:
+            nonlocal removed
+            for key, entry in list(doc.items()):
+                if entry.get("issuer") == issuer and entry.get("client_id") == client_id:
+                    del doc[key]
+                    removed += 1
+
+        self.store.update(change)
+        return removed

@@ -1,0 +1,366 @@
+"""Token providers: client credentials, authorization code + PKCE, device flow, refresh.
+
+Each grant is a flow (see ``_flow.py``): it yields the HTTP requests it needs and
+returns a :class:`Token`, so one implementation serves sync and async clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+import urllib.parse
+import webbrowser
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+from scopegate.scopes import format_scope, scope_set
+
+from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
+from ._exceptions import AuthenticationError, DeviceFlowError, TokenEndpointError
+from ._flow import Blocking, Flow, Sleep
+from ._loopback import LoopbackListener
+from ._tokens import Token
+
+__all__ = [
+    "CLIENT_CREDENTIALS_DEFAULT_SCOPES",
+    "INTERACTIVE_DEFAULT_SCOPES",
+    "METADATA_PATH",
+    "AuthorizationCodePkceProvider",
+    "ClientCredentialsProvider",
+    "DeviceCodeProvider",
+    "TokenProvider",
+    "pkce_pair",
+]
+
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+# Requesting `api` is what puts the API audience into the token (seed 000).
+CLIENT_CREDENTIALS_DEFAULT_SCOPES: tuple[str, ...] = ("api",)
+INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "api",
+)
+_DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+_MAX_RESPONSE_BYTES = 1_000_000
+
+
+def pkce_pair() -> tuple[str, str]:
+    """Return a fresh RFC 7636 (verifier, S256 challenge) pair."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any]:
+    if len(response.content) > _MAX_RESPONSE_BYTES:
+        raise TokenEndpointError("invalid_response", "response too large", response.status_code)
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise TokenEndpointError(
+            "invalid_response",
+            f"HTTP {response.status_code} without a JSON object",
+            response.status_code,
+        )
+    return data
+
+
+def _raise_for_error(response: httpx.Response, body: Mapping[str, Any]) -> None:
+    if response.status_code >= 400 or "error" in body:
+        error = body.get("error")
+        description = body.get("error_description")
+        raise TokenEndpointError(
+            error if isinstance(error, str) else "invalid_response",
+            description if isinstance(description, str) else f"HTTP {response.status_code}",
+            response.status_code,
+        )
+
+
+class TokenProvider:
+    """Base of every provider: discovery, the token request, and refresh.
+
+    :param issuer: the authorization server's issuer URL.
+    :param client_id: this client's id.
+    :param scopes: scopes requested when nothing more specific is asked.
+    :param token_endpoint: skip discovery for the token endpoint.
+    """
+
+    #: Whether a token can be obtained without a person (then step-up needs no login).
+    silent: ClassVar[bool] = False
+    default_scopes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        token_endpoint: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.client_id = client_id
+        self.scopes: frozenset[str] = scope_set(self.default_scopes if scopes is None else scopes)
+        self.clock = clock
+        self._metadata: dict[str, Any] | None = (
+            {"token_endpoint": token_endpoint} if token_endpoint else None
+        )
+
+    def metadata_flow(self) -> Flow[Mapping[str, Any]]:
+        """Fetch (once) the RFC 8414 metadata from ``<issuer>/.well-known/...``."""
+        if self._metadata is None:
+            response = yield httpx.Request("GET", self.issuer + METADATA_PATH)
+            if response.status_code != 200:
+                raise AuthenticationError(
+                    f"{self.issuer}{METADATA_PATH}: HTTP {response.status_code}; "
+                    "is the issuer URL right?"
+                )
+            self._metadata = _json_body(response)
+        return self._metadata
+
+    def endpoint_flow(self, name: str) -> Flow[str]:
+        """Return one endpoint URL from the metadata."""
+        metadata = yield from self.metadata_flow()
+        url = metadata.get(name)
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise AuthenticationError(f"{self.issuer}: metadata has no usable {name}")
+        return url
+
+    def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
+        form["client_id"] = self.client_id
+
+    def token_request_flow(
+        self, form: dict[str, str], requested: Iterable[str], previous: Token | None = None
+    ) -> Flow[Token]:
+        """POST a form to the token endpoint and parse the answer into a :class:`Token`."""
+        url = yield from self.endpoint_flow("token_endpoint")
+        headers = {"Accept": "application/json"}
+        self._client_auth(form, headers)
+        response = yield httpx.Request("POST", url, data=form, headers=headers)
+        body = _json_body(response)
+        _raise_for_error(response, body)
+        return Token.from_response(
+            body,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            requested=requested,
+            now=self.clock(),
+            previous_refresh_token=previous.refresh_token if previous else None,
+        )
+
+    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
+        """Obtain a new token for ``scopes`` (a login for interactive providers)."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def refresh_flow(self, token: Token) -> Flow[Token]:
+        """Exchange ``token.refresh_token`` for a new token with the same scopes (RFC 6749 §6)."""
+        assert token.refresh_token is not None
+        form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
+        return (yield from self.token_request_flow(form, token.scopes, previous=token))
+
+
+class ClientCredentialsProvider(TokenProvider):
+    """The client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication."""
+
+    silent = True
+    default_scopes = CLIENT_CREDENTIALS_DEFAULT_SCOPES
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        token_endpoint: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+        )
+        self._secret = client_secret
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsProvider(issuer={self.issuer!r}, client_id={self.client_id!r})"
+
+    def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
+        user = urllib.parse.quote(self.client_id, safe="")
+        password = urllib.parse.quote(self._secret, safe="")
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {basic}"
+
+    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
+        """Request a token for ``scopes``."""
+        form = {"grant_type": "client_credentials", "scope": format_scope(scopes)}
+        return (yield from self.token_request_flow(form, scopes))
+
+
+class AuthorizationCodePkceProvider(TokenProvider):
+    """Authorization code + PKCE S256 with a loopback redirect (RFC 6749 §4.1, 7636, 8252).
+
+    :param open_browser: open the URL in a browser; False only prints it.
+    :param opener: how to open the URL (``webbrowser.open``; tests inject one).
+    :param announce: how to show the URL to the user.
+    :param timeout: seconds to wait for the redirect.
+    """
+
+    default_scopes = INTERACTIVE_DEFAULT_SCOPES
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        open_browser: bool = True,
+        opener: Callable[[str], object] = webbrowser.open,
+        announce: Callable[[str], None] | None = None,
+        timeout: float = 300.0,
+        token_endpoint: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+        )
+        self.open_browser = open_browser
+        self.opener = opener
+        self.announce = announce or (lambda url: print(f"Open this URL to log in:\n{url}"))
+        self.timeout = timeout
+
+    def _authorize(self, endpoint: str, scopes: frozenset[str], challenge: str) -> tuple[str, str]:
+        state = secrets.token_urlsafe(24)
+        with LoopbackListener(state) as listener:
+            query = urllib.parse.urlencode(
+                {
+                    "response_type": "code",
+                    "client_id": self.client_id,
+                    "redirect_uri": listener.redirect_uri,
+                    "scope": format_scope(scopes),
+                    "state": state,
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                }
+            )
+            url = f"{endpoint}?{query}"
+            self.announce(url)
+            if self.open_browser:
+                self.opener(url)
+            return listener.wait(self.timeout), listener.redirect_uri
+
+    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
+        """Send the user to the browser, wait on the loopback, then redeem the code."""
+        endpoint = yield from self.endpoint_flow("authorization_endpoint")
+        verifier, challenge = pkce_pair()
+        code, redirect_uri = yield Blocking(lambda: self._authorize(endpoint, scopes, challenge))
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        }
+        return (yield from self.token_request_flow(form, scopes))
+
+
+class DeviceCodeProvider(TokenProvider):
+    """The device authorization grant (RFC 8628): show a code, poll until approved.
+
+    :param display: shows the code and a countdown (default: a rich spinner on stderr).
+    :param monotonic: the clock for the code's expiry (tests inject a fake).
+    :param max_slow_downs: consecutive ``slow_down`` answers tolerated before giving up.
+    """
+
+    default_scopes = INTERACTIVE_DEFAULT_SCOPES
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        display: DeviceDisplay | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_slow_downs: int = 4,
+        token_endpoint: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+        )
+        self.display: DeviceDisplay = display or RichDeviceDisplay()
+        self.monotonic = monotonic
+        self.max_slow_downs = max_slow_downs
+
+    def _prompt(self, body: Mapping[str, Any]) -> tuple[str, DevicePrompt]:
+        device_code = body.get("device_code")
+        user_code = body.get("user_code")
+        uri = body.get("verification_uri")
+        if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
+            raise DeviceFlowError("device authorization response lacks a code or URI")
+        assert isinstance(device_code, str)
+        complete = body.get("verification_uri_complete")
+        expires_in = body.get("expires_in")
+        interval = body.get("interval", 5)
+        return device_code, DevicePrompt(
+            user_code=str(user_code),
+            verification_uri=str(uri),
+            verification_uri_complete=complete if isinstance(complete, str) else None,
+            expires_in=float(expires_in) if isinstance(expires_in, int | float) else 600.0,
+            interval=float(interval) if isinstance(interval, int | float) and interval > 0 else 5.0,
+        )
+
+    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
+        """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
+        endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
+        response = yield httpx.Request(
+            "POST",
+            endpoint,
+            data={"client_id": self.client_id, "scope": format_scope(scopes)},
+            headers={"Accept": "application/json"},
+        )
+        body = _json_body(response)
+        _raise_for_error(response, body)
+        device_code, prompt = self._prompt(body)
+        deadline = self.monotonic() + prompt.expires_in
+        interval = prompt.interval
+        slow_downs = 0
+        self.display.show(prompt)
+        try:
+            while True:
+                yield Sleep(interval)
+                if self.monotonic() >= deadline:
+                    raise DeviceFlowError("the device code expired before it was approved")
+                form = {"grant_type": _DEVICE_GRANT, "device_code": device_code}
+                try:
+                    return (yield from self.token_request_flow(form, scopes))
+                except TokenEndpointError as exc:
+                    if exc.error == "authorization_pending":
+                        slow_downs = 0
+                    elif exc.error == "slow_down":
+                        slow_downs += 1
+                        interval += 5  # RFC 8628 §3.5: add 5 seconds to every later poll
+                        if slow_downs > self.max_slow_downs:
+                            raise DeviceFlowError(
+                                f"the server asked to slow down {slow_downs} times in a row "
+                                f"(interval now {interval:g}s); check that this machine's "
+                                "clock is right and that only one login is running"
+                            ) from None
+                    elif exc.error == "access_denied":
+                        raise DeviceFlowError("the login was denied on the device page") from None
+                    elif exc.error == "expired_token":
+                        raise DeviceFlowError(
+                            "the device code expired before it was approved; run login again"
+                        ) from None
+                    else:
+                        raise
+                self.display.update(deadline - self.monotonic(), interval)
+        finally:
+            self.display.close()

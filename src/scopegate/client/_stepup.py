@@ -1,0 +1,120 @@
+"""Step-up decisions: pure functions that say what to do when a token lacks scopes.
+
+``plan_step_up`` decides; the session carries the decision out. Keeping the decision
+pure lets the non-interactive path be tested without a TTY or a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from scopegate.scopes import covers, missing, scopes_from_value, union
+
+from ._exceptions import IdentityChanged, ScopeNotGranted
+from ._tokens import Token
+
+__all__ = [
+    "Covered",
+    "MissingNonInteractive",
+    "Reauthenticate",
+    "StepUpPlan",
+    "check_identity",
+    "insufficient_scope",
+    "is_interactive",
+    "plan_step_up",
+    "verify_granted",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """The granted scopes already cover the required ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reauthenticate:
+    """Run one interactive flow requesting ``scopes`` (defaults + granted + required)."""
+
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingNonInteractive:
+    """Scopes are missing and nobody can log in here: fail fast listing them."""
+
+    missing: frozenset[str]
+
+
+StepUpPlan = Covered | Reauthenticate | MissingNonInteractive
+
+
+def plan_step_up(
+    granted: Iterable[str],
+    required: Iterable[str],
+    interactive: bool,
+    defaults: Iterable[str] = (),
+) -> StepUpPlan:
+    """Decide the step-up for a token granted ``granted`` when ``required`` is needed."""
+    granted_set = frozenset(granted)
+    required_set = frozenset(required)
+    if covers(granted_set, required_set):
+        return Covered()
+    if not interactive:
+        return MissingNonInteractive(missing(granted_set, required_set))
+    return Reauthenticate(union(defaults, granted_set, required_set))
+
+
+def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
+    """Return whether a person can answer a login here.
+
+    False when ``CI`` is set; otherwise True if ANY of stdin/stdout/stderr is a TTY, so
+    redirecting one stream does not block a user who can still use the browser.
+    """
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    chosen = (sys.stdin, sys.stdout, sys.stderr) if streams is None else streams
+    for stream in chosen:
+        try:
+            if stream is not None and stream.isatty():
+                return True
+        except (AttributeError, ValueError):
+            continue
+    return False
+
+
+_CHALLENGE_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+def insufficient_scope(challenges: Iterable[str]) -> frozenset[str] | None:
+    """Read the scopes from an RFC 6750 ``insufficient_scope`` Bearer challenge.
+
+    Returns None when no challenge says ``error="insufficient_scope"``; an empty set
+    when it does but names no scope.
+    """
+    for challenge in challenges:
+        if challenge[:6].lower() != "bearer":
+            continue
+        params = {k.lower(): v.replace('\\"', '"') for k, v in _CHALLENGE_PARAM.findall(challenge)}
+        if params.get("error") == "insufficient_scope":
+            return scopes_from_value(params.get("scope", "")) or frozenset()
+    return None
+
+
+def verify_granted(token: Token, required: Iterable[str]) -> None:
+    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope."""
+    lacking = missing(token.scopes, required)
+    if lacking:
+        raise ScopeNotGranted(lacking)
+
+
+def check_identity(previous: Token | None, new: Token) -> None:
+    """Raise :class:`IdentityChanged` if a step-up signed in as someone else."""
+    if previous is None or previous.subject is None or new.subject is None:
+        return
+    if previous.subject != new.subject:
+        raise IdentityChanged(previous.subject, new.subject)
