@@ -60,7 +60,8 @@ async def test_default_policy_limits_locally_counts_and_warns_once(
         answers = [await limiter.hit("tok", limit=3, window_s=60) for _ in range(5)]
     assert [a.allowed for a in answers] == [True, True, True, False, False]
     assert 0 < answers[-1].retry_after_ms <= 60_000
-    assert fallback_count("fallback") - before == 5
+    assert not (await limiter.peek("tok", limit=3, window_s=60)).allowed
+    assert fallback_count("fallback") - before == 6
     warnings = [r for r in caplog.records if r.name == LOGGER]
     assert len(warnings) == 1
     assert "on_unavailable='fallback'" in warnings[0].getMessage()
@@ -72,7 +73,8 @@ def test_default_policy_also_covers_sync_hits(dead_redis_url: str) -> None:
     before = fallback_count("fallback")
     answers = [limiter.hit_sync("tok", limit=2, window_s=60).allowed for _ in range(3)]
     assert answers == [True, True, False]
-    assert fallback_count("fallback") - before == 3
+    assert not limiter.peek_sync("tok", limit=2, window_s=60).allowed
+    assert fallback_count("fallback") - before == 4
     limiter.close()
 
 

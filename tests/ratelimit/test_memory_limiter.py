@@ -95,10 +95,27 @@ def test_lowering_the_limit_waits_for_enough_departures(
     assert limiter.hit_sync("k", limit=3, window_s=60).retry_after_ms == 57_000
 
 
+def test_peek_answers_without_counting_or_creating_keys(
+    limiter: MemoryRateLimiter, clock: FakeClock
+) -> None:
+    assert limiter.peek_sync("authfail:198.51.100.7", limit=2, window_s=60) == Decision(
+        allowed=True, limit=2, remaining=2
+    )
+    assert len(limiter) == 0
+    limiter.hit_sync("authfail:198.51.100.7", limit=2, window_s=60)
+    assert limiter.peek_sync("authfail:198.51.100.7", limit=2, window_s=60).remaining == 1
+    assert limiter.peek_sync("authfail:198.51.100.7", limit=2, window_s=60).remaining == 1
+    clock.now += 1
+    limiter.hit_sync("authfail:198.51.100.7", limit=2, window_s=60)
+    blocked = limiter.peek_sync("authfail:198.51.100.7", limit=2, window_s=60)
+    assert blocked == Decision(allowed=False, limit=2, remaining=0, retry_after_ms=59_000)
+
+
 @pytest.mark.anyio
 async def test_async_hit_shares_the_sync_window(limiter: MemoryRateLimiter) -> None:
     assert (await limiter.hit("k", limit=2, window_s=60)).allowed
     assert limiter.hit_sync("k", limit=2, window_s=60).allowed
+    assert not (await limiter.peek("k", limit=2, window_s=60)).allowed
     assert not (await limiter.hit("k", limit=2, window_s=60)).allowed
     await limiter.aclose()
 
@@ -149,8 +166,17 @@ def test_threads_sharing_one_key_admit_exactly_the_limit() -> None:
 
 @pytest.mark.parametrize(
     ("key", "limit", "window_s"),
-    [("", 1, 1.0), ("k" * 513, 1, 1.0), ("k", 0, 1.0), ("k", True, 1.0), ("k", 1, 0.0),
-     ("k", 1, 86_401.0), ("k", 1, float("nan"))],
+    [
+        ("", 1, 1.0),
+        ("k" * 513, 1, 1.0),
+        ("k", 0, 1.0),
+        ("k", 100_001, 1.0),
+        ("k", True, 1.0),
+        ("k", 1, 0.0),
+        ("k", 1, 0.0005),
+        ("k", 1, 86_401.0),
+        ("k", 1, float("nan")),
+    ],
 )
 def test_bad_arguments_are_refused_before_any_state_changes(
     limiter: MemoryRateLimiter, key: str, limit: int, window_s: float

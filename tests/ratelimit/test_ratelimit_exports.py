@@ -14,6 +14,7 @@ def test_public_api_is_exactly_this() -> None:
         "MAX_KEY_LENGTH",
         "MAX_LIMIT",
         "MAX_WINDOW_S",
+        "MIN_WINDOW_S",
         "SLIDING_WINDOW_LUA",
         "UNAVAILABLE_POLICIES",
         "Decision",

@@ -117,6 +117,21 @@ async def test_the_window_slides_one_admission_at_a_time(limiter: RedisRateLimit
 
 
 @pytest.mark.anyio
+async def test_peek_counts_nothing_and_sees_the_shared_window(
+    limiter: RedisRateLimiter, sync_redis: redis.Redis, redis_prefix: str
+) -> None:
+    assert (await limiter.peek("authfail:ip", limit=2, window_s=60)).remaining == 2
+    assert sync_redis.exists(f"{redis_prefix}authfail:ip") == 0  # a look stores nothing
+    await limiter.hit("authfail:ip", limit=2, window_s=60)
+    assert limiter.peek_sync("authfail:ip", limit=2, window_s=60).remaining == 1
+    await limiter.hit("authfail:ip", limit=2, window_s=60)
+    blocked = await limiter.peek("authfail:ip", limit=2, window_s=60)
+    assert not blocked.allowed
+    assert 0 < blocked.retry_after_ms <= 60_000
+    assert sync_redis.zcard(f"{redis_prefix}authfail:ip") == 2
+
+
+@pytest.mark.anyio
 async def test_buckets_expire_with_their_window(
     limiter: RedisRateLimiter, sync_redis: redis.Redis, redis_prefix: str
 ) -> None:

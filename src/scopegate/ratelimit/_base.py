@@ -71,4 +71,20 @@ class SyncRateLimiter(Protocol):
 
 
 class DualRateLimiter(RateLimiter, SyncRateLimiter, Protocol):
-    """A limiter usable from both async (Starlette, FastAPI) and sync (Flask) code."""
+    """A limiter usable from async (Starlette, FastAPI) and sync (Flask) code alike.
+
+    It can also look at a window without counting (:meth:`peek`): the guard checks
+    ``"authfail:<ip>"`` before verifying a token and hits it only when verification fails,
+    so an address spraying random tokens is refused before any costly verification.
+    """
+
+    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Say whether a hit would be admitted now, counting nothing.
+
+        ``remaining`` is the number of slots free now (this look takes none).
+        """
+        ...
+
+    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """The blocking twin of :meth:`peek`."""
+        ...

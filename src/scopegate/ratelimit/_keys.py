@@ -9,6 +9,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_LIMIT",
     "MAX_WINDOW_S",
+    "MIN_WINDOW_S",
     "bucket_key",
     "check_hit",
     "retry_after_ms",
@@ -19,6 +20,9 @@ MAX_KEY_LENGTH = 512
 
 MAX_LIMIT = 100_000
 """Largest window capacity: one stored entry per admission, so this bounds a key's memory."""
+
+MIN_WINDOW_S = 0.001
+"""Shortest window (1 ms): Redis expiries and retry hints are whole milliseconds."""
 
 MAX_WINDOW_S = 86_400.0
 """Longest window (one day); longer ones belong to quotas, not rate limits."""
@@ -36,14 +40,16 @@ def check_hit(key: str, limit: int, window_s: float) -> None:
     """Refuse arguments no caller should send, before any state is touched.
 
     :raises ValueError: empty or oversized key, limit outside 1..MAX_LIMIT, window outside
-        (0, MAX_WINDOW_S].
+        [MIN_WINDOW_S, MAX_WINDOW_S].
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValueError(f"rate-limit key must be 1..{MAX_KEY_LENGTH} characters")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"rate limit must be an integer in 1..{MAX_LIMIT}, got {limit!r}")
-    if not 0 < window_s <= MAX_WINDOW_S:
-        raise ValueError(f"rate window must be in (0, {MAX_WINDOW_S}] seconds, got {window_s!r}")
+    if not MIN_WINDOW_S <= window_s <= MAX_WINDOW_S:
+        raise ValueError(
+            f"rate window must be in [{MIN_WINDOW_S}, {MAX_WINDOW_S}] seconds, got {window_s!r}"
+        )
 
 
 def retry_after_ms(seconds: float) -> int:

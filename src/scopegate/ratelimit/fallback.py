@@ -102,37 +102,55 @@ class FallbackRateLimiter:
 
     async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
         """Count one request on the primary, or apply the policy if it is unavailable."""
-        check_hit(key, limit, window_s)
-        if self._clock() >= self._skip_primary_until:
-            try:
-                decision = await self._primary.hit(key, limit=limit, window_s=window_s)
-            except RateLimiterUnavailable as exc:
-                self._primary_failed(exc)
-            else:
-                if self._degraded:
-                    self._primary_recovered()
-                return decision
-        fixed = self._policy_decision(limit)
-        if fixed is not None:
-            return fixed
-        return await self._fallback.hit(key, limit=limit, window_s=window_s)
+        return await self._decide(key, limit, window_s, count=True)
+
+    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Look at the window on the primary, or apply the policy if it is unavailable."""
+        return await self._decide(key, limit, window_s, count=False)
 
     def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
         """The blocking twin of :meth:`hit`, for Flask."""
+        return self._decide_sync(key, limit, window_s, count=True)
+
+    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """The blocking twin of :meth:`peek`, for Flask."""
+        return self._decide_sync(key, limit, window_s, count=False)
+
+    async def _decide(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
         check_hit(key, limit, window_s)
         if self._clock() >= self._skip_primary_until:
+            method = self._primary.hit if count else self._primary.peek
             try:
-                decision = self._primary.hit_sync(key, limit=limit, window_s=window_s)
+                decision = await method(key, limit=limit, window_s=window_s)
             except RateLimiterUnavailable as exc:
                 self._primary_failed(exc)
             else:
                 if self._degraded:
                     self._primary_recovered()
                 return decision
-        fixed = self._policy_decision(limit)
+        fixed = self._policy_decision(limit, count)
         if fixed is not None:
             return fixed
-        return self._fallback.hit_sync(key, limit=limit, window_s=window_s)
+        local = self._fallback.hit if count else self._fallback.peek
+        return await local(key, limit=limit, window_s=window_s)
+
+    def _decide_sync(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
+        check_hit(key, limit, window_s)
+        if self._clock() >= self._skip_primary_until:
+            method = self._primary.hit_sync if count else self._primary.peek_sync
+            try:
+                decision = method(key, limit=limit, window_s=window_s)
+            except RateLimiterUnavailable as exc:
+                self._primary_failed(exc)
+            else:
+                if self._degraded:
+                    self._primary_recovered()
+                return decision
+        fixed = self._policy_decision(limit, count)
+        if fixed is not None:
+            return fixed
+        local = self._fallback.hit_sync if count else self._fallback.peek_sync
+        return local(key, limit=limit, window_s=window_s)
 
     async def aclose(self) -> None:
         """Close both limiters."""
@@ -144,12 +162,12 @@ class FallbackRateLimiter:
         self._primary.close()
         self._fallback.close()
 
-    def _policy_decision(self, limit: int) -> Decision | None:
+    def _policy_decision(self, limit: int, count: bool) -> Decision | None:
         """Count a hit decided without the primary; the answer, or None to ask the fallback."""
         self._counter.inc()
         self._hits_without_primary += 1
         if self._policy == "allow":
-            return Decision(allowed=True, limit=limit, remaining=limit - 1)
+            return Decision(allowed=True, limit=limit, remaining=limit - 1 if count else limit)
         if self._policy == "deny":
             wait_ms = max(1, math.ceil(self._probe_interval_s * 1000))
             return Decision(allowed=False, limit=limit, remaining=0, retry_after_ms=wait_ms)

@@ -11,8 +11,9 @@ the cold end, and at ``max_keys`` the coldest key is dropped even if still live.
 of fresh keys can therefore only evict, never grow memory; the guard's per-IP limit on
 failed authentications (just another key, ``"authfail:<ip>"``) stops such a spray early.
 
-The decision holds no ``await``, so it is atomic on an event loop; a lock makes the same
-instance safe from Flask's threads (:meth:`MemoryRateLimiter.hit_sync`).
+:meth:`MemoryRateLimiter.peek` answers the same question without counting (and never
+creates a key). The decision holds no ``await``, so it is atomic on an event loop; a lock
+makes the same instance safe from Flask's threads (:meth:`MemoryRateLimiter.hit_sync`).
 """
 
 from __future__ import annotations
@@ -68,15 +69,28 @@ class MemoryRateLimiter:
 
     async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
         """Count one request for ``key`` if its window has room (never blocks the loop)."""
-        return self.hit_sync(key, limit=limit, window_s=window_s)
+        return self._decide(key, limit, window_s, count=True)
 
     def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
         """Count one request for ``key`` if its window has room; safe from any thread."""
+        return self._decide(key, limit, window_s, count=True)
+
+    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Say whether a hit on ``key`` would be admitted now, counting nothing."""
+        return self._decide(key, limit, window_s, count=False)
+
+    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Say whether a hit on ``key`` would be admitted now, counting nothing."""
+        return self._decide(key, limit, window_s, count=False)
+
+    def _decide(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
         check_hit(key, limit, window_s)
         with self._lock:
             now = self._clock()
             bucket = self._buckets.get(key)
             if bucket is None:
+                if not count:  # a look never creates state
+                    return Decision(allowed=True, limit=limit, remaining=limit)
                 self._make_room(now)
                 bucket = self._buckets[key] = _Bucket(window_s)
             else:
@@ -86,12 +100,14 @@ class MemoryRateLimiter:
             horizon = now - window_s
             while times and times[0] <= horizon:
                 times.popleft()
-            count = len(times)
-            if count < limit:
+            inside = len(times)
+            if inside < limit:
+                if not count:
+                    return Decision(allowed=True, limit=limit, remaining=limit - inside)
                 times.append(now)
-                return Decision(allowed=True, limit=limit, remaining=limit - count - 1)
+                return Decision(allowed=True, limit=limit, remaining=limit - inside - 1)
             # The entry whose departure brings the count down to limit - 1.
-            blocking = times[count - limit]
+            blocking = times[inside - limit]
             return Decision(
                 allowed=False,
                 limit=limit,

@@ -11,6 +11,8 @@ holds across any number of processes:
   newest admission, so idle buckets cost nothing);
 - full: the entry whose departure frees a slot gives ``retry_after_ms``.
 
+A look (:meth:`RedisRateLimiter.peek`) runs the same script with counting off.
+
 The script is sent by SHA (``EVALSHA``), so a hit is exactly one round trip. After
 ``SCRIPT FLUSH`` or a fail-over the server answers ``NOSCRIPT``; that one hit then uses
 ``EVAL``, which also reloads the script. Members are 96 random bits (hex), unique per request
@@ -51,6 +53,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < limit then
+  if ARGV[4] == '0' then
+    return {1, limit - count, 0}
+  end
   redis.call('ZADD', key, now, ARGV[3])
   redis.call('PEXPIRE', key, math.ceil(window / 1000))
   return {1, limit - count - 1, 0}
@@ -60,8 +65,8 @@ local retry = math.ceil((tonumber(blocking[2]) + window - now) / 1000)
 if retry < 1 then retry = 1 end
 return {0, 0, retry}
 """
-"""KEYS[1]: bucket; ARGV: limit, window in microseconds, unique member.
-Returns {allowed (0/1), remaining, retry_after_ms}."""
+"""KEYS[1]: bucket; ARGV: limit, window in microseconds, unique member, '1' to count the
+request or '0' to only look. Returns {allowed (0/1), remaining, retry_after_ms}."""
 
 _SCRIPT_SHA = hashlib.sha1(SLIDING_WINDOW_LUA.encode("utf-8"), usedforsecurity=False).hexdigest()
 
@@ -122,11 +127,35 @@ class RedisRateLimiter:
 
         :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
         """
+        return await self._run(key, limit, window_s, count=True)
+
+    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Say in one round trip whether a hit on ``key`` would be admitted, counting nothing.
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        return await self._run(key, limit, window_s, count=False)
+
+    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``key`` in one blocking round trip (Flask).
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        return self._run_sync(key, limit, window_s, count=True)
+
+    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+        """The blocking twin of :meth:`peek`.
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        return self._run_sync(key, limit, window_s, count=False)
+
+    async def _run(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
         check_hit(key, limit, window_s)
         client = self._async
         if client is None:
             raise RuntimeError("this RedisRateLimiter was given a sync client: use hit_sync")
-        args = self._args(key, limit, window_s)
+        args = self._args(key, limit, window_s, count)
         try:
             try:
                 reply = await client.evalsha(_SCRIPT_SHA, 1, *args)
@@ -136,14 +165,10 @@ class RedisRateLimiter:
             raise RateLimiterUnavailable(f"Redis rate limiter failed: {exc}") from exc
         return _decision(reply, limit)
 
-    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` in one blocking round trip (Flask).
-
-        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
-        """
+    def _run_sync(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
         check_hit(key, limit, window_s)
         client = self._sync_client()
-        args = self._args(key, limit, window_s)
+        args = self._args(key, limit, window_s, count)
         try:
             try:
                 reply = client.evalsha(_SCRIPT_SHA, 1, *args)
@@ -166,8 +191,9 @@ class RedisRateLimiter:
             self._sync.close()
             self._sync = None
 
-    def _args(self, key: str, limit: int, window_s: float) -> Sequence[str | int]:
-        return (self._prefix + key, limit, round(window_s * 1_000_000), os.urandom(12).hex())
+    def _args(self, key: str, limit: int, window_s: float, count: bool) -> Sequence[str | int]:
+        member = os.urandom(12).hex() if count else ""
+        return (self._prefix + key, limit, round(window_s * 1_000_000), member, int(count))
 
     def _sync_client(self) -> redis_sync.Redis:
         if self._sync is None:
