@@ -100,7 +100,7 @@ class ScopegateAuth(httpx.Auth):
                         response.read()  # a token-endpoint answer the flow parses
                     item = flow.send(response)
                 else:
-                    item = flow.send(effects.run(item))
+                    item = effects.advance(flow, item)
         except StopIteration:
             return
         finally:
@@ -124,7 +124,7 @@ class ScopegateAuth(httpx.Auth):
                         await response.aread()
                     item = flow.send(response)
                 else:
-                    item = flow.send(await effects.run(item))
+                    item = await effects.advance(flow, item)
         except StopIteration:
             return
         finally:

@@ -150,6 +150,14 @@ class SyncEffects:
             self._release(effect.key)
         return None
 
+    def advance(self, flow: Flow[Any], effect: Effect) -> httpx.Request | Effect:
+        """Run ``effect`` and resume the flow with its result, or throw its error into it."""
+        try:
+            result = self.run(effect)
+        except Exception as exc:
+            return flow.throw(exc)
+        return flow.send(result)
+
     def _release(self, key: str) -> None:
         held = self._held.pop(key, None)
         if held is not None:
@@ -195,6 +203,14 @@ class AsyncEffects:
             self._release(effect.key)
         return None
 
+    async def advance(self, flow: Flow[Any], effect: Effect) -> httpx.Request | Effect:
+        """Run ``effect`` and resume the flow with its result, or throw its error into it."""
+        try:
+            result = await self.run(effect)
+        except Exception as exc:
+            return flow.throw(exc)
+        return flow.send(result)
+
     def _release(self, key: str) -> None:
         held = self._held.pop(key, None)
         if held is not None:
@@ -225,7 +241,7 @@ def drive_sync(
                 response.read()
                 item = flow.send(response)
             else:
-                item = flow.send(effects.run(item))
+                item = effects.advance(flow, item)
     except StopIteration as stop:
         result: T = stop.value
         return result
@@ -250,7 +266,7 @@ async def drive_async(
                 await response.aread()
                 item = flow.send(response)
             else:
-                item = flow.send(await effects.run(item))
+                item = await effects.advance(flow, item)
     except StopIteration as stop:
         result: T = stop.value
         return result

@@ -131,7 +131,12 @@ class TokenSession:
 
     def _current(self, need: frozenset[str]) -> Token | None:
         """Pick the session's existing token: one covering ``need`` first, else the newest."""
-        tokens = self.cache.tokens(self.provider.issuer, self.provider.client_id)
+        ceiling = self._ceiling(need)
+        tokens = [
+            t
+            for t in self.cache.tokens(self.provider.issuer, self.provider.client_id)
+            if ceiling is None or covers(ceiling, t.scopes)
+        ]
         for token in tokens:
             if covers(token.scopes, need):
                 return token
