@@ -199,8 +199,8 @@ class RedisRateLimiter:
         if self._sync is None:
             if self._url is None:
                 raise RuntimeError("this RedisRateLimiter was given an async client: use hit")
-            self._sync = redis_sync.Redis(
-                connection_pool=redis_sync.BlockingConnectionPool.from_url(
+            self._sync = redis_sync.Redis.from_pool(
+                redis_sync.BlockingConnectionPool.from_url(
                     self._url,
                     max_connections=self._max_connections,
                     timeout=self._socket_timeout,
@@ -214,8 +214,8 @@ class RedisRateLimiter:
     def _async_from_url(self, url: str) -> redis_async.Redis:
         # No retries: a retried EVALSHA whose reply was lost would count one request
         # twice, and a failing hit is better served by the fallback policy at once.
-        return redis_async.Redis(
-            connection_pool=redis_async.BlockingConnectionPool.from_url(
+        return redis_async.Redis.from_pool(  # from_pool: closing the client closes the pool
+            redis_async.BlockingConnectionPool.from_url(
                 url,
                 max_connections=self._max_connections,
                 timeout=self._socket_timeout,
