@@ -10,8 +10,8 @@ Policies, chosen with ``on_unavailable``:
   strictest, the guarded API is down while Redis is.
 
 Whatever the policy, every hit (or peek) decided without Redis increments the Prometheus
-counter ``scopegate_ratelimit_fallback_total{policy="..."}``; a warning goes to ``logging``
-module at most once per ``log_interval_s`` (with how many hits it stands for) and the
+counter ``scopegate_ratelimit_fallback_total{policy="..."}``; the ``logging`` module gets
+a warning at most once per ``log_interval_s`` (with how many hits it stands for) and the
 recovery once at INFO. After a failure Redis is not asked again for ``probe_interval_s``,
 so a dead or black-holed server costs one timeout per interval, not one per request.
 Arguments no caller should send still raise ``ValueError``; nothing else is raised.
