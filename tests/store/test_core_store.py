@@ -1,0 +1,107 @@
+"""Core tables on SQLite and PostgreSQL: clients, secrets, keys, revoked token ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from scopegate.store import Database, DatabaseError
+from scopegate.store.models import utcnow
+from scopegate.store.repositories import (
+    ClientRepository,
+    RevocationRepository,
+    SecretRepository,
+    SigningKeyRepository,
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+       ) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path_factory.mktemp('core') / 'new' / 's.db'}")
+        database.upgrade()
+        yield database
+        database.dispose()
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"c_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    database = Database(f"{base}?options=-csearch_path%3D{schema}")
+    database.upgrade()
+    yield database
+    database.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_upgrade_reaches_head_and_is_idempotent(db: Database) -> None:
+    assert db.is_current()
+    db.upgrade()
+    assert db.current_revision() == db.head_revision()
+    tables = set(sa.inspect(db.engine).get_table_names())
+    assert {"clients", "signing_keys", "server_secrets", "revoked_tokens"} <= tables
+
+
+def test_clients_store_canonical_scope_lists(db: Database) -> None:
+    repo = ClientRepository(db)
+    cid = "c-" + uuid.uuid4().hex[:8]
+    created = repo.create(client_id=cid, name="ci", secret_hash="h",
+                          grant_types=["client_credentials"],
+                          allowed_scopes=["apps:read", "api", "api"], default_scopes=["api"])
+    assert created.allowed_scopes == frozenset({"api", "apps:read"})
+    got = repo.get(cid)
+    assert got == created and got.created_at.tzinfo is not None
+    assert cid in {c.client_id for c in repo.list()}
+    assert repo.delete(cid) and not repo.delete(cid)
+    assert repo.get(cid) is None
+
+
+def test_public_client_has_no_secret(db: Database) -> None:
+    cid = "p-" + uuid.uuid4().hex[:8]
+    record = ClientRepository(db).create(client_id=cid, name="cli", secret_hash=None,
+                                         grant_types=["authorization_code"],
+                                         allowed_scopes=["openid"], default_scopes=["openid"],
+                                         redirect_uris=["http://127.0.0.1/cb"])
+    assert record.is_public and record.redirect_uris == ("http://127.0.0.1/cb",)
+
+
+def test_server_secret_is_generated_once(db: Database) -> None:
+    repo = SecretRepository(db)
+    name = "s-" + uuid.uuid4().hex[:8]
+    first = repo.get_or_create(name)
+    assert len(first) >= 40 and repo.get_or_create(name) == first
+
+
+def test_signing_keys_rotate_and_prune(db: Database) -> None:
+    repo = SigningKeyRepository(db)
+    repo.add("k1-" + uuid.uuid4().hex[:6], "ES256", "pem")
+    retired = repo.retire_active(timedelta(hours=1))
+    assert retired and all(not k.active for k in repo.published() if k.kid in retired)
+    repo.add("k2-" + uuid.uuid4().hex[:6], "ES256", "pem")
+    assert repo.published()[0].active
+    assert repo.prune(now=utcnow() + timedelta(hours=2)) >= len(retired)
+
+
+def test_revoked_ids_are_kept_until_expiry(db: Database) -> None:
+    repo = RevocationRepository(db)
+    jti = uuid.uuid4().hex
+    repo.revoke(jti, utcnow() + timedelta(minutes=5))
+    repo.revoke(jti, utcnow() + timedelta(minutes=5))
+    assert repo.is_revoked(jti) and jti in repo.active()
+    assert repo.prune(now=utcnow() + timedelta(minutes=10)) >= 1
+    assert not repo.is_revoked(jti)
+
+
+def test_bad_url_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseError, match="invalid database URL"):
+        Database("not a url")
+    with pytest.raises(DatabaseError, match="cannot connect"):
+        Database("postgresql+psycopg://nobody@127.0.0.1:1/x").current_revision()
