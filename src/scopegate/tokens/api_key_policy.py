@@ -146,13 +146,18 @@ def effective_key_scopes(
     """What a key may do now: its stored scopes intersected with each role's scopes.
 
     The intersection goes both ways through implication: a key scope the role covers is
-    kept, and a role scope the key covers is kept (so ``<ns>:all`` on a member's key means
-    everything a member may do, no more).
+    kept; a key scope wider than the role gives way to the role scopes it covers (so
+    ``<ns>:all`` on a member's key means everything a member may do, no more).
     """
     held = catalog.stored_key_scopes(stored)
     for role in roles:
         allowed = catalog.role_scopes(role)
-        held = (held - catalog.missing(allowed, held)) | (allowed - catalog.missing(held, allowed))
+        kept = held - catalog.missing(allowed, held)
+        dropped = held - kept
+        if dropped:  # keep what the role allows inside the wider scopes, nothing redundant
+            wider = allowed - catalog.missing(dropped, allowed)
+            kept |= catalog.missing(kept, wider)
+        held = kept
     return held
 
 
