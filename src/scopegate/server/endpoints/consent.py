@@ -1,0 +1,91 @@
+"""The consent decision: the consent page posts here (CSRF-checked); approval is
+remembered per (user, client) and answered with a code, denial with ``access_denied``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import AccessDenied, OAuthError
+from ..interactive import cap_to_role, interactive
+from ..pages.forms import read_form
+from ..pages.render import message_page
+from .authorize import (
+    DECISION_PATH,
+    PENDING_MAX_AGE_S,
+    PENDING_SALT,
+    AuthorizationRequest,
+    error_redirect,
+    issue_code,
+)
+
+if TYPE_CHECKING:
+    from ..state import ServerState
+
+__all__ = ["feature", "openapi_paths", "routes"]
+
+feature = "authorization_code"
+
+
+async def decide(request: Request) -> Response:
+    """POST: approve or deny the signed pending request for the logged-in user."""
+    state: ServerState = request.app.state.server
+    services = interactive(state)
+    session = services.sessions.read(request)
+    try:
+        form = await read_form(request, state)
+    except OAuthError as exc:
+        return message_page("Bad request", exc.description, status=exc.status_code,
+                            error_code=exc.error)
+    if session is None or not session.logged_in or not session.csrf_matches(form.get("csrf")):
+        return message_page("Session expired", "Start signing in again from the application.",
+                            status=403, error_code="invalid_csrf")
+    payload = services.sessions.unsign(form.get("request", ""), PENDING_SALT,
+                                       PENDING_MAX_AGE_S)
+    if payload is None:
+        return message_page("Request expired", "Start signing in again from the application.",
+                            status=400, error_code="invalid_request")
+    req, user_id = AuthorizationRequest.from_payload(payload)
+    if user_id != session.user_id:
+        return message_page("Wrong account", "This request was started by another account.",
+                            status=403, error_code="access_denied")
+    issuer = state.settings.issuer
+    decision = form.get("decision")
+    if decision not in ("approve", "deny"):
+        return message_page("Bad request", "Choose Allow or Deny.", status=400,
+                            error_code="invalid_request")
+    if decision == "deny":
+        return error_redirect(req.redirect_uri, AccessDenied("the user denied the request"),
+                              req.state, issuer, status_code=303)
+    user = await run_in_threadpool(services.users.get, user_id)
+    client = await state.clients.get(req.client_id)
+    if user is None or client is None:
+        return message_page("Request no longer valid", "Start again from the application.",
+                            status=400, error_code="invalid_request")
+    try:
+        cap_to_role(state.catalog, user.role, req.scopes)
+    except OAuthError as exc:
+        return error_redirect(req.redirect_uri, exc, req.state, issuer, status_code=303)
+    await run_in_threadpool(services.consents.grant, user.id, client.client_id, req.scopes)
+    return await issue_code(state, req, user.id, session.auth_time or 0, status_code=303)
+
+
+routes: list[BaseRoute] = [Route(DECISION_PATH, decide, methods=["POST"], name="consent")]
+
+
+openapi_paths: dict[str, Any] = {DECISION_PATH: {"post": {
+    "summary": "Approve or deny a pending authorization (the consent page's form)",
+    "operationId": "consent_decision",
+    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "properties": {
+            "csrf": {"type": "string"}, "request": {"type": "string"},
+            "decision": {"enum": ["approve", "deny"]}}}}}},
+    "responses": {"303": {"description": "Back to the client with a code or access_denied"},
+                  "403": {"description": "CSRF or account mismatch",
+                          "content": {"text/html": {}}}},
+}}}

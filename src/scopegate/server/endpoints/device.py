@@ -1,0 +1,255 @@
+"""Device authorization (RFC 8628 §3.1 to §3.3) and the verification page (§3.3).
+
+``POST /oauth/device_authorization`` is an action like the token endpoint: the client
+(public or confidential) asks for scopes and gets a device code, a user code and where
+to send the person. ``/device`` is the page: log in, enter or confirm the code, see the
+scopes with their descriptions, allow or deny. Every code lookup counts against a
+window per session and one per IP, so user codes cannot be guessed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import InvalidScope, OAuthError, UnauthorizedClient
+from ...scopes import ScopeError
+from ...store.models import utcnow
+from ...store.repositories.device_codes import DeviceCodeRecord
+from ..grants.base import GRANT_TYPE_URN_PREFIX
+from ..http import JSONResponse
+from ..interactive import cap_to_role, hash_secret, interactive
+from ..issuance import resolve_audience
+from ..pages.forms import read_form
+from ..pages.render import client_ip, message_page, page, scope_rows
+from ..sessions import BrowserSession
+from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..user_code import format_user_code, new_user_code, normalize_user_code
+from .login import LOGIN_PATH
+from .openapi import error_responses, form_body, json_response
+
+if TYPE_CHECKING:
+    from ..state import ServerState
+
+__all__ = ["DEVICE_AUTHORIZATION_PATH", "MAX_LOOKUPS_PER_IP", "MAX_LOOKUPS_PER_SESSION",
+           "VERIFICATION_PATH", "feature", "openapi_paths", "routes"]
+
+feature = "device_flow"
+DEVICE_AUTHORIZATION_PATH = "/oauth/device_authorization"
+VERIFICATION_PATH = "/device"
+DEVICE_CODE_GRANT = GRANT_TYPE_URN_PREFIX + "device_code"
+MAX_LOOKUPS_PER_SESSION = 5
+MAX_LOOKUPS_PER_IP = 20
+LOOKUP_WINDOW_S = 600.0
+
+
+async def start(ctx: Context) -> Response | None:
+    """Validate client and scopes, store the pending authorization, answer §3.2."""
+    client = ctx.require_client()
+    state = ctx.server
+    if DEVICE_CODE_GRANT not in client.grant_types:
+        raise UnauthorizedClient("this client may not use the device flow")
+    catalog = state.catalog
+    raw = ctx.params.get("scope")
+    try:
+        wanted = client.default_scopes if raw is None else catalog.parse(raw)
+        if not wanted:
+            raise InvalidScope("no scope requested and the client has no default scopes")
+        scopes = catalog.narrow(client.allowed_scopes, wanted)
+    except ScopeError as exc:
+        raise InvalidScope(str(exc)) from None
+    resources = tuple(ctx.form.get("resource", ()))
+    resolve_audience(catalog, state.settings.issuer, client.allowed_scopes, scopes, resources)
+    settings = state.settings
+    device_code = secrets.token_urlsafe(32)
+    user_code = new_user_code()
+    await run_in_threadpool(
+        interactive(state).devices.create, device_code_hash=hash_secret(device_code),
+        user_code_hash=hash_secret(user_code), client_id=client.client_id, scopes=scopes,
+        resources=resources, interval=settings.device_interval,
+        expires_at=utcnow() + timedelta(seconds=settings.device_code_ttl))
+    shown = format_user_code(user_code)
+    uri = settings.issuer + VERIFICATION_PATH
+    return JSONResponse({
+        "device_code": device_code,
+        "user_code": shown,
+        "verification_uri": uri,
+        "verification_uri_complete": uri + "?" + urlencode({"user_code": shown}),
+        "expires_in": settings.device_code_ttl,
+        "interval": settings.device_interval,
+    })
+
+
+device_authorization = action("device_authorization", [
+    no_store,
+    parse_form,
+    reject_duplicates(),
+    client_auth(allow_public=True),
+    start,
+])
+
+
+# -- the verification page ----------------------------------------------------------------
+
+def _login_first(request: Request) -> RedirectResponse:
+    target = VERIFICATION_PATH
+    typed = request.query_params.get("user_code")
+    if typed and len(typed) <= 32:
+        target += "?" + urlencode({"user_code": typed})
+    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": target}), status_code=302)
+
+
+async def verification_page(request: Request) -> Response:
+    """GET ``/device``: the code form (pre-filled from ``verification_uri_complete``)."""
+    state: ServerState = request.app.state.server
+    services = interactive(state)
+    session = services.sessions.read(request)
+    if session is None or not session.logged_in:
+        return _login_first(request)
+    user = await run_in_threadpool(services.users.get, session.user_id or "")
+    if user is None:
+        return _login_first(request)
+    typed = request.query_params.get("user_code", "")[:32]
+    return page("device_enter.html", action=VERIFICATION_PATH, csrf=session.csrf,
+                email=user.email, user_code=typed, error=None)
+
+
+async def _lookup_allowed(state: ServerState, request: Request,
+                          session: BrowserSession) -> int:
+    """Count one code lookup; the milliseconds to wait if a window is full, else 0."""
+    limiter = interactive(state).limiter
+    waits = []
+    for key, limit in ((f"usercode:session:{hash_secret(session.csrf)[:32]}",
+                        MAX_LOOKUPS_PER_SESSION),
+                       (f"usercode:user:{session.user_id}", MAX_LOOKUPS_PER_SESSION),
+                       (f"usercode:ip:{client_ip(request)}", MAX_LOOKUPS_PER_IP)):
+        decision = await limiter.hit(key, limit=limit, window_s=LOOKUP_WINDOW_S)
+        if not decision.allowed:
+            waits.append(decision.retry_after_ms)
+    return max(waits, default=0)
+
+
+def _usable(record: DeviceCodeRecord | None) -> DeviceCodeRecord | None:
+    if record is None or record.status != "pending" or record.expires_at <= utcnow():
+        return None
+    return record
+
+
+async def verification_submit(request: Request) -> Response:
+    """POST ``/device``: look the code up (rate limited), then confirm or decide."""
+    state: ServerState = request.app.state.server
+    services = interactive(state)
+    session = services.sessions.read(request)
+    try:
+        form = await read_form(request, state)
+    except OAuthError as exc:
+        return message_page("Bad request", exc.description, status=exc.status_code,
+                            error_code=exc.error)
+    if session is None or not session.logged_in or not session.csrf_matches(form.get("csrf")):
+        return message_page("Session expired", "Reload the page and sign in again.",
+                            status=403, error_code="invalid_csrf")
+    user = await run_in_threadpool(services.users.get, session.user_id or "")
+    if user is None:
+        return _login_first(request)
+    typed = form.get("user_code", "")
+    decision = form.get("decision")
+
+    def retry(error: str, status: int) -> Response:
+        return page("device_enter.html", status=status, action=VERIFICATION_PATH,
+                    csrf=session.csrf, email=user.email, user_code=typed[:32], error=error)
+
+    wait_ms = await _lookup_allowed(state, request, session)
+    if wait_ms:
+        response = retry(f"Too many codes tried. Wait {-(-wait_ms // 1000)} s.", 429)
+        response.headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
+        return response
+    code = normalize_user_code(typed)
+    record = None
+    if code is not None:
+        record = _usable(await run_in_threadpool(services.devices.by_user_code,
+                                                 hash_secret(code)))
+    if code is None or record is None:
+        return retry("That code is not valid or has expired. Check your device.", 400)
+    client = await state.clients.get(record.client_id)
+    if client is None:
+        return retry("That code is not valid or has expired. Check your device.", 400)
+    if decision is None:
+        granted = await run_in_threadpool(services.consents.granted, user.id, client.client_id)
+        return page("device_confirm.html", action=VERIFICATION_PATH, csrf=session.csrf,
+                    client_name=client.name, email=user.email,
+                    user_code=format_user_code(code),
+                    scopes=scope_rows(state.catalog, record.scopes, granted))
+    if decision not in ("approve", "deny"):
+        return retry("Choose Allow or Deny.", 400)
+    approve = decision == "approve"
+    if approve:
+        try:
+            cap_to_role(state.catalog, user.role, record.scopes)
+        except OAuthError as exc:
+            await run_in_threadpool(services.devices.decide, hash_secret(code),
+                                    user_id=user.id, approve=False,
+                                    auth_time=utcnow())
+            return message_page("Request denied", exc.description, status=403,
+                                error_code=exc.error)
+    auth_time = (utcnow() if session.auth_time is None
+                 else datetime.fromtimestamp(session.auth_time, UTC))
+    done = await run_in_threadpool(services.devices.decide, hash_secret(code),
+                                   user_id=user.id, approve=approve, auth_time=auth_time)
+    if not done:
+        return retry("That code is not valid or has expired. Check your device.", 400)
+    if not approve:
+        return message_page("Request denied",
+                            f"{client.name} was not given access. You can close this page.")
+    await run_in_threadpool(services.consents.grant, user.id, client.client_id, record.scopes)
+    return message_page("Device connected",
+                        f"{client.name} now has access. Return to your device.")
+
+
+routes: list[BaseRoute] = [
+    Route(DEVICE_AUTHORIZATION_PATH, device_authorization, methods=["POST"],
+          name="device_authorization"),
+    Route(VERIFICATION_PATH, verification_page, methods=["GET"], name="device_verification"),
+    Route(VERIFICATION_PATH, verification_submit, methods=["POST"],
+          name="device_verification_submit"),
+]
+
+
+openapi_paths: dict[str, Any] = {
+    DEVICE_AUTHORIZATION_PATH: {"post": {
+        "summary": "Device authorization (RFC 8628 §3.1)",
+        "operationId": "device_authorization",
+        "security": [{"clientBasic": []}, {}],
+        "requestBody": form_body({"client_id": {"type": "string"},
+                                  "scope": {"type": "string"},
+                                  "resource": {"type": "string"}}, []),
+        "responses": {
+            "200": json_response("Device authorization response (RFC 8628 §3.2)", {
+                "type": "object",
+                "required": ["device_code", "user_code", "verification_uri", "expires_in"],
+                "properties": {
+                    "device_code": {"type": "string"}, "user_code": {"type": "string"},
+                    "verification_uri": {"type": "string"},
+                    "verification_uri_complete": {"type": "string"},
+                    "expires_in": {"type": "integer"}, "interval": {"type": "integer"}}}),
+            **error_responses(400, 401, 413)},
+    }},
+    VERIFICATION_PATH: {
+        "get": {"summary": "Device verification page", "operationId": "device_page",
+                "responses": {"200": {"description": "Enter the code",
+                                      "content": {"text/html": {}}},
+                              "302": {"description": "Log in first"}}},
+        "post": {"summary": "Look up, approve or deny a user code (rate limited)",
+                 "operationId": "device_decision",
+                 "responses": {"200": {"description": "Confirmation or result",
+                                       "content": {"text/html": {}}},
+                               "429": {"description": "Too many codes tried",
+                                       "content": {"text/html": {}}}}},
+    },
+}

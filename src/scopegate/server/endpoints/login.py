@@ -1,0 +1,148 @@
+"""The login page: email and password, CSRF-protected, failed attempts rate limited.
+
+Every attempt counts against two sliding windows before the password is checked: one
+per client IP and one per email address (the limiter has no "peek", so successful
+attempts count too; a person never comes near the limits). Unknown emails cost the same
+argon2 verification as wrong passwords.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import OAuthError
+from ..interactive import install, interactive
+from ..pages.forms import read_form
+from ..pages.render import client_ip, message_page, page, safe_next
+from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
+
+__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "MAX_ATTEMPTS_PER_EMAIL", "MAX_ATTEMPTS_PER_IP",
+           "WINDOW_S", "on_startup", "openapi_paths", "routes"]
+
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+MAX_ATTEMPTS_PER_IP = 20
+MAX_ATTEMPTS_PER_EMAIL = 10
+WINDOW_S = 300.0
+_WRONG = "Email or password is incorrect."
+
+# The login page is always mounted, so it sets up what every interactive grant shares.
+on_startup = install
+
+
+async def login_page(request: Request) -> Response:
+    """GET: show the form (and give an anonymous session its CSRF token)."""
+    state = request.app.state.server
+    codec = interactive(state).sessions
+    session, new = codec.read_or_new(request)
+    response = page("login.html", action=LOGIN_PATH, csrf=session.csrf, email="",
+                    next=safe_next(request.query_params.get("next")), error=None)
+    if new:
+        codec.write(response, session)
+    return response
+
+
+async def _limited(request: Request, email: str) -> int:
+    """Count one attempt; return the milliseconds to wait if a window is full, else 0."""
+    limiter = interactive(request.app.state.server).limiter
+    by_email = "login:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    waits = []
+    for key, limit in ((f"login:ip:{client_ip(request)}", MAX_ATTEMPTS_PER_IP),
+                       (by_email, MAX_ATTEMPTS_PER_EMAIL)):
+        decision = await limiter.hit(key, limit=limit, window_s=WINDOW_S)
+        if not decision.allowed:
+            waits.append(decision.retry_after_ms)
+    return max(waits, default=0)
+
+
+async def login_submit(request: Request) -> Response:
+    """POST: check CSRF, the rate limits, then the password; log in and go ``next``."""
+    state = request.app.state.server
+    services = interactive(state)
+    session = services.sessions.read(request)
+    try:
+        form = await read_form(request, state)
+    except OAuthError as exc:
+        return message_page("Bad request", exc.description, status=exc.status_code,
+                            error_code=exc.error)
+    if session is None or not session.csrf_matches(form.get("csrf")):
+        return message_page("Session expired",
+                            "Your sign-in form expired. Go back and reload the page.",
+                            status=403, error_code="invalid_csrf")
+    email, password = form.get("email", ""), form.get("password", "")
+    target = safe_next(form.get("next"))
+
+    def again(error: str, status: int) -> Response:
+        return page("login.html", status=status, action=LOGIN_PATH, csrf=session.csrf,
+                    email=email[:320], next=target, error=error)
+
+    if not email or not password:
+        return again("Enter your email and password.", 400)
+    wait_ms = await _limited(request, email)
+    if wait_ms:
+        response = again(f"Too many sign-in attempts. Try again in {-(-wait_ms // 1000)} s.",
+                         429)
+        response.headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
+        return response
+    user = await run_in_threadpool(services.users.by_email, email)
+    ok = await run_in_threadpool(verify_password_or_dummy,
+                                 user.password_hash if user else None, password)
+    if user is None or not ok:
+        return again(_WRONG, 401)
+    if needs_rehash(user.password_hash):
+        await run_in_threadpool(services.users.set_password_hash, user.id,
+                                hash_password(password))
+    response = RedirectResponse(target, status_code=303)
+    services.sessions.write(response, session.login(user.id))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """POST: end the session (CSRF-checked) and show the sign-in page."""
+    state = request.app.state.server
+    codec = interactive(state).sessions
+    session = codec.read(request)
+    try:
+        form = await read_form(request, state)
+    except OAuthError as exc:
+        return message_page("Bad request", exc.description, status=exc.status_code)
+    if session is None or not session.csrf_matches(form.get("csrf")):
+        return message_page("Session expired", "Reload the page and try again.", status=403,
+                            error_code="invalid_csrf")
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    codec.write(response, session.logout())
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route(LOGIN_PATH, login_page, methods=["GET"], name="login"),
+    Route(LOGIN_PATH, login_submit, methods=["POST"], name="login_submit"),
+    Route(LOGOUT_PATH, logout, methods=["POST"], name="logout"),
+]
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+_FORM = {"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object"}}}}
+openapi_paths: dict[str, Any] = {
+    LOGIN_PATH: {
+        "get": {"summary": "Login page", "operationId": "login_page",
+                "responses": {"200": _html("The sign-in form")}},
+        "post": {"summary": "Log in (CSRF-checked, rate limited)", "operationId": "login",
+                 "requestBody": _FORM,
+                 "responses": {"303": {"description": "Logged in: go to next"},
+                               "401": _html("Wrong email or password"),
+                               "429": _html("Too many attempts")}},
+    },
+    LOGOUT_PATH: {"post": {"summary": "Log out", "operationId": "logout", "requestBody": _FORM,
+                           "responses": {"303": {"description": "Logged out"}}}},
+}

@@ -1,0 +1,88 @@
+"""OIDC UserInfo (OIDC Core §5.3): claims about the user behind a Bearer access token.
+
+The token must be ours, unexpired, not revoked, issued to a user, and cover ``openid``;
+``profile`` adds ``name``, ``email`` adds ``email`` and ``email_verified``. Errors use
+RFC 6750 §3 challenges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ...errors import InsufficientScope, InvalidToken, OAuthError
+from ...scopes import granted_from_claims
+from ...tokens import TokenVerificationError
+from ..http import NO_STORE, JSONResponse, error_response
+from ..id_token import userinfo_claims
+from ..interactive import interactive
+from .openapi import error_responses, json_response
+
+if TYPE_CHECKING:
+    from ..state import ServerState
+
+__all__ = ["USERINFO_PATH", "feature", "openapi_paths", "routes"]
+
+feature = "userinfo"
+USERINFO_PATH = "/userinfo"
+MAX_TOKEN_LENGTH = 4096
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("a Bearer access token is required")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("the access token is too long")
+    return token
+
+
+async def userinfo(request: Request) -> Response:
+    """GET or POST ``/userinfo``."""
+    state: ServerState = request.app.state.server
+    try:
+        token = _bearer(request)
+        try:
+            claims = state.keys.verifier.verify(token)
+        except TokenVerificationError as exc:
+            raise InvalidToken("the access token is invalid or expired",
+                               detail=str(exc)) from None
+        if await state.denylist.is_revoked(str(claims["jti"])):
+            raise InvalidToken("the access token has been revoked")
+        if claims.get("subject_type") != "user":
+            raise InvalidToken("this access token does not belong to a user")
+        scopes = state.catalog.expand(granted_from_claims(claims) or ())
+        if not state.catalog.covers(scopes, ["openid"]):
+            raise InsufficientScope(["openid"])
+        user = await run_in_threadpool(interactive(state).users.get, str(claims["sub"]))
+        if user is None:
+            raise InvalidToken("the user no longer exists")
+        return JSONResponse(userinfo_claims(state.catalog, user, frozenset(scopes)),
+                            headers=dict(NO_STORE))
+    except OAuthError as exc:
+        return error_response(exc)
+
+
+routes: list[BaseRoute] = [
+    Route(USERINFO_PATH, userinfo, methods=["GET", "POST"], name="userinfo"),
+]
+
+
+_USERINFO_OP: dict[str, Any] = {
+    "summary": "OpenID Connect UserInfo (a Bearer access token covering openid)",
+    "responses": {"200": json_response("Claims about the user", {
+        "type": "object", "required": ["sub"],
+        "properties": {"sub": {"type": "string"}, "name": {"type": "string"},
+                       "email": {"type": "string"}, "email_verified": {"type": "boolean"}}}),
+        **error_responses(401, 403)},
+}
+openapi_paths: dict[str, Any] = {USERINFO_PATH: {
+    "get": {**_USERINFO_OP, "operationId": "userinfo"},
+    "post": {**_USERINFO_OP, "operationId": "userinfo_post"},
+}}
