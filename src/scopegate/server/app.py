@@ -24,6 +24,9 @@ from starlette.routing import BaseRoute
 from ..errors import NotFound, OAuthError, ServerError
 from .endpoints import (
     api_keys,
+    authorize,
+    consent,
+    device,
     introspect,
     jwks,
     metadata,
@@ -32,9 +35,14 @@ from .endpoints import (
     revoke,
     scopes_api,
     token,
+    userinfo,
 )
+from .endpoints import login as login_page
+from .grants.authorization_code import AuthorizationCodeGrant
 from .grants.base import Grant
 from .grants.client_credentials import ClientCredentialsGrant
+from .grants.device_code import DeviceCodeGrant
+from .grants.refresh_token import RefreshTokenGrant
 from .http import error_response
 from .logging import logger
 from .settings import Features, Settings
@@ -59,12 +67,20 @@ ENDPOINT_MODULES: list[ModuleType] = [
     openapi,
     metrics,
     api_keys,
+    login_page,
+    authorize,
+    consent,
+    device,
+    userinfo,
 ]
 
 KEY_RELOAD_SECONDS = 60.0
 
 GRANTS: list[Grant] = [
     ClientCredentialsGrant(),
+    AuthorizationCodeGrant(),
+    RefreshTokenGrant(),
+    DeviceCodeGrant(),
 ]
 
 

@@ -6,14 +6,30 @@ A new model module must be imported here so Alembic's ``env.py`` sees it.
 from .base import Base, UTCDateTime, created_at_column, utcnow
 from .clients import Client
 from .keys import RevokedToken, ServerSecret, SigningKey
+from .users import (
+    AuthorizationCode,
+    Consent,
+    DeviceCode,
+    Membership,
+    RefreshToken,
+    User,
+    Workspace,
+)
 
 __all__ = [
+    "AuthorizationCode",
     "Base",
     "Client",
+    "Consent",
+    "DeviceCode",
+    "Membership",
+    "RefreshToken",
     "RevokedToken",
     "ServerSecret",
     "SigningKey",
     "UTCDateTime",
+    "User",
+    "Workspace",
     "created_at_column",
     "utcnow",
 ]
