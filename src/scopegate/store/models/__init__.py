@@ -3,6 +3,7 @@
 A new model module must be imported here so Alembic's ``env.py`` sees it.
 """
 
+from .api_keys import ApiKey
 from .base import Base, UTCDateTime, created_at_column, utcnow
 from .clients import Client
 from .keys import RevokedToken, ServerSecret, SigningKey
@@ -17,6 +18,7 @@ from .users import (
 )
 
 __all__ = [
+    "ApiKey",
     "AuthorizationCode",
     "Base",
     "Client",
