@@ -1,0 +1,177 @@
+"""A small API protected by the scopegate guard (the README demo calls it with a real token).
+
+Routes: list apps (``apps:read``), read one app (``apps:read``) and run one (``apps:run``),
+each inside a workspace the caller must belong to; ``/health`` is public. Everything else
+would be refused by the deny-by-default middleware.
+
+Run it::
+
+    SCOPEGATE_ISSUER=http://127.0.0.1:8000 python -m examples.example_api
+    # or: uvicorn examples.example_api:app --port 8001
+
+Environment: ``SCOPEGATE_ISSUER``, ``SCOPEGATE_AUDIENCE`` (default the catalog's API
+audience), ``SCOPEGATE_AUDIENCE_MODE`` (off/warn/enforce), ``SCOPEGATE_GUARD_CLIENT_ID`` and
+``SCOPEGATE_GUARD_CLIENT_SECRET`` (for opaque tokens and API keys), ``SCOPEGATE_REDIS_URL``
+(share the rate limit between replicas), ``SCOPEGATE_EXAMPLE_MEMBERS``
+(``workspace=sub1,sub2;other=*``; default ``demo=*``: every signed-in caller is a member of
+``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must evaluate the route annotations,
+# which name dependencies built inside build_app().
+
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, ConfigDict
+
+from scopegate.guard import (
+    AuthContext,
+    BearerCheck,
+    Caller,
+    CallerMount,
+    Guard,
+    GuardConfig,
+    GuardContext,
+    Pipeline,
+    ResourceAuthz,
+    ResourceResolver,
+    ScopeCheck,
+    WorkspaceMembershipCheck,
+    public,
+)
+from scopegate.guard.adapters.fastapi import RequireScopes, install
+from scopegate.guard.adapters.starlette import GuardMiddleware
+from scopegate.ratelimit import create_rate_limiter
+
+__all__ = ["app", "build_app", "main"]
+
+API_AUDIENCE = "https://api.scopegate.example"
+
+
+@dataclass(frozen=True)
+class ExampleApp:
+    """An app that lives in a workspace."""
+
+    id: str
+    workspace: str
+    name: str
+    runnable: bool = True
+
+
+APPS = {
+    "hello": ExampleApp("hello", "demo", "Hello world"),
+    "report": ExampleApp("report", "demo", "Weekly report"),
+    "frozen": ExampleApp("frozen", "demo", "Archived app", runnable=False),
+    "secret": ExampleApp("secret", "other", "Another workspace's app"),
+}
+
+
+def parse_members(raw: str) -> dict[str, frozenset[str]]:
+    """Read ``ws=a,b;other=*`` into a workspace -> members map."""
+    out: dict[str, frozenset[str]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        workspace, _, names = part.partition("=")
+        out[workspace.strip()] = frozenset(n.strip() for n in names.split(",") if n.strip())
+    return out
+
+
+class RunRequest(BaseModel):
+    """What a run takes; a ``user`` field, if sent, is ignored: identity is the token's."""
+
+    model_config = ConfigDict(extra="ignore")
+    inputs: dict[str, str] = {}
+
+
+def build_app(guard: Guard, members: dict[str, frozenset[str]]) -> FastAPI:
+    """Assemble the example API around ``guard``."""
+
+    def is_member(auth: AuthContext, workspace: str) -> bool:
+        names = members.get(workspace, frozenset())
+        return "*" in names or auth.subject in names
+
+    def resolve(ctx: GuardContext) -> ExampleApp | None:
+        found = APPS.get(str(ctx.request.path_params.get("app_id")))
+        workspace = ctx.request.path_params.get("workspace")
+        return found if found and found.workspace == workspace else None
+
+    def may_run(ctx: GuardContext) -> bool:
+        return isinstance(ctx.resource, ExampleApp) and ctx.resource.runnable
+
+    auth = guard.authenticator
+    per_app = Pipeline([
+        BearerCheck(auth), ScopeCheck(guard.catalog, realm=guard.config.realm),
+        ResourceResolver(resolve), WorkspaceMembershipCheck(is_member),
+        ResourceAuthz(may_run), CallerMount(),
+    ])
+    in_workspace = per_app.without(ResourceResolver, ResourceAuthz)
+    read_app = per_app.without(ResourceAuthz)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await guard.aclose()
+
+    api = FastAPI(title="scopegate example API", lifespan=lifespan)
+    install(api, guard)
+    api.add_middleware(GuardMiddleware, guard=guard)
+
+    @api.get("/health")
+    @public
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/workspaces/{workspace}/apps")
+    async def list_apps(
+        workspace: str,
+        caller: Annotated[Caller, Depends(RequireScopes("apps:read", pipeline=in_workspace))],
+    ) -> dict[str, object]:
+        apps = [{"id": a.id, "name": a.name} for a in APPS.values() if a.workspace == workspace]
+        return {"workspace": workspace, "caller": caller.subject, "apps": apps}
+
+    @api.get("/workspaces/{workspace}/apps/{app_id}")
+    async def app_info(
+        workspace: str, app_id: str,
+        caller: Annotated[Caller, Depends(RequireScopes("apps:read", pipeline=read_app))],
+    ) -> dict[str, object]:
+        found = APPS[app_id]
+        return {"id": found.id, "name": found.name, "workspace": found.workspace}
+
+    @api.post("/workspaces/{workspace}/apps/{app_id}/run")
+    async def run_app(
+        workspace: str, app_id: str, body: RunRequest,
+        caller: Annotated[Caller, Depends(RequireScopes("apps:run", pipeline=per_app))],
+    ) -> dict[str, object]:
+        return {"app": app_id, "ran_as": caller.subject, "caller_type": type(caller).__name__,
+                "inputs": body.inputs}
+
+    return api
+
+
+def _guard_from_env() -> Guard:
+    env = {"SCOPEGATE_ISSUER": "http://127.0.0.1:8000", "SCOPEGATE_AUDIENCE": API_AUDIENCE,
+           **os.environ}
+    limiter = create_rate_limiter(os.environ.get("SCOPEGATE_REDIS_URL") or None,
+                                  prefix="scopegate:example:")
+    return Guard(GuardConfig.from_env(env), limiter=limiter)
+
+
+app = build_app(_guard_from_env(),
+                parse_members(os.environ.get("SCOPEGATE_EXAMPLE_MEMBERS", "demo=*")))
+
+
+def main() -> None:
+    """Serve the example API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(app, host=os.environ.get("SCOPEGATE_EXAMPLE_HOST", "127.0.0.1"),
+                port=int(os.environ.get("SCOPEGATE_EXAMPLE_PORT", "8001")))
+
+
+if __name__ == "__main__":
+    main()
