@@ -57,6 +57,7 @@ class FakeIssuer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay: float = 0.0
     counter: int = 0
+    device_scope: str = ""
     refresh_scopes: dict[str, set[str]] = field(default_factory=dict)
 
     def mint(self, scopes: set[str], client_id: str) -> dict[str, Any]:
@@ -104,6 +105,7 @@ class FakeIssuer:
                 },
             )
         if path == "/oauth/device_authorization":
+            self.device_scope = dict(urllib.parse.parse_qsl(request.content.decode()))["scope"]
             return httpx.Response(
                 200,
                 json={
@@ -137,6 +139,7 @@ class FakeIssuer:
                 answer = self.device_answers.pop(0) if self.device_answers else "ok"
                 if answer != "ok":
                     return httpx.Response(400, json={"error": answer})
+                form["scope"] = self.device_scope
             return httpx.Response(
                 200, json=self.mint(set(form.get("scope", "").split()), client_id or "")
             )

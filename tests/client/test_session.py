@@ -61,7 +61,7 @@ def test_changed_identity_aborts_and_keeps_the_old_session(
 ) -> None:
     session, login = logged_in(issuer, http, cache)
     login.login_subject = "someone-else"
-    with pytest.raises(IdentityChanged, match="'someone-else'.*'user-1'"):
+    with pytest.raises(IdentityChanged, match=r"'someone-else'.*'user-1'"):
         session.get_token({"apps:write"}, http=http)
     assert session.get_token(http=http).subject == "user-1"
 

@@ -1,9 +1,240 @@
-"""CLI commands: user (placeholder until its issue lands)."""
+"""User commands: ``login``, ``logout``, ``status`` and ``token``.
+
+Exit codes (scripts may rely on them):
+
+    0  success
+    1  authentication failed (refused, expired, not logged in, declined scopes)
+    2  usage or configuration error (bad option, bad --scope, bad config file)
+    4  step-up required: scopes are missing and this session cannot log in
+       (no TTY, or CI set); the message carries the `scopegate login ...` to run
+
+Errors are printed as one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+import httpx
 import typer
+from rich.console import Console
+
+from scopegate.client import (
+    ClientError,
+    EnvSession,
+    Token,
+    drive_sync,
+    session_from_env,
+)
+from scopegate.scopes import ScopeError, format_scope, validate_tokens
+
+__all__ = ["EXIT_CODES_HELP", "register"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 authentication failed, 2 usage or config error, "
+    "4 step-up required (run the printed `scopegate login ...`)."
+)
+
+
+def _default_http_client() -> httpx.Client:
+    return httpx.Client(timeout=30)
+
+
+#: Builds the HTTP client for token requests; tests replace it with a MockTransport one.
+http_client_factory: Callable[[], httpx.Client] = _default_http_client
+#: How the device flow waits between polls; tests replace it.
+sleep: Callable[[float], None] = time.sleep
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _check_scopes(values: list[str] | None) -> list[str]:
+    """Reject empty or malformed --scope values instead of silently ignoring them."""
+    values = values or []
+    for value in values:
+        if not value.strip():
+            raise typer.BadParameter("--scope needs a scope name; an empty value is not allowed")
+        if value.startswith("-"):
+            # `--scope --device` would otherwise swallow the next flag as a scope.
+            raise typer.BadParameter(f"--scope needs a scope name, got the option {value!r}")
+    try:
+        return list(validate_tokens(values))
+    except ScopeError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment from environments.json (or SCOPEGATE_ENV)."),
+]
+ScopeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scope",
+        "-s",
+        help="A scope to request; repeat for several (--scope a --scope b).",
+        callback=_check_scopes,
+    ),
+]
+
+
+def _friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn client errors into one readable line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ClientError as exc:
+            _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except httpx.HTTPError as exc:
+            where = exc.request.url if hasattr(exc, "_request") and exc._request else "server"
+            _err.print(f"[red]error:[/] cannot reach {where}: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _session(env: str | None, scopes: list[str], **kwargs: object) -> tuple[EnvSession, list[str]]:
+    """Build the session; return it with the scopes to require on top of its own.
+
+    For client credentials an explicit --scope wins the precedence (it may narrow);
+    for interactive logins it adds to what the session already asks (a step-up).
+    """
+    session = session_from_env(env, **kwargs)  # type: ignore[arg-type]
+    if scopes and session.provider.silent:
+        return session_from_env(env, scopes=scopes, **kwargs), []  # type: ignore[arg-type]
+    return session, scopes
+
+
+def _when(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+@_friendly
+def login(
+    env: EnvOption = None,
+    scope: ScopeOption = None,
+    device: Annotated[bool, typer.Option("--device", help="Use the device flow.")] = False,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the login URL instead of opening it.")
+    ] = False,
+) -> None:
+    """Log in to an environment and store the session."""
+    session, extra = _session(
+        env, scope or [], interactive=True, device=device, open_browser=not no_browser
+    )
+    with http_client_factory() as http:
+        token = drive_sync(session.login_flow(extra), http.send, session.locks, sleep)
+    who = token.subject or token.client_id
+    _err.print(
+        f"Logged in to [bold]{session.env.name}[/] as [bold]{who}[/] "
+        f"with scopes: {format_scope(token.scopes)}",
+        highlight=False,
+    )
+
+
+def _revoke(session: EnvSession, tokens: list[Token]) -> None:
+    """Best effort RFC 7009 revocation; logging out locally never depends on it."""
+    try:
+        with http_client_factory() as http:
+            metadata = drive_sync(session.provider.metadata_flow(), http.send, session.locks)
+            url = metadata.get("revocation_endpoint")
+            if not isinstance(url, str):
+                return
+            for token in tokens:
+                value = token.refresh_token or token.access_token
+                http.post(url, data={"token": value, "client_id": token.client_id}, timeout=5)
+    except (httpx.HTTPError, ClientError) as exc:
+        _err.print(f"[yellow]warning:[/] could not revoke at the server: {exc}", highlight=False)
+
+
+@_friendly
+def logout(env: EnvOption = None) -> None:
+    """Forget this environment's tokens (and revoke them at the server when possible)."""
+    session, _ = _session(env, [])
+    session.cache.reload()
+    tokens = session.cache.tokens(session.provider.issuer, session.provider.client_id)
+    if tokens:
+        _revoke(session, tokens)
+    removed = session.cache.remove(session.provider.issuer, session.provider.client_id)
+    _err.print(f"Logged out of [bold]{session.env.name}[/] ({removed} token(s) removed)")
+
+
+@_friendly
+def status(
+    env: EnvOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show who is logged in, the granted scopes, the audience and the expiry."""
+    session, _ = _session(env, [])
+    session.cache.reload()
+    now = time.time()
+    tokens = session.cache.tokens(session.provider.issuer, session.provider.client_id)
+    rows = [
+        {
+            "environment": session.env.name,
+            "issuer": token.issuer,
+            "client_id": token.client_id,
+            "subject": token.subject,
+            "scopes": sorted(token.scopes),
+            "audience": list(token.audience),
+            "expires_at": _when(token.expires_at),
+            "valid": token.is_valid(now, session.cache.margin),
+            "refreshable": token.refresh_token is not None,
+        }
+        for token in tokens
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps({"logged_in": bool(rows), "tokens": rows}, indent=2) + "\n")
+    elif not rows:
+        _out.print(f"Not logged in to {session.env.name}.", highlight=False)
+    for row in [] if as_json else rows:
+        state = "valid" if row["valid"] else "expired"
+        _out.print(
+            f"[bold]{row['subject'] or row['client_id']}[/] @ {row['environment']} "
+            f"({state}, expires {row['expires_at'] or 'never'})\n"
+            f"  scopes:   {' '.join(row['scopes'])}\n"  # type: ignore[arg-type]
+            f"  audience: {' '.join(row['audience']) or '-'}",  # type: ignore[arg-type]
+            highlight=False,
+        )
+    if not rows:
+        raise typer.Exit(1)
+
+
+@_friendly
+def token(
+    env: EnvOption = None,
+    scope: ScopeOption = None,
+    decode: Annotated[
+        bool, typer.Option("--decode", help="Print the token's claims (unverified) as JSON.")
+    ] = False,
+) -> None:
+    """Print an access token covering the given scopes (stepping up if needed)."""
+    session, required = _session(env, scope or [])
+    with http_client_factory() as http:
+        found = session.get_token(required, http=http, sleep=sleep)
+    if decode:
+        claims = found.claims() or {"opaque": True, "scope": format_scope(found.scopes)}
+        sys.stdout.write(json.dumps(claims, indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(found.access_token + "\n")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``login``, ``logout``, ``status`` and ``token`` to the root app."""
+    for command in (login, logout, status, token):
+        app.command(epilog=EXIT_CODES_HELP)(command)

@@ -191,16 +191,27 @@ class TokenSession:
             # The new token still serves this process; the old one stays stored.
             log.warning("%s; keeping the previous session on disk", exc)
 
-    def login_flow(self, scopes: Iterable[str] | None = None) -> Flow[Token]:
-        """Log in explicitly for the session's scopes plus ``scopes``; a failed save is an error."""
-        need = union(self.scopes, scopes or ())
+    def login_flow(self, scopes: Iterable[str] = ()) -> Flow[Token]:
+        """Log in once for the session's scopes + already granted + ``scopes``.
+
+        Unlike an implicit step-up, a save that fails here is an error (the user asked
+        for a session that would not survive this process), and signing in as another
+        account is allowed: it replaces that account's tokens.
+        """
+        asked = scope_set(validate_tokens(scopes))
         yield Acquire(self._lock_key())
         yield Blocking(self.cache.reload)
-        current = self._current(need)
-        token = yield from self.provider.acquire_flow(need)
-        verify_granted(token, scope_set(scopes or ()))
-        check_identity(current, token)
-        replaces = [current] if current is not None and covers(token.scopes, current.scopes) else []
+        current = self._current(asked)
+        kept = current.scopes if current is not None and not self.provider.silent else ()
+        token = yield from self.provider.acquire_flow(union(self.scopes, kept, asked))
+        verify_granted(token, asked)
+        if current is not None and current.subject != token.subject:
+            # An explicit login may switch accounts: the other account's tokens go.
+            replaces = self.cache.tokens(self.provider.issuer, self.provider.client_id)
+        elif current is not None and covers(token.scopes, current.scopes):
+            replaces = [current]
+        else:
+            replaces = []
         yield Blocking(lambda: self.cache.save(token, replaces=replaces))
         yield Release(self._lock_key())
         return token
