@@ -37,6 +37,7 @@ __all__ = [
     "EXTRAS_KEY",
     "Interactive",
     "MintedAccess",
+    "PageLimits",
     "RefreshPlan",
     "UserGrant",
     "cap_to_role",
@@ -54,6 +55,17 @@ def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+@dataclass(slots=True)
+class PageLimits:
+    """Sliding-window limits of the pages (attempts per window); tests may lower them."""
+
+    window_s: float = 300.0
+    logins_per_ip: int = 20
+    logins_per_email: int = 10
+    code_lookups_per_session: int = 10
+    code_lookups_per_ip: int = 20
+
+
 @dataclass(eq=False)
 class Interactive:
     """The repositories and helpers the interactive endpoints and grants share."""
@@ -66,6 +78,7 @@ class Interactive:
     refresh: RefreshTokenRepository
     sessions: SessionCodec
     limiter: DualRateLimiter
+    limits: PageLimits = field(default_factory=lambda: PageLimits())
 
 
 @dataclass(slots=True)

@@ -38,16 +38,13 @@ from .openapi import error_responses, form_body, json_response
 if TYPE_CHECKING:
     from ..state import ServerState
 
-__all__ = ["DEVICE_AUTHORIZATION_PATH", "MAX_LOOKUPS_PER_IP", "MAX_LOOKUPS_PER_SESSION",
-           "VERIFICATION_PATH", "feature", "openapi_paths", "routes"]
+__all__ = ["DEVICE_AUTHORIZATION_PATH", "VERIFICATION_PATH", "feature", "openapi_paths",
+           "routes"]
 
 feature = "device_flow"
 DEVICE_AUTHORIZATION_PATH = "/oauth/device_authorization"
 VERIFICATION_PATH = "/device"
 DEVICE_CODE_GRANT = GRANT_TYPE_URN_PREFIX + "device_code"
-MAX_LOOKUPS_PER_SESSION = 5
-MAX_LOOKUPS_PER_IP = 20
-LOOKUP_WINDOW_S = 600.0
 
 
 async def start(ctx: Context) -> Response | None:
@@ -124,13 +121,14 @@ async def verification_page(request: Request) -> Response:
 async def _lookup_allowed(state: ServerState, request: Request,
                           session: BrowserSession) -> int:
     """Count one code lookup; the milliseconds to wait if a window is full, else 0."""
-    limiter = interactive(state).limiter
+    services = interactive(state)
+    limits = services.limits
     waits = []
     for key, limit in ((f"usercode:session:{hash_secret(session.csrf)[:32]}",
-                        MAX_LOOKUPS_PER_SESSION),
-                       (f"usercode:user:{session.user_id}", MAX_LOOKUPS_PER_SESSION),
-                       (f"usercode:ip:{client_ip(request)}", MAX_LOOKUPS_PER_IP)):
-        decision = await limiter.hit(key, limit=limit, window_s=LOOKUP_WINDOW_S)
+                        limits.code_lookups_per_session),
+                       (f"usercode:user:{session.user_id}", limits.code_lookups_per_session),
+                       (f"usercode:ip:{client_ip(request)}", limits.code_lookups_per_ip)):
+        decision = await services.limiter.hit(key, limit=limit, window_s=limits.window_s)
         if not decision.allowed:
             waits.append(decision.retry_after_ms)
     return max(waits, default=0)

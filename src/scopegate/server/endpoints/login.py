@@ -22,14 +22,10 @@ from ..pages.forms import read_form
 from ..pages.render import client_ip, message_page, page, safe_next
 from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
 
-__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "MAX_ATTEMPTS_PER_EMAIL", "MAX_ATTEMPTS_PER_IP",
-           "WINDOW_S", "on_startup", "openapi_paths", "routes"]
+__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "on_startup", "openapi_paths", "routes"]
 
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
-MAX_ATTEMPTS_PER_IP = 20
-MAX_ATTEMPTS_PER_EMAIL = 10
-WINDOW_S = 300.0
 _WRONG = "Email or password is incorrect."
 
 # The login page is always mounted, so it sets up what every interactive grant shares.
@@ -50,12 +46,13 @@ async def login_page(request: Request) -> Response:
 
 async def _limited(request: Request, email: str) -> int:
     """Count one attempt; return the milliseconds to wait if a window is full, else 0."""
-    limiter = interactive(request.app.state.server).limiter
+    services = interactive(request.app.state.server)
+    limits = services.limits
     by_email = "login:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     waits = []
-    for key, limit in ((f"login:ip:{client_ip(request)}", MAX_ATTEMPTS_PER_IP),
-                       (by_email, MAX_ATTEMPTS_PER_EMAIL)):
-        decision = await limiter.hit(key, limit=limit, window_s=WINDOW_S)
+    for key, limit in ((f"login:ip:{client_ip(request)}", limits.logins_per_ip),
+                       (by_email, limits.logins_per_email)):
+        decision = await services.limiter.hit(key, limit=limit, window_s=limits.window_s)
         if not decision.allowed:
             waits.append(decision.retry_after_ms)
     return max(waits, default=0)
