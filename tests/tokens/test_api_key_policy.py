@@ -59,6 +59,7 @@ def test_internal_scope_is_named_in_the_error() -> None:
 
 def test_role_caps_the_request() -> None:
     capped_by_roles(CATALOG, {"apps:run", "workspace:read"}, ["member"])
+    capped_by_roles(CATALOG, {"keys:write"}, ["member"])  # members manage their own keys
     capped_by_roles(CATALOG, {"scopegate:all"}, ["admin"])
     with pytest.raises(InvalidScope, match=r"beyond your role \(member\): apps:write"):
         capped_by_roles(CATALOG, {"apps:read", "apps:write"}, ["member"])
