@@ -6,7 +6,7 @@ built; every query is pure and cheap (implication closures are computed at load 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ._errors import ScopeNotAllowedError, UnknownScopeError
@@ -88,7 +88,7 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._names
 
-    def __iter__(self) -> Iterable[ScopeDef]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[ScopeDef]:
         return iter(self._by_name.values())
 
     def get(self, name: str) -> ScopeDef:
