@@ -89,7 +89,7 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.Client``: effects run inline."""
         if self.requires_request_body:
             request.read()
-        effects = SyncEffects(self.session.locks, self._sleep)
+        effects: SyncEffects | None = None  # built only when a token must be fetched
         flow = self.auth_flow(request)
         try:
             item = next(flow)
@@ -100,11 +100,13 @@ class ScopegateAuth(httpx.Auth):
                         response.read()  # a token-endpoint answer the flow parses
                     item = flow.send(response)
                 else:
+                    effects = effects or SyncEffects(self.session.locks, self._sleep)
                     item = effects.advance(flow, item)
         except StopIteration:
             return
         finally:
-            effects.close()
+            if effects is not None:
+                effects.close()
             flow.close()
 
     async def async_auth_flow(
@@ -113,7 +115,7 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.AsyncClient``: blocking effects go to a thread."""
         if self.requires_request_body:
             await request.aread()
-        effects = AsyncEffects(self.session.locks, self._async_sleep)
+        effects: AsyncEffects | None = None
         flow = self.auth_flow(request)
         try:
             item = next(flow)
@@ -124,11 +126,13 @@ class ScopegateAuth(httpx.Auth):
                         await response.aread()
                     item = flow.send(response)
                 else:
+                    effects = effects or AsyncEffects(self.session.locks, self._async_sleep)
                     item = await effects.advance(flow, item)
         except StopIteration:
             return
         finally:
-            effects.close()
+            if effects is not None:
+                effects.close()
             flow.close()
 
 

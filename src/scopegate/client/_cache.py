@@ -70,8 +70,8 @@ class MemoryTokenStore:
         self._doc: Document = {}
 
     def load(self) -> Document:
-        """Return the entries."""
-        return dict(self._doc)
+        """Return the entries (the same object until the next update)."""
+        return self._doc
 
     def update(self, change: Callable[[Document], None]) -> None:
         """Apply ``change`` to a copy and keep it."""
@@ -120,7 +120,10 @@ class FileTokenStore:
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def load(self) -> Document:
-        """Return the entries, re-reading the file only if it changed."""
+        """Return the entries, re-reading the file only if it changed.
+
+        The same object comes back while the file is unchanged; callers must not mutate it.
+        """
         with self._guard:
             stamp = self._stamp()
             if stamp is None:
@@ -131,16 +134,18 @@ class FileTokenStore:
                 self.reads += 1
                 self._doc = _parse_document(self.path.read_bytes(), str(self.path))
                 self._seen = stamp
-            return dict(self._doc)
+            return self._doc
 
     def update(self, change: Callable[[Document], None]) -> None:
         """Re-read under the lock, apply ``change``, write a 0600 temp file, then replace."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             with self._lock:
-                doc = self.load()
+                doc = dict(self.load())
                 change(doc)
                 self._write(doc)
+                with self._guard:
+                    self._doc, self._seen = doc, self._stamp()
         except filelock.Timeout:
             raise TokenStoreError(
                 f"{self.path}: token cache is locked by another process"
@@ -281,6 +286,7 @@ class TokenCache:
         self.clock = clock
         self._memory: dict[tuple[str, str], dict[str, Token]] = {}
         self._guard = threading.Lock()
+        self._merged: Document | None = None  # the store document last merged
 
     def find(
         self,
@@ -321,6 +327,8 @@ class TokenCache:
     def reload(self) -> None:
         """Merge the persistent entries into memory (a no-op read when nothing changed)."""
         doc = self.store.load()
+        if doc is self._merged:
+            return  # unchanged since the last merge: nothing to parse
         loaded: list[Token] = []
         for key, entry in doc.items():
             try:
@@ -333,6 +341,7 @@ class TokenCache:
             for token in loaded:
                 bucket = self._memory.setdefault((token.issuer, token.client_id), {})
                 bucket[token.cache_key] = token
+            self._merged = doc
 
     def save(self, token: Token, *, replaces: Iterable[Token] = ()) -> None:
         """Store ``token`` durably, THEN evict the tokens it replaces.
