@@ -18,9 +18,11 @@ from ..grants.flow import (
     exchange,
     get_code,
     hidden,
+    log_in_new_member,
     login,
     make_client,
     make_user,
+    open_browser,
     pkce_pair,
     redirect_query,
 )
@@ -30,18 +32,12 @@ ISSUER = "http://testserver"
 
 @pytest.fixture
 def browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
-    """A fresh browser (own cookie jar) on the running app."""
-    client = TestClient(app, raise_server_exceptions=False)
-    interactive(state).limits.logins_per_ip = 10_000
-    yield client
-    client.close()
+    yield from open_browser(app, state)
 
 
 @pytest.fixture
 def logged_in(browser: TestClient, state: ServerState) -> TestClient:
-    user = make_user(state)
-    assert login(browser, user.email).status_code == 303
-    return browser
+    return log_in_new_member(browser, state)
 
 
 def _authorize(browser: TestClient, client_id: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -125,6 +121,7 @@ def test_login_next_never_leaves_the_site(browser: TestClient, state: ServerStat
 def test_bad_client_or_redirect_is_shown_not_redirected(
         logged_in: TestClient, state: ServerState, params: dict[str, str], code: str) -> None:
     client_id, _ = make_client(state)
+    params = dict(params)  # parametrized values are shared between the two databases
     response = _authorize(logged_in, params.pop("client_id", client_id), **params)
     assert response.status_code == 400
     assert "location" not in response.headers

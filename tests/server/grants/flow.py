@@ -7,10 +7,12 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scopegate.server.interactive import interactive
@@ -134,3 +136,20 @@ def refresh(http: TestClient, client_id: str, token: str, **extra: str) -> httpx
     return http.post("/oauth/token", data={"grant_type": "refresh_token",
                                            "refresh_token": token, "client_id": client_id,
                                            **extra})
+
+
+
+def open_browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
+    """A fresh browser (its own cookie jar) on the module's running app (fixture body)."""
+    client = TestClient(app, raise_server_exceptions=False)
+    interactive(state).limits.logins_per_ip = 10_000
+    yield client
+    client.close()
+
+
+def log_in_new_member(browser: TestClient, state: ServerState,
+                      role: str = "member") -> TestClient:
+    """Create a user and log the browser in as them (fixture body)."""
+    user = make_user(state, role=role)
+    assert login(browser, user.email).status_code == 303
+    return browser
