@@ -42,6 +42,7 @@ EXPECTED = {
     "Flow": "_flow",
     "IdentityChanged": "_exceptions",
     "KeyringFallbackWarning": "_cache",
+    "KeyringTimeout": "_config",
     "KeyringTokenStore": "_cache",
     "LockRegistry": "_flow",
     "LoginRequired": "_exceptions",

@@ -99,7 +99,10 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
             _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except httpx.HTTPError as exc:
-            where = exc.request.url if hasattr(exc, "_request") and exc._request else "server"
+            try:
+                where = str(exc.request.url)
+            except RuntimeError:  # an error raised before any request was built
+                where = "the server"
             _err.print(f"[red]error:[/] cannot reach {where}: {exc}", highlight=False)
             raise typer.Exit(1) from None
 

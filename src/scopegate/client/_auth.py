@@ -9,6 +9,7 @@ out its effects (locks, disk, sleeping) and read token-endpoint bodies.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from typing import Any
@@ -61,6 +62,22 @@ class ScopegateAuth(httpx.Auth):
         self.required_scopes = scope_set(validate_tokens(required_scopes))
         self._sleep = sleep
         self._async_sleep = async_sleep
+
+    @classmethod
+    def from_env(
+        cls,
+        env: str | None = None,
+        *,
+        scopes: Iterable[str] | None = None,
+        required_scopes: Iterable[str] = (),
+        config: str | os.PathLike[str] | None = None,
+        interactive: bool | None = None,
+    ) -> ScopegateAuth:
+        """Build the auth for an environment of ``environments.json``."""
+        from ._api_client import session_from_env  # the factory module imports this one
+
+        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
+        return cls(session, required_scopes=required_scopes)
 
     def _required(self, request: httpx.Request) -> frozenset[str]:
         extra = request.extensions.get(REQUIRED_SCOPES_EXTENSION)
@@ -171,6 +188,26 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         self.required_scopes = scope_set(validate_tokens(required_scopes))
         self.http = http or httpx.Client(timeout=30)
         self._sleep = sleep
+
+    @classmethod
+    def from_env(
+        cls,
+        env: str | None = None,
+        *,
+        scopes: Iterable[str] | None = None,
+        required_scopes: Iterable[str] = (),
+        config: str | os.PathLike[str] | None = None,
+        interactive: bool | None = None,
+    ) -> ScopegateRequestsAuth:
+        """Build the requests auth for an environment of ``environments.json``."""
+        from ._api_client import session_from_env
+
+        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
+        return cls(session, required_scopes=required_scopes)
+
+    def close(self) -> None:
+        """Close the HTTP client used for token requests."""
+        self.http.close()
 
     def _token(self, required: frozenset[str], rejected: Token | None = None) -> Token:
         if rejected is None:

@@ -22,7 +22,7 @@ import filelock
 
 from scopegate.scopes import covers
 
-from ._config import KEYRING_SERVICE
+from ._config import KEYRING_SERVICE, keyring_call
 from ._exceptions import TokenStoreError
 from ._tokens import Token
 
@@ -167,30 +167,6 @@ class FileTokenStore:
             ) from None
 
 
-class _KeyringTimeout(Exception):
-    pass
-
-
-def _with_timeout(call: Callable[[], Any], timeout: float) -> Any:
-    """Run ``call`` in a daemon thread; a keyring that hangs (a locked D-Bus) is abandoned."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="scopegate-keyring", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise _KeyringTimeout(f"keyring did not answer within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 class KeyringTokenStore:
     """All entries as one JSON secret in the OS keyring; every call has a hard timeout."""
 
@@ -204,7 +180,7 @@ class KeyringTokenStore:
         import keyring
 
         self.reads += 1
-        raw = _with_timeout(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
+        raw = keyring_call(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
         return _parse_document(raw, f"keyring:{self.service}") if raw else {}
 
     def update(self, change: Callable[[Document], None]) -> None:
@@ -214,7 +190,7 @@ class KeyringTokenStore:
         doc = self.load()
         change(doc)
         payload = _dump_document(doc)
-        _with_timeout(
+        keyring_call(
             lambda: keyring.set_password(self.service, _KEYRING_USER, payload), self.timeout
         )
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "KEYRING_SERVICE",
     "Credentials",
     "Environment",
+    "KeyringTimeout",
     "ScopeChoice",
     "ScopeSource",
     "config_dir",
@@ -51,6 +53,30 @@ CREDENTIALS_FILE = "credentials.json"
 KEYRING_SERVICE = "scopegate"
 _KEYRING_PREFIX = "keyring://"
 _MAX_CONFIG_BYTES = 1_000_000
+
+
+class KeyringTimeout(Exception):
+    """The OS keyring did not answer in time (e.g. a locked D-Bus secret service)."""
+
+
+def keyring_call(call: Callable[[], Any], timeout: float) -> Any:
+    """Run ``call`` in a daemon thread; a keyring that hangs (a locked D-Bus) is abandoned."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="scopegate-keyring", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise KeyringTimeout(f"keyring did not answer within {timeout:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -213,8 +239,8 @@ def load_credentials(
         import keyring.errors
 
         try:
-            secret = keyring.get_password(KEYRING_SERVICE, name)
-        except keyring.errors.KeyringError as exc:
+            secret = keyring_call(lambda: keyring.get_password(KEYRING_SERVICE, name), 2.0)
+        except (keyring.errors.KeyringError, KeyringTimeout) as exc:
             raise ConfigError(f"{reference}: keyring unavailable: {exc}") from None
         if secret is None:
             raise ConfigError(f"{reference}: no such entry in the OS keyring")

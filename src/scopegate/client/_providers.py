@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import sys
 import time
 import urllib.parse
 import webbrowser
@@ -82,6 +83,10 @@ def _raise_for_error(response: httpx.Response, body: Mapping[str, Any]) -> None:
             description if isinstance(description, str) else f"HTTP {response.status_code}",
             response.status_code,
         )
+
+
+def _announce_url(url: str) -> None:
+    print(f"Open this URL to log in:\n{url}", file=sys.stderr)
 
 
 class TokenProvider:
@@ -233,7 +238,7 @@ class AuthorizationCodePkceProvider(TokenProvider):
         )
         self.open_browser = open_browser
         self.opener = opener
-        self.announce = announce or (lambda url: print(f"Open this URL to log in:\n{url}"))
+        self.announce = announce or _announce_url
         self.timeout = timeout
 
     def _authorize(self, endpoint: str, scopes: frozenset[str], challenge: str) -> tuple[str, str]:
