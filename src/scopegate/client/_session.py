@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
@@ -273,7 +273,7 @@ def use_session(session: TokenSession | None) -> object:
 
 
 def requires_scopes(
-    *scopes: str, session: Callable[[], TokenSession] | None = None
+    *scopes: str, session: Callable[[Mapping[str, Any]], TokenSession] | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare the scopes a Typer/Click command (or any function) needs.
 
@@ -281,7 +281,8 @@ def requires_scopes(
     up (or raising :class:`ScopeStepUpRequired`) if the cached token lacks them. The
     declared set is kept on ``func.__scopegate_scopes__`` for help text and tests.
 
-    :param session: builds the session when none is bound with :func:`use_session`.
+    :param session: builds the session from the command's keyword arguments (e.g. its
+        ``env`` option) when none is bound with :func:`use_session`.
     """
     declared = scope_set(validate_tokens(scopes))
 
@@ -290,7 +291,7 @@ def requires_scopes(
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             bound = _current.get()
             if bound is None and session is not None:
-                bound = session()
+                bound = session(kwargs)
             (bound or current_session()).get_token(declared)
             return func(*args, **kwargs)
 
