@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
 from ..shared.client_auth import AUTH_METHODS
 from ..state import ServerState
 from .openapi import json_response
@@ -57,8 +58,9 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         "authorization_response_iss_parameter_supported": True,
         "id_token_signing_alg_values_supported": [alg],
         "subject_types_supported": ["public"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope",
-                             "subject_type"],
+        "claims_supported": list(dict.fromkeys(
+            ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "subject_type"]
+            + (list(OIDC_CLAIMS) if "userinfo" in paths else []))),
         "service_documentation": issuer + "/openapi.json",
     })
     return doc
