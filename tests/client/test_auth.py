@@ -220,3 +220,14 @@ def test_requests_adapter_steps_up_and_retries(
     assert response.status_code == 200
     assert issuer.api_calls == 2
     assert len(response.history) == 1
+
+
+def test_client_credentials_keep_narrow_and_wide_tokens_side_by_side(
+    issuer: FakeIssuer, transport: httpx.MockTransport, cache: TokenCache
+) -> None:
+    write = required_scopes_extension("apps:write")
+    with httpx.Client(transport=transport, auth=ScopegateAuth(cc_session(cache))) as client:
+        for extensions in ({}, write, {}, write, {}):
+            assert client.get(API + "/a", extensions=extensions).status_code == 200
+    # No flip-flopping: one token per scope set, each reused.
+    assert issuer.requested == ["api", "api apps:write"]

@@ -162,7 +162,9 @@ class TokenSession:
         if self.provider.silent:
             token = yield from self.provider.acquire_flow(union(self.scopes, need))
             verify_granted(token, need)
-            yield from self._save_flow(token, replaces=[current] if current else [])
+            # Keep a narrower valid token: calls that need less still fit under its ceiling.
+            stale = current is not None and not current.is_valid(self.cache.clock(), 0)
+            yield from self._save_flow(token, replaces=[current] if stale and current else [])
             return token
         if current is None or covers(granted, need):
             if not self.interactive:
