@@ -156,3 +156,26 @@ def test_help_documents_exit_codes(fake: FakeIssuer) -> None:
         code, out, _ = invoke(command, "--help")
         assert code == 0
         assert "4 step-up" in " ".join(out.split())
+
+
+def test_keyring_fallback_is_announced_once_as_one_line(
+    fake: FakeIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    import scopegate.client._cache as cache_module
+
+    monkeypatch.setenv("SCOPEGATE_NO_KEYRING", "0")
+    monkeypatch.setattr(cache_module, "_announced", False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    try:
+        code, _, err = invoke("login", "--env", "svc")
+    finally:
+        keyring.set_keyring(previous)
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "keyring" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("warning: OS keyring unavailable")
+    assert "(mode 0600)" in lines[0]

@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -28,6 +30,7 @@ from rich.console import Console
 from scopegate.client import (
     ClientError,
     EnvSession,
+    KeyringFallbackWarning,
     Token,
     drive_sync,
     session_from_env,
@@ -88,13 +91,26 @@ ScopeOption = Annotated[
 ]
 
 
+class _WarningLine(logging.Handler):
+    """Show the SDK's warnings (e.g. the keyring fallback) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _err.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
+
+
 def _friendly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn client errors into one readable line and the documented exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        sdk_log = logging.getLogger("scopegate.client")
+        handler = _WarningLine(logging.WARNING)
+        sdk_log.addHandler(handler)
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                # The same announcement arrives as a log line; show it once.
+                warnings.simplefilter("ignore", KeyringFallbackWarning)
+                return func(*args, **kwargs)
         except ClientError as exc:
             _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
@@ -103,8 +119,12 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
                 where = str(exc.request.url)
             except RuntimeError:  # an error raised before any request was built
                 where = "the server"
-            _err.print(f"[red]error:[/] cannot reach {where}: {exc}", highlight=False)
+            _err.print(
+                f"[red]error:[/] cannot reach {where}: {exc}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
+        finally:
+            sdk_log.removeHandler(handler)
 
     return wrapper
 

@@ -221,7 +221,9 @@ class PersistentTokenStore:
 
     def _fall_back(self, exc: BaseException) -> None:
         self.keyring = None
-        _announce_fallback(str(exc) or type(exc).__name__, self.file.path)
+        # Backends explain at length; the first sentence says enough.
+        reason = (str(exc) or type(exc).__name__).split(". ")[0].rstrip(".")
+        _announce_fallback(reason, self.file.path)
 
     def load(self) -> Document:
         """Load from the keyring, or from the file after falling back."""
