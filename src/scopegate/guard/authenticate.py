@@ -92,6 +92,7 @@ class Authenticator:
             )
         self.audience_mode = config.audience_mode  # a live switch, read per request
         self.verify_count = 0
+        self._limit, self._window_s = config.rate_limit.limit, config.rate_limit.window_s
         self._blocked: dict[str, float] = {}
 
     # -- the one entry point ----------------------------------------------------------
@@ -118,10 +119,13 @@ class Authenticator:
             entry = await self._verify_guarded(token, digest, client_ip)
         if not entry.audience_ok:
             self._on_missing_audience(entry, user_agent)
-        limit = rate or self.config.rate_limit
-        key = digest if rate is None else f"{digest}:{limit.limit}/{limit.window_s:g}"
+        if rate is None:
+            key, limit, window_s = digest, self._limit, self._window_s
+        else:
+            key = f"{digest}:{rate.limit}/{rate.window_s:g}"  # a per-route budget: own bucket
+            limit, window_s = rate.limit, rate.window_s
         try:
-            decision = await self.limiter.hit(key, limit=limit.limit, window_s=limit.window_s)
+            decision = await self.limiter.hit(key, limit=limit, window_s=window_s)
         except RateLimiterUnavailable as exc:  # a bare Redis limiter with no fallback policy
             raise UpstreamUnavailable("rate limiter unavailable", detail=str(exc)) from None
         if not decision.allowed:

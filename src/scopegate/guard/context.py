@@ -41,18 +41,30 @@ class AuthContext:
     cached_until: float
     workspace: str | None = None
     membership: dict[str, bool] = field(default_factory=dict)
+    scope_verdicts: dict[frozenset[str], bool] = field(default_factory=dict)
+    callers: dict[Any, Caller] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
 class RequestInfo:
-    """The parts of an HTTP request the guard looks at, framework-neutral."""
+    """The parts of an HTTP request the guard looks at, framework-neutral.
 
-    method: str
-    path: str
-    route: str
-    client_ip: str | None = None
-    user_agent: str | None = None
-    path_params: Mapping[str, Any] = field(default_factory=dict)
+    A plain slotted class (not a frozen dataclass): it is built on every request.
+    """
+
+    __slots__ = ("client_ip", "method", "path", "path_params", "route", "user_agent")
+
+    def __init__(self, method: str, path: str, route: str, client_ip: str | None = None,
+                 user_agent: str | None = None,
+                 path_params: Mapping[str, Any] | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.route = route
+        self.client_ip = client_ip
+        self.user_agent = user_agent
+        self.path_params: Mapping[str, Any] = path_params if path_params is not None else {}
+
+    def __repr__(self) -> str:
+        return f"RequestInfo({self.method} {self.path} route={self.route!r})"
 
 
 class GuardContext:

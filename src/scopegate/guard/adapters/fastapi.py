@@ -8,22 +8,24 @@ Usage::
     @app.get("/apps")
     async def list_apps(caller: Caller = Depends(RequireScopes("apps:read"))): ...
 
-The dependency's scopes reach the OpenAPI document through a nested ``Security`` on the
-guard's OAuth2 scheme, whose scope descriptions come from the catalog. When
+:func:`install` writes each route's scopes into the OpenAPI document under the guard's
+OAuth2 scheme, whose scope descriptions come from the catalog. When
 :class:`GuardMiddleware` is also installed (deny by default), the dependency reuses the
 middleware's context, so the token is authenticated and rate-limited once.
 """
 
 from __future__ import annotations
 
-import inspect
+from typing import Any
 
-from fastapi import FastAPI, Request, Security
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException
 from fastapi.openapi.models import OAuth2 as OAuth2Model
 from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 
 from scopegate.errors import OAuthError
@@ -35,6 +37,7 @@ from ..context import GuardContext
 from ..declaration import DECLARATION_ATTR, Declaration
 from ..guard import Guard, parse_bearer
 from ..pipeline import Pipeline
+from ..routes import route_declaration
 from ..steps import ScopeCheck
 from ._asgi import CONTEXT_KEY, read_request
 
@@ -67,21 +70,6 @@ class GuardScheme(SecurityBase):
         return parse_bearer(request.headers.get("authorization"))
 
 
-_default_scheme: dict[int, GuardScheme] = {}
-
-
-def _scheme_for(guard: Guard | None) -> GuardScheme:
-    if guard is None:  # the guard comes from app.state at request time; docs still need a scheme
-        from scopegate.scopes import default_catalog
-
-        key, issuer, catalog = 0, "https://issuer.invalid", default_catalog()
-    else:
-        key, issuer, catalog = id(guard), guard.config.issuer, guard.catalog
-    if key not in _default_scheme:
-        _default_scheme[key] = GuardScheme(issuer, catalog)
-    return _default_scheme[key]
-
-
 class RequireScopes:
     """A dependency that authorizes the request for ``scopes`` and returns the caller.
 
@@ -98,22 +86,15 @@ class RequireScopes:
         self.guard = guard
         self.declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline)
         setattr(self, DECLARATION_ATTR, self.declaration)
-        # A per-instance signature: the nested Security puts these scopes in OpenAPI.
-        self.__signature__ = inspect.Signature([
-            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              annotation=Request),
-            inspect.Parameter("token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-                              default=Security(_scheme_for(guard), scopes=list(scopes))),
-        ])
 
-    async def __call__(self, request: Request, *, token: str | None = None) -> Caller:
+    async def __call__(self, request: Request) -> Caller:
         guard = self.guard or getattr(request.app.state, STATE_ATTR)
         scope = request.scope
         ctx: GuardContext | None = scope.get(CONTEXT_KEY)
         try:
             if ctx is None:
                 route = str(getattr(scope.get("route"), "path", scope["path"]))
-                info, _ = read_request(scope, route)
+                info, token = read_request(scope, route)
                 ctx = guard.context(info, token, self.declaration, native=request)
                 caller = await guard.check(ctx, self.declaration)
                 scope[CONTEXT_KEY] = ctx
@@ -139,9 +120,47 @@ async def _oauth_error_handler(request: Request, exc: Exception) -> JSONResponse
                         headers=exc.response_headers())
 
 
-def install(app: FastAPI, guard: Guard) -> None:
-    """Make ``guard`` the app's default guard and answer OAuth errors in their RFC shape."""
+def install(app: FastAPI, guard: Guard, *, scheme_name: str = "scopegate") -> None:
+    """Make ``guard`` the app's default guard, answer OAuth errors in their RFC shape, and
+    document every declared route's scopes in OpenAPI (scheme text from the catalog).
+    """
     setattr(app.state, STATE_ATTR, guard)
     app.add_exception_handler(OAuthError, _oauth_error_handler)
+    scheme = GuardScheme(guard.config.issuer, guard.catalog, scheme_name=scheme_name)
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build_openapi()
+        _document_security(app, schema, scheme)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_security(app: FastAPI, schema: dict[str, Any], scheme: GuardScheme) -> None:
+    """Add the scheme and each route's declared scopes to an OpenAPI document.
+
+    Done once when the document is built, instead of through a nested ``Security``
+    dependency that FastAPI would solve on every request.
+    """
+    components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    components[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True,
+                                                      exclude_none=True)
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        declaration = route_declaration(route)
+        if declaration is None or declaration.public:
+            continue
+        operations = schema.get("paths", {}).get(route.path_format, {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is not None:
+                requirement = {scheme.scheme_name: list(declaration.scopes)}
+                if requirement not in operation.setdefault("security", []):
+                    operation["security"].append(requirement)
 
 

@@ -31,7 +31,12 @@ class CallerMount:
         self.mount = mount
 
     async def __call__(self, ctx: GuardContext) -> None:
-        if ctx.auth is None:
+        auth = ctx.auth
+        if auth is None:
             raise InvalidToken("not authenticated")
         if ctx.caller is None:
-            ctx.caller = self.mount(ctx.auth)
+            # Callers are immutable and depend only on the token: build one per token.
+            caller = auth.callers.get(self.mount)
+            if caller is None:
+                caller = auth.callers[self.mount] = self.mount(auth)
+            ctx.caller = caller
