@@ -1,0 +1,93 @@
+"""``scopegate clients`` and ``signing-keys``/``db`` commands through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scopegate.cli.main import app
+from scopegate.server.state import PEPPER_SECRET
+from scopegate.store import Database
+from scopegate.store.repositories import ClientRepository, SecretRepository
+from scopegate.tokens import verify_client_secret
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"SCOPEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_create_prints_the_secret_once_and_stores_only_its_hash(env: dict[str, str]) -> None:
+    code, out, _ = run(env, "clients", "create", "--name", "ci-bot", "--grant",
+                       "client_credentials", "--scope", "api", "--scope", "apps:read", "--json")
+    assert code == 0
+    created = json.loads(out)
+    db = Database(env["SCOPEGATE_DATABASE_URL"])
+    record = ClientRepository(db).get(created["client_id"])
+    assert record is not None and record.allowed_scopes == {"api", "apps:read"}
+    assert record.default_scopes == {"api"}
+    assert created["client_secret"] not in (record.secret_hash or "")
+    pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+    assert verify_client_secret(pepper, created["client_secret"], record.secret_hash)
+    code, out, _ = run(env, "clients", "list", "--json")
+    listed = json.loads(out)
+    assert [c["client_id"] for c in listed] == [created["client_id"]]
+    assert "client_secret" not in out and created["client_secret"] not in out
+
+
+def test_aliases_and_urn_grants_are_stored_canonically(env: dict[str, str]) -> None:
+    code, _out, _ = run(env, "clients", "create", "--name", "x", "--grant",
+                       "urn:ietf:params:oauth:grant-type:client_credentials",
+                       "--scope", "all", "--json")
+    assert code == 0
+    listed = json.loads(run(env, "clients", "list", "--json")[1])
+    assert listed[0]["grant_types"] == ["client_credentials"]
+    assert listed[0]["scopes"] == ["scopegate:all"]
+
+
+def test_delete(env: dict[str, str]) -> None:
+    cid = json.loads(run(env, "clients", "create", "--name", "x", "--json")[1])["client_id"]
+    assert run(env, "clients", "delete", cid)[0] == 0
+    code, _, err = run(env, "clients", "delete", cid)
+    assert code == 1 and "no client" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scope", "nope"], "unknown scope"),
+    (["--scope", "bad scope"], "invalid scope token"),
+    (["--grant", "password"], "unknown grant type"),
+    (["--public"], "public client cannot use client_credentials"),
+    (["--grant", "authorization_code"], "--redirect-uri"),
+    (["--grant", "authorization_code", "--redirect-uri", "ftp://x"], "http(s)"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(env: dict[str, str], args: list[str],
+                                               message: str) -> None:
+    code, out, err = run(env, "clients", "create", "--name", "x", *args)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err + out
+
+
+def test_bad_database_url_is_a_clear_error() -> None:
+    code, _, err = run({"SCOPEGATE_DATABASE_URL": "nonsense"}, "clients", "list")
+    assert code == 2 and "invalid database URL" in err
+
+
+def test_db_upgrade_and_signing_keys(env: dict[str, str]) -> None:
+    code, out, _ = run(env, "db", "upgrade")
+    assert code == 0 and "revision" in out
+    before = json.loads(run(env, "signing-keys", "list", "--json")[1])
+    assert len(before) == 1 and before[0]["active"]
+    code, out, _ = run(env, "signing-keys", "rotate")
+    assert code == 0
+    after = json.loads(run(env, "signing-keys", "list", "--json")[1])
+    assert len(after) == 2
+    assert after[0]["active"] and after[0]["kid"] in out
+    assert not after[1]["active"] and after[1]["publish_until"]
