@@ -1,9 +1,249 @@
-"""CLI commands: demo (placeholder until its issue lands)."""
+"""``scopegate demo``: issue a scope, call an API, get refused, step up and succeed.
+
+It asks nothing and needs no browser. On a temporary SQLite database it starts the real
+authorization server and the example API on free loopback ports, registers a
+client-credentials client, and walks through the scope life cycle with the SDK:
+
+1. issue: a token for ``api apps:read`` (its ``aud`` comes from the ``api`` scope);
+2. call: ``GET`` an ``apps:read`` route, 200;
+3. refuse: the ``apps:run`` route answers 403 with an ``insufficient_scope`` challenge;
+4. step up: the SDK requests configured + granted + required, gets ``apps:run``, and
+   retries the call once, 200.
+
+Then it stops both services (``--keep`` leaves them running and prints how to use them).
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
 import typer
+from rich.console import Console
+
+from ..client import (
+    ApiClient,
+    ClientCredentialsProvider,
+    ClientError,
+    Token,
+    TokenSession,
+    insufficient_scope,
+)
+from ..scopes import format_scope, load_catalog
+from ..server.settings import Settings
+from ..server.state import PEPPER_SECRET, prepare_database
+from ..store import Database
+from ..store.repositories import ClientRepository, SecretRepository
+from ..tokens import hash_client_secret, new_client_id, new_client_secret
+from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
+from .admin_clients import default_scopes_for
+
+__all__ = ["CLIENT_SCOPES", "REQUESTED_SCOPES", "DemoFailed", "register"]
+
+#: What the demo client may be granted, and what it asks for at first.
+CLIENT_SCOPES = ("api", "apps:read", "apps:run")
+REQUESTED_SCOPES = ("api", "apps:read")
+READ_PATH = "/workspaces/demo/apps"
+RUN_PATH = "/workspaces/demo/apps/hello/run"
+
+
+class DemoFailed(Exception):
+    """A demo step did not see what it should have (the message says which and what)."""
+
+
+def _register_client(database_url: str) -> tuple[str, str]:
+    """Create the demo's confidential client, as ``scopegate clients create`` would."""
+    settings = Settings.from_env(database_url=database_url)
+    catalog = load_catalog(settings.catalog_path)
+    allowed = catalog.parse_list(CLIENT_SCOPES)
+    db = Database(settings.database_url)
+    try:
+        prepare_database(db, settings)
+        secret = new_client_secret()
+        pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+        record = ClientRepository(db).create(
+            client_id=new_client_id(), name="scopegate demo",
+            secret_hash=hash_client_secret(pepper, secret), grant_types=["client_credentials"],
+            allowed_scopes=allowed, default_scopes=default_scopes_for(catalog, allowed))
+    finally:
+        db.dispose()
+    return record.client_id, secret
+
+
+class _Trace:
+    """httpx event hooks printing each exchange, so the step-up's requests are visible."""
+
+    def __init__(self, console: Console, issuer: str) -> None:
+        self.console = console
+        self.issuer = issuer
+
+    def request(self, request: httpx.Request) -> None:
+        line = f"  → {request.method} {request.url.path}"
+        if str(request.url).startswith(self.issuer):
+            form = urllib.parse.parse_qs(request.content.decode("ascii", "replace"))
+            grant = form.get("grant_type", ["?"])[0]
+            line += f"  grant_type={grant} scope=[bold]{form.get('scope', [''])[0]}[/]"
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+    def response(self, response: httpx.Response) -> None:
+        line = f"  ← {response.status_code} {response.reason_phrase}"
+        challenge = response.headers.get("www-authenticate")
+        if challenge:
+            line += f"  WWW-Authenticate: {challenge}"
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+
+def _show_token(console: Console, token: Token) -> dict[str, Any]:
+    claims = token.claims()
+    aud = claims.get("aud")
+    console.print(f"  aud:   [bold]{' '.join(aud) if isinstance(aud, list) else aud}[/]",
+                  highlight=False, soft_wrap=True)
+    console.print(f"  scope: [bold]{claims.get('scope')}[/]", highlight=False, soft_wrap=True)
+    console.print(f"  sub:   {claims.get('sub')}   client_id: {claims.get('client_id')}",
+                  highlight=False, soft_wrap=True)
+    return claims
+
+
+def _expect(step: str, response: httpx.Response, status: int) -> None:
+    if response.status_code != status:
+        raise DemoFailed(f"{step}: expected HTTP {status}, got {response.status_code}: "
+                         f"{response.text[:200]}")
+
+
+def _step(console: Console, number: int, title: str) -> None:
+    console.print()
+    console.rule(f"[bold]({number}) {title}", align="left")
+
+
+def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
+                  secret: str) -> None:
+    """Run the four steps against the running services."""
+    provider = ClientCredentialsProvider(issuer, client_id, secret, scopes=REQUESTED_SCOPES)
+    session = TokenSession(provider, interactive=False)  # memory cache: nothing on disk
+
+    _step(console, 1, f"issue: a client-credentials token for '{format_scope(REQUESTED_SCOPES)}'")
+    token = session.get_token()
+    claims = _show_token(console, token)
+    if "apps:run" in token.scopes or "apps:read" not in token.scopes:
+        raise DemoFailed(f"issue: unexpected scopes {format_scope(token.scopes)}")
+    console.print(f"  [green]✓[/] the [bold]api[/] scope put the API audience in aud "
+                  f"({claims.get('aud')})", highlight=False, soft_wrap=True)
+
+    trace = _Trace(console, issuer)
+    hooks = {"request": [trace.request], "response": [trace.response]}
+    with ApiClient(session, base_url=api_url, event_hooks=hooks, timeout=10) as api:
+        _step(console, 2, f"call: GET {READ_PATH} (needs apps:read)")
+        listed = api.get(READ_PATH)
+        _expect("call", listed, 200)
+        names = ", ".join(app["name"] for app in listed.json()["apps"])
+        console.print(f"  [green]✓[/] 200 OK, the cached token was reused; apps: {names}",
+                      highlight=False, soft_wrap=True)
+
+        _step(console, 3, f"call: POST {RUN_PATH} (needs apps:run) with the same token")
+        refused = httpx.post(api_url + RUN_PATH, json={},
+                             headers={"Authorization": f"Bearer {token.access_token}"},
+                             timeout=10)
+        _expect("refuse", refused, 403)
+        challenge = refused.headers.get("www-authenticate", "")
+        if insufficient_scope([challenge]) is None:
+            raise DemoFailed(f"refuse: no insufficient_scope challenge (got {challenge!r})")
+        console.print(f"  [red]✗[/] 403 Forbidden\n  WWW-Authenticate: [bold]{challenge}[/]",
+                      highlight=False, soft_wrap=True)
+
+        _step(console, 4, "step-up: the SDK asks for configured + granted + required, "
+                          "then retries once")
+        ran = api.post(RUN_PATH, json={"inputs": {"greeting": "hello"}})
+        _expect("step-up", ran, 200)
+        stepped = session.cached(frozenset({"apps:run"}))
+        if stepped is None:
+            raise DemoFailed("step-up: the session holds no token with apps:run")
+        _show_token(console, stepped)
+        console.print(f"  [green]✓[/] 200 OK after the step-up: {json.dumps(ran.json())}",
+                      highlight=False, soft_wrap=True)
+
+
+def _write_config(workdir: Path, issuer: str, api_url: str, client_id: str,
+                  secret: str) -> Path:
+    """Write a config dir with a ``demo`` environment so the user CLI can talk to the stack."""
+    config = workdir / "config"
+    config.mkdir(mode=0o700)
+    env = {"issuer": issuer, "api_base_url": api_url, "credentials": "credentials.json",
+           "scopes": list(REQUESTED_SCOPES)}
+    (config / "environments.json").write_text(json.dumps({"environments": {"demo": env}},
+                                                         indent=2))
+    creds = config / "credentials.json"
+    creds.touch(mode=0o600)
+    creds.write_text(json.dumps({"clientId": client_id, "clientSecret": secret}))
+    return config
+
+
+def _keep_message(console: Console, services: list[LocalService], workdir: Path,
+                  config: Path) -> None:
+    pids = " ".join(str(s.pid) for s in services)
+    lines = [f"{s.name}: {s.url}  (pid {s.pid}, log {s.log_path})" for s in services]
+    lines += [
+        "",
+        "Try the user CLI against it:",
+        f"  SCOPEGATE_CONFIG_DIR={config} SCOPEGATE_NO_KEYRING=1 "
+        "scopegate token --env demo --scope apps:run --decode",
+        "",
+        f"Stop them with:  kill {pids}   (data in {workdir})",
+    ]
+    console.print()
+    console.rule("[bold]services left running", align="left")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def demo(
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Leave the server and the example API running and print their URLs.")
+    ] = False,
+) -> None:
+    """Show the scope life cycle end to end on this machine (no browser, no questions)."""
+    console = Console(highlight=False)
+    workdir = Path(tempfile.mkdtemp(prefix="scopegate-demo-"))
+    services: list[LocalService] = []
+    ok = False
+    try:
+        console.print(f"[bold]scopegate demo[/]: a temporary SQLite database in {workdir}",
+                      soft_wrap=True)
+        database_url = f"sqlite:///{workdir / 'scopegate.db'}"
+        client_id, secret = _register_client(database_url)
+        console.print(f"registered client [bold]{client_id}[/] (client_credentials; may use: "
+                      f"{format_scope(CLIENT_SCOPES)})", soft_wrap=True)
+        auth = start_auth_server(database_url, workdir, detach=keep)
+        services.append(auth)
+        console.print(f"authorization server: {auth.url}", soft_wrap=True)
+        api = start_example_api(auth.url, workdir, detach=keep)
+        services.append(api)
+        console.print(f"example API:          {api.url} (trusts {auth.url})", soft_wrap=True)
+        _walk_through(console, auth.url, api.url, client_id, secret)
+        ok = True
+    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError) as exc:
+        Console(stderr=True).print(f"[red]error:[/] demo failed: {exc}", highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        if ok and keep:
+            config = _write_config(workdir, services[0].url, services[1].url, client_id, secret)
+            _keep_message(console, services, workdir, config)
+        else:
+            for service in reversed(services):
+                service.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+    console.print()
+    if keep:
+        console.print("[green]demo complete[/]; the services are still running.")
+    else:
+        console.print("[green]demo complete[/]: both services stopped, temporary data removed.")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``demo`` to the root app."""
+    app.command("demo")(demo)
