@@ -121,7 +121,9 @@ class TokenSession:
             return token
         # A rejected token still tells who the user is, what was granted, and may refresh.
         current = self._current(need)
-        if rejected is not None:
+        if rejected is not None and covers(rejected.scopes, need):
+            # Refused although it covers the need (401): it is dead. A token refused for
+            # insufficient_scope still serves what it covers, even if the step-up fails.
             self.cache.forget_memory(rejected)
         token = yield from self._refresh_flow(current, need)
         if token is None:
