@@ -93,6 +93,7 @@ class TokenIssuer:
         self.issuer = issuer
         self.access_token_ttl = access_token_ttl
         self.response_hooks: list[ResponseHook] = []
+        self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
         self._on_issued = on_issued
 
     async def issue(
@@ -116,8 +117,18 @@ class TokenIssuer:
         :param extra_claims: more access-token claims (never override registered ones).
         :param extras: values for response hooks (refresh token, ID token).
         """
-        aud = audience if audience is not None else resolve_audience(
-            self.catalog, self.issuer, client.allowed_scopes, scopes, resources)
+        if audience is not None:
+            aud = audience
+        elif resources:
+            aud = resolve_audience(self.catalog, self.issuer, client.allowed_scopes, scopes,
+                                   resources)
+        else:
+            found = self._audiences.get(scopes)
+            if found is None:
+                found = resolve_audience(self.catalog, self.issuer, (), scopes)
+                if len(self._audiences) < 4096:
+                    self._audiences[scopes] = found
+            aud = found
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,

@@ -61,7 +61,12 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 @dataclass(eq=False)
 class ServerState:
-    """The server's collaborators; endpoints reach them as ``ctx.server``."""
+    """The server's collaborators; endpoints reach them as ``ctx.server``.
+
+    ``scope_memo`` memoises pure answers derived from the (immutable) catalog, keyed by a
+    tuple whose first item names the caller; ``extras`` holds cached rendered documents
+    and whatever other modules attach.
+    """
 
     settings: Settings
     db: Database
@@ -77,6 +82,7 @@ class ServerState:
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings, grants: Sequence[Grant]) -> ServerState:
@@ -89,7 +95,6 @@ class ServerState:
         metrics = Metrics()
         denylist = DenyList(RevocationRepository(db))
         denylist.warm()
-        issued = metrics.tokens_issued
         return cls(
             settings=settings,
             db=db,
@@ -99,7 +104,7 @@ class ServerState:
             denylist=denylist,
             issuer=TokenIssuer(catalog=catalog, keys=keys, issuer=settings.issuer,
                                access_token_ttl=settings.access_token_ttl,
-                               on_issued=lambda grant: issued.labels(grant).inc()),
+                               on_issued=metrics.token_issued),
             grants=GrantRegistry(grants, settings.features),
             metrics=metrics,
             pepper=secrets_repo.get_or_create(PEPPER_SECRET),

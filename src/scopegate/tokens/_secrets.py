@@ -7,7 +7,6 @@ request. Comparison is constant-time.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -28,7 +27,7 @@ def new_client_secret() -> str:
 
 def hash_client_secret(pepper: str, secret: str) -> str:
     """HMAC-SHA-256 of ``secret`` keyed with the server ``pepper`` (hex)."""
-    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(pepper.encode(), secret.encode(), "sha256").hex()
 
 
 def verify_client_secret(pepper: str, secret: str, stored: str | None) -> bool:

@@ -8,7 +8,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
-from ..http import JSONResponse
 from ..shared import (
     Context,
     action,
@@ -44,7 +43,7 @@ async def select_grant(ctx: Context) -> Response | None:
 async def run_grant(ctx: Context) -> Response | None:
     """Let the grant validate and mint the token response."""
     body = await ctx.data["grant"].handle(ctx)
-    return JSONResponse(body)
+    return ctx.respond(body)
 
 
 token_endpoint = action("token", [

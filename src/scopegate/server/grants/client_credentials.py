@@ -9,26 +9,44 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidScope
-from ...scopes import ScopeError
+from ...scopes import Catalog, ScopeError
 from ..shared.context import Context
 from .base import Grant
 
 __all__ = ["ClientCredentialsGrant", "requested_scopes"]
 
 
+_MAX_CACHED = 4096
+
+
 def requested_scopes(ctx: Context) -> frozenset[str]:
     """The canonical scopes asked for, or the client's defaults when ``scope`` is absent.
 
     A scope the client may not use is refused, never dropped (``invalid_scope``).
+    Successful answers are memoised per server: the catalog is immutable, so the same
+    allowed set and request always narrow the same way.
     """
     client = ctx.require_client()
-    catalog = ctx.server.catalog
     raw = ctx.params.get("scope")
+    memo = ctx.server.scope_memo
+    key = ("client_credentials", client.allowed_scopes, client.default_scopes, raw)
+    narrowed: frozenset[str] | None = memo.get(key)
+    if narrowed is None:
+        narrowed = _narrow(ctx.server.catalog, client.allowed_scopes, client.default_scopes,
+                           raw)
+        if len(memo) >= _MAX_CACHED:
+            memo.clear()
+        memo[key] = narrowed
+    return narrowed
+
+
+def _narrow(catalog: Catalog, allowed: frozenset[str], defaults: frozenset[str],
+            raw: str | None) -> frozenset[str]:
     try:
-        wanted = client.default_scopes if raw is None else catalog.parse(raw)
+        wanted = defaults if raw is None else catalog.parse(raw)
         if not wanted:
             raise InvalidScope("no scope requested and the client has no default scopes")
-        return catalog.narrow(client.allowed_scopes, wanted)
+        return catalog.narrow(allowed, wanted)
     except ScopeError as exc:
         raise InvalidScope(str(exc)) from None
 

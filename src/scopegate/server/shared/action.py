@@ -58,8 +58,9 @@ def action(name: str, steps: Sequence[Step]) -> Endpoint:
             response = error_response(ServerError())
         if ctx.headers:
             response.headers.update(ctx.headers)
-        server.metrics.latency.labels(name).observe(time.perf_counter() - started)
-        server.metrics.responses.labels(name, str(response.status_code)).inc()
+        measured = server.metrics.endpoint(name)
+        measured.latency.observe(time.perf_counter() - started)
+        measured.response(response.status_code)
         return response
 
     endpoint.__name__ = f"{name}_endpoint"

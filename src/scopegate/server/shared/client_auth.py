@@ -35,12 +35,16 @@ def _from_basic(header: str) -> tuple[str, str]:
     if not sep:
         raise InvalidClient("malformed Basic credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-    return unquote(client_id, errors="strict"), unquote(secret, errors="strict")
+    if "%" in client_id:
+        client_id = unquote(client_id, errors="strict")
+    if "%" in secret:
+        secret = unquote(secret, errors="strict")
+    return client_id, secret
 
 
 def read_credentials(ctx: Context) -> tuple[str | None, str | None, str | None]:
     """Return ``(client_id, secret, method)`` from the request, refusing mixed methods."""
-    header = ctx.request.headers.get("authorization")
+    header = ctx.header("authorization")
     form_id = ctx.params.get("client_id")
     form_secret = ctx.params.get("client_secret")
     if header is not None:
