@@ -6,10 +6,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -87,22 +89,32 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert workdir and not Path(workdir.group(1)).exists()
 
 
+@dataclass
+class Kept:
+    """What a --keep demo left behind; stopped and removed after the test."""
+
+    pids: list[int] = field(default_factory=list)
+    workdir: Path | None = None
+
+
 @pytest.fixture
-def kept_pids() -> Iterator[list[int]]:
-    """Process ids the --keep demo left running; they are stopped after the test."""
-    pids: list[int] = []
-    yield pids
-    for pid in pids:
+def kept() -> Iterator[Kept]:
+    left = Kept()
+    yield left
+    for pid in left.pids:  # only the two children the demo reported, by their ids
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+    if left.workdir is not None:
+        shutil.rmtree(left.workdir, ignore_errors=True)
 
 
-def test_demo_keep_leaves_both_services_usable(tmp_path: Path, kept_pids: list[int]) -> None:
+def test_demo_keep_leaves_both_services_usable(tmp_path: Path, kept: Kept) -> None:
     result = _run("demo", "--keep", cwd=tmp_path)
     out = result.stdout
-    stop = re.search(r"Stop them with:  kill (\d+) (\d+)", out)
+    stop = re.search(r"Stop them with:  kill (\d+) (\d+)   \(data in (\S+)\)", out)
     assert stop, out + result.stderr
-    kept_pids.extend(int(pid) for pid in stop.groups())
+    kept.pids.extend(int(pid) for pid in stop.groups()[:2])
+    kept.workdir = Path(stop.group(3))
     assert result.returncode == 0, out + result.stderr
     auth, api = _service_urls(out)
     assert httpx.get(api + "/health").json() == {"status": "ok"}

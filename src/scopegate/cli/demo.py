@@ -34,10 +34,10 @@ from ..client import (
     TokenSession,
     insufficient_scope,
 )
-from ..scopes import format_scope, load_catalog
+from ..scopes import ScopeError, format_scope, load_catalog
 from ..server.settings import Settings
 from ..server.state import PEPPER_SECRET, prepare_database
-from ..store import Database
+from ..store import Database, DatabaseError
 from ..store.repositories import ClientRepository, SecretRepository
 from ..tokens import hash_client_secret, new_client_id, new_client_secret
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
@@ -225,7 +225,8 @@ def demo(
         console.print(f"example API:          {api.url} (trusts {auth.url})", soft_wrap=True)
         _walk_through(console, auth.url, api.url, client_id, secret)
         ok = True
-    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError) as exc:
+    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError, ScopeError, DatabaseError,
+            ValueError) as exc:  # ValueError: a bad SCOPEGATE_* setting
         Console(stderr=True).print(f"[red]error:[/] demo failed: {exc}", highlight=False,
                                    soft_wrap=True)
         raise typer.Exit(1) from None
