@@ -121,13 +121,15 @@ def mounted_modules(features: Features) -> list[ModuleType]:
 
 
 async def _reload_keys_forever(state: ServerState) -> None:
-    """Pick up a ``signing-keys rotate`` made by another process, off the hot path."""
+    """Pick up a ``signing-keys rotate`` made by another process and prune the deny-list,
+    off the hot path."""
     while True:
         await asyncio.sleep(KEY_RELOAD_SECONDS)
         try:
             await run_in_threadpool(state.keys.reload)
+            await run_in_threadpool(state.denylist.prune)
         except Exception:
-            logger.exception("signing key reload failed; keeping the loaded keys")
+            logger.exception("periodic maintenance failed; keeping the loaded keys")
 
 
 def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:

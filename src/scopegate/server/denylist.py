@@ -27,6 +27,13 @@ class DenyList:
         for jti, expires_at in self.repo.active().items():
             self._revoked[jti] = expires_at.timestamp()
 
+    def prune(self) -> int:
+        """Forget revocations of tokens that have expired anyway (memory and store)."""
+        now = datetime.now(UTC).timestamp()
+        for jti in [j for j, exp in self._revoked.items() if exp <= now]:
+            del self._revoked[jti]
+        return self.repo.prune()
+
     async def revoke(self, jti: str, exp: int) -> None:
         """Deny ``jti`` until ``exp`` (seconds since the epoch)."""
         expires_at = datetime.fromtimestamp(exp, UTC)

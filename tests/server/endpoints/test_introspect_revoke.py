@@ -99,3 +99,15 @@ def test_revocation_needs_client_authentication(http: TestClient,
                                                 make_client: ClientFactory) -> None:
     tok = issue(http, make_client())
     assert http.post("/oauth/revoke", data={"token": tok}).status_code == 401
+
+
+def test_expired_revocations_are_pruned(state: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scopegate.store.repositories import RevocationRepository
+
+    RevocationRepository(state.db).revoke("old-jti", datetime.now(UTC) - timedelta(seconds=1))
+    state.denylist._revoked["old-jti"] = 0.0
+    assert state.denylist.prune() >= 1
+    assert "old-jti" not in state.denylist._revoked
+    assert not RevocationRepository(state.db).is_revoked("old-jti")
