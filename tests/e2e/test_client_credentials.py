@@ -19,6 +19,8 @@ from _servers import API_AUDIENCE, READ_PATH, RUN_PATH, SCOPEGATE, Stack, cli_en
 
 from scopegate.client import (
     ApiClient,
+    AsyncApiClient,
+    ScopegateRequestsAuth,
     ScopeSource,
     TokenCache,
     session_from_env,
@@ -115,3 +117,33 @@ def test_cli_token_follows_the_precedence(
     claims = json.loads(result.stdout)
     assert set(claims["scope"].split()) == expected
     assert claims["aud"] == API_AUDIENCE and claims["iss"] == stack.issuer
+
+
+def test_async_client_and_requests_adapter_step_up_the_same_way(
+    stack: Stack, config: Path
+) -> None:
+    """The one auth flow serves httpx.AsyncClient and requests as it serves httpx.Client."""
+    import asyncio
+
+    import requests
+
+    async def run_async() -> tuple[int, int]:
+        session = session_from_env("svc-readonly", config=config, cache=TokenCache(),
+                                   interactive=False)
+        async with AsyncApiClient(session, base_url=stack.api_url) as api:
+            return (await api.get(READ_PATH)).status_code, (
+                await api.post(RUN_PATH, json={})).status_code
+
+    assert asyncio.run(run_async()) == (200, 200)
+
+    session = session_from_env("svc-readonly", config=config, cache=TokenCache(),
+                               interactive=False)
+    auth = ScopegateRequestsAuth(session)
+    try:
+        with requests.Session() as http:
+            http.auth = auth
+            assert http.get(stack.api_url + READ_PATH, timeout=10).status_code == 200
+            ran = http.post(stack.api_url + RUN_PATH, json={}, timeout=10)
+    finally:
+        auth.close()
+    assert ran.status_code == 200 and [r.status_code for r in ran.history] == [403]
