@@ -1,4 +1,4 @@
-"""Fixtures of the client end-to-end tests: one real stack and one Chromium per session."""
+"""Fixtures of the client end-to-end tests: one real stack per session, Chromium per module."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ def config(tmp_path: Path, stack: Stack) -> Path:
     return write_config(tmp_path / "config", stack)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(chromium_path: str) -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright's sync API."""
+    """Headless Debian Chromium driven by Playwright's sync API.
+
+    Module scope, not session: the sync API keeps an event loop running in this thread,
+    and ``asyncio.run`` in any later test would fail while it is open.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
