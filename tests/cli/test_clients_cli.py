@@ -84,10 +84,16 @@ def test_db_upgrade_and_signing_keys(env: dict[str, str]) -> None:
     code, out, _ = run(env, "db", "upgrade")
     assert code == 0 and "revision" in out
     before = json.loads(run(env, "signing-keys", "list", "--json")[1])
-    assert len(before) == 1 and before[0]["active"]
+    # One access-token key and one RS256 key for OpenID Connect ID tokens.
+    assert sorted(k["alg"] for k in before) == ["ES256", "RS256"]
+    assert all(k["active"] for k in before)
     code, out, _ = run(env, "signing-keys", "rotate")
     assert code == 0
     after = json.loads(run(env, "signing-keys", "list", "--json")[1])
-    assert len(after) == 2
-    assert after[0]["active"] and after[0]["kid"] in out
-    assert not after[1]["active"] and after[1]["publish_until"]
+    assert len(after) == 4
+    active = [k for k in after if k["active"]]
+    assert sorted(k["alg"] for k in active) == ["ES256", "RS256"]
+    assert next(k["kid"] for k in active if k["alg"] == "ES256") in out
+    retired = [k for k in after if not k["active"]]
+    assert {k["kid"] for k in retired} == {k["kid"] for k in before}
+    assert all(k["publish_until"] for k in retired)

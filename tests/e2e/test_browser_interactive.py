@@ -81,6 +81,7 @@ def _id_claims(world: dict[str, Any], token: dict[str, Any], nonce: str) -> Any:
                         claims_params={"nonce": nonce, "access_token": token["access_token"],
                                        "client_id": world["client_id"]})
     claims.validate()
+    assert claims.header["alg"] == "RS256"  # the OIDC default every RP verifies
     return claims
 
 

@@ -1,8 +1,10 @@
 """OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6) and the claims ``/userinfo`` shows.
 
-An ID token is signed with the same key ring as access tokens (header ``typ: JWT``),
-``aud`` is the client id, ``nonce`` is echoed, and ``at_hash`` is the left half of the
-access token's hash (SHA-256 for ES256, SHA-512 for EdDSA).
+An ID token is signed with the key ring's RS256 key (header ``typ: JWT``), the alg OIDC
+Discovery requires every provider to offer and the default for a client that registered
+none; access tokens keep their own ES256/EdDSA key. ``aud`` is the client id, ``nonce``
+is echoed, and ``at_hash`` is the left half of the access token's hash (SHA-256 for RS256
+and ES256, SHA-512 for EdDSA).
 """
 
 from __future__ import annotations
@@ -15,15 +17,26 @@ from typing import TYPE_CHECKING, Any
 
 from ..scopes import Catalog
 from ..store.repositories.users import UserRecord
+from ..tokens import ID_TOKEN_ALG
 from .interactive import EXTRAS_KEY, UserGrant
 
 if TYPE_CHECKING:
     from .issuance import Issued, ResponseHook
     from .state import ServerState
 
-__all__ = ["CLAIMS_SUPPORTED", "ID_TOKEN_TYP", "at_hash", "id_token_hook", "userinfo_claims"]
+__all__ = [
+    "CLAIMS_SUPPORTED",
+    "ID_TOKEN_SIGNING_ALGS",
+    "ID_TOKEN_TYP",
+    "at_hash",
+    "id_token_hook",
+    "userinfo_claims",
+]
 
 ID_TOKEN_TYP = "JWT"
+# What discovery advertises: only algs an ID token can actually carry. Clients have no
+# registered ``id_token_signed_response_alg`` yet, so every ID token is RS256.
+ID_TOKEN_SIGNING_ALGS: tuple[str, ...] = (ID_TOKEN_ALG,)
 CLAIMS_SUPPORTED: tuple[str, ...] = (
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
     "name", "email", "email_verified",
@@ -57,7 +70,7 @@ def id_token_hook(state: ServerState) -> ResponseHook:
         grant = issued.extras.get(EXTRAS_KEY)
         if not isinstance(grant, UserGrant) or not catalog.covers(issued.scopes, ["openid"]):
             return {}
-        signer = state.keys.signer
+        signer = state.keys.id_token_signer
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": state.settings.issuer,

@@ -1,4 +1,9 @@
-"""Signing keys: generate, serialise, and publish as JWK (ES256 or EdDSA)."""
+"""Signing keys: generate, serialise, and publish as JWK (ES256, EdDSA or RS256).
+
+Access tokens are signed with ES256 or EdDSA (:data:`SUPPORTED_ALGS`). RS256 exists only
+for OpenID Connect ID tokens (:data:`ID_TOKEN_ALG`): OIDC Discovery makes it the default
+that every relying party must be able to verify.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,24 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-__all__ = ["SUPPORTED_ALGS", "PrivateKey", "SigningKeyPair", "b64url", "generate_key"]
+__all__ = [
+    "ID_TOKEN_ALG",
+    "KEY_ALGS",
+    "RSA_KEY_BITS",
+    "SUPPORTED_ALGS",
+    "PrivateKey",
+    "SigningKeyPair",
+    "b64url",
+    "generate_key",
+]
 
-SUPPORTED_ALGS = ("ES256", "EdDSA")
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+SUPPORTED_ALGS = ("ES256", "EdDSA")  # access-token algs (``--alg`` of signing-keys rotate)
+ID_TOKEN_ALG = "RS256"  # OIDC Discovery §3: the ID-token alg every RP must support
+KEY_ALGS = (*SUPPORTED_ALGS, ID_TOKEN_ALG)
+RSA_KEY_BITS = 2048  # the RFC 7518 §3.3 minimum; generating 3072 costs ~0.5 s per start
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
 
 def b64url(data: bytes) -> str:
@@ -40,6 +57,9 @@ class SigningKeyPair:
         elif alg == "EdDSA":
             if not isinstance(key, ed25519.Ed25519PrivateKey):
                 raise ValueError("EdDSA needs an Ed25519 key")
+        elif alg == ID_TOKEN_ALG:
+            if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_KEY_BITS:
+                raise ValueError(f"RS256 needs an RSA key of at least {RSA_KEY_BITS} bits")
         else:
             raise ValueError(f"unsupported alg {alg!r}")
         pair = cls(kid="", alg=alg, private_key=key)
@@ -57,6 +77,10 @@ class SigningKeyPair:
             raw = key.public_key().public_bytes(serialization.Encoding.Raw,
                                                 serialization.PublicFormat.Raw)
             return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
+        if isinstance(key, rsa.RSAPrivateKey):
+            rsa_numbers = key.public_key().public_numbers()
+            return {"e": b64url(_uint(rsa_numbers.e)), "kty": "RSA",
+                    "n": b64url(_uint(rsa_numbers.n))}
         numbers = key.public_key().public_numbers()
         return {"crv": "P-256", "kty": "EC", "x": b64url(numbers.x.to_bytes(32, "big")),
                 "y": b64url(numbers.y.to_bytes(32, "big"))}
@@ -76,14 +100,21 @@ class SigningKeyPair:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def _uint(value: int) -> bytes:
+    """Big-endian bytes without leading zeros (RFC 7518 §6.3.1 ``n`` and ``e``)."""
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
 def generate_key(alg: str = "ES256") -> SigningKeyPair:
-    """Generate a fresh key for ``alg`` (ES256: P-256, EdDSA: Ed25519)."""
+    """Generate a fresh key for ``alg`` (ES256: P-256, EdDSA: Ed25519, RS256: RSA-2048)."""
     key: PrivateKey
     if alg == "ES256":
         key = ec.generate_private_key(ec.SECP256R1())
     elif alg == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
+    elif alg == ID_TOKEN_ALG:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
     else:
-        raise ValueError(f"unsupported alg {alg!r}; use one of {', '.join(SUPPORTED_ALGS)}")
+        raise ValueError(f"unsupported alg {alg!r}; use one of {', '.join(KEY_ALGS)}")
     pair = SigningKeyPair(kid="", alg=alg, private_key=key)
     return SigningKeyPair(kid=pair.thumbprint(), alg=alg, private_key=key)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from ._keys import SigningKeyPair
@@ -37,6 +37,8 @@ class TokenVerifier:
             prepared: Any
             if isinstance(private, ec.EllipticCurvePrivateKey):
                 prepared = ECAlgorithm(ECAlgorithm.SHA256).prepare_key(private.public_key())
+            elif isinstance(private, rsa.RSAPrivateKey):
+                raise ValueError("RSA keys sign ID tokens only; access tokens never use them")
             else:
                 prepared = OKPAlgorithm().prepare_key(private.public_key())
             self._keys[key.kid] = (key.alg, prepared)

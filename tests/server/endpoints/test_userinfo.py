@@ -91,10 +91,7 @@ def test_https_discovery_passes_authlib_strict_validation(database_url: str) -> 
             getattr(metadata, name)()
         except ValueError as exc:
             failures[name] = str(exc)
-    # Every Authlib check passes but one: OIDC Discovery wants RS256 offered, and our keys
-    # are ES256/EdDSA only (RSA is refused by design); see the issue report.
-    assert failures == {"validate_id_token_signing_alg_values_supported":
-                        '"RS256" MUST be included in "id_token_signing_alg_values_supported"'}
+    assert failures == {}  # every Authlib check, RS256 in the ID-token algs included
     assert doc["issuer"] == "https://id.example"
 
 

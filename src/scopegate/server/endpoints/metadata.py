@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
+from ..id_token import ID_TOKEN_SIGNING_ALGS
 from ..shared.client_auth import AUTH_METHODS
 from ..state import ServerState
 from .openapi import json_response
@@ -45,7 +46,6 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         path = paths.get(name)
         if path:
             doc[member] = issuer + path
-    alg = state.keys.signer.alg
     doc.update({
         "scopes_supported": [scope.name for scope in state.catalog.public()],
         "grant_types_supported": list(state.grants.supported),
@@ -56,7 +56,7 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         "code_challenge_methods_supported": ["S256"],
         "resource_indicators_supported": state.settings.features.resource_indicators,
         "authorization_response_iss_parameter_supported": True,
-        "id_token_signing_alg_values_supported": [alg],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),
         "subject_types_supported": ["public"],
         "claims_supported": list(dict.fromkeys(
             ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "subject_type"]
