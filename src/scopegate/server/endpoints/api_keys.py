@@ -61,7 +61,7 @@ from ..api_key_introspection import ApiKeyTokenHandler
 from ..http import JSONResponse
 from ..shared import Context, action, no_store, read_body
 from ..state import ServerState
-from .openapi import error_responses, json_response
+from .openapi import BEARER_AUTH, bearer_error_responses, error_responses, json_response
 
 __all__ = [
     "PATH",
@@ -328,28 +328,34 @@ def _json_body_schema(model: type[BaseModel], required: bool) -> dict[str, Any]:
             "content": {"application/json": {"schema": model.model_json_schema()}}}
 
 
+_KEY_ID_PARAM = [{"name": "key_id", "in": "path", "required": True,
+                  "schema": {"type": "string"}}]
+# Every route: 401 invalid_token and 403 insufficient_scope (with a Bearer challenge);
+# 403 access_denied for a workspace the caller is not in.
+_AUTH_ERRORS = bearer_error_responses(401, 403)
 openapi_paths: dict[str, Any] = {
     PATH: {
         "post": {"summary": "Create an API key (keys:write)", "operationId": "api_keys_create",
+                 "security": BEARER_AUTH,
                  "requestBody": _json_body_schema(CreateKeyBody, True),
                  "responses": {"201": json_response("The new key, shown once", _KEY_SCHEMA),
-                               **error_responses(400, 401, 403, 413)}},
+                               **error_responses(400, 413), **_AUTH_ERRORS}},
         "get": {"summary": "List your API keys (keys:read)", "operationId": "api_keys_list",
-                        "responses": {"200": json_response("Your keys", {
-                    "type": "object", "properties": {"keys": {
+                "security": BEARER_AUTH,
+                "responses": {"200": json_response("Your keys", {
+                    "type": "object", "required": ["keys"], "properties": {"keys": {
                         "type": "array", "items": _KEY_SCHEMA}}}),
-                    **error_responses(401, 403)}},
+                    **_AUTH_ERRORS}},
     },
     PATH + "/{key_id}": {"delete": {
         "summary": "Revoke an API key (keys:write)", "operationId": "api_keys_revoke",
-        "parameters": [{"name": "key_id", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
-        "responses": {"204": {"description": "Revoked"}, **error_responses(401, 403, 404)}}},
+        "security": BEARER_AUTH, "parameters": _KEY_ID_PARAM,
+        "responses": {"204": {"description": "Revoked (also when it already was)"},
+                      **error_responses(400, 404, 413), **_AUTH_ERRORS}}},
     PATH + "/{key_id}/rotate": {"post": {
         "summary": "Rotate an API key's secret (keys:write)", "operationId": "api_keys_rotate",
-        "parameters": [{"name": "key_id", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
+        "security": BEARER_AUTH, "parameters": _KEY_ID_PARAM,
         "requestBody": _json_body_schema(RotateKeyBody, False),
         "responses": {"200": json_response("The new key, shown once", _KEY_SCHEMA),
-                      **error_responses(400, 401, 403, 404, 413)}}},
+                      **error_responses(400, 404, 413), **_AUTH_ERRORS}}},
 }

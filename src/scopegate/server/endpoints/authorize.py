@@ -41,6 +41,7 @@ from ..pages.render import message_page, page, scope_rows
 from ..redirect_uri import add_query, match_redirect_uri
 from ..sessions import BrowserSession
 from .login import LOGIN_PATH
+from .openapi import form_body, html_responses
 
 if TYPE_CHECKING:
     from ...store.repositories import ClientRecord
@@ -268,18 +269,36 @@ routes: list[BaseRoute] = [
 ]
 
 
-_AUTHORIZE_OP: dict[str, Any] = {
-    "summary": "Authorization endpoint (RFC 6749 §4.1, PKCE S256 required)",
-    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
-        "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-        "code_challenge_method", "nonce", "prompt", "resource")],
-    "responses": {
-        "302": {"description": "To login, or back to the client with a code or an error"},
-        "200": {"description": "The consent page", "content": {"text/html": {}}},
-        "400": {"description": "Unknown client or redirect URI", "content": {"text/html": {}}},
-    },
+_AUTHORIZE_PARAMS: dict[str, Any] = {
+    "response_type": {"type": "string", "enum": ["code"]},
+    "client_id": {"type": "string", "maxLength": 256},
+    "redirect_uri": {"type": "string", "format": "uri"},
+    "scope": {"type": "string", "description": "space-delimited scopes"},
+    "state": {"type": "string", "maxLength": MAX_STATE_LENGTH},
+    "code_challenge": {"type": "string", "description": "PKCE S256 challenge"},
+    "code_challenge_method": {"type": "string", "enum": ["S256"]},
+    "nonce": {"type": "string", "maxLength": MAX_NONCE_LENGTH},
+    "prompt": {"type": "string", "description": "none, or login and/or consent"},
+    "resource": {"type": "string", "description": "RFC 8707 target"},
+}
+_AUTHORIZE_REQUIRED = ["response_type", "client_id", "redirect_uri", "code_challenge",
+                       "code_challenge_method"]
+_AUTHORIZE_RESPONSES: dict[str, Any] = {
+    "302": {"description": "To the login page, or back to the client with a code or an "
+                           "error (RFC 6749 §4.1.2.1, with state and iss)"},
+    **html_responses({200: "The consent page",
+                      400: "Unknown client, bad redirect URI or malformed request: shown "
+                           "to the person, never redirected"}),
 }
 openapi_paths: dict[str, Any] = {AUTHORIZE_PATH: {
-    "get": {**_AUTHORIZE_OP, "operationId": "authorize"},
-    "post": {**_AUTHORIZE_OP, "operationId": "authorize_post"},
+    "get": {"summary": "Authorization endpoint (RFC 6749 §4.1, PKCE S256 required)",
+            "operationId": "authorize",
+            "parameters": [{"name": name, "in": "query", "schema": schema,
+                            "required": name in _AUTHORIZE_REQUIRED}
+                           for name, schema in _AUTHORIZE_PARAMS.items()],
+            "responses": _AUTHORIZE_RESPONSES},
+    "post": {"summary": "Authorization endpoint, form-encoded (OIDC Core §3.1.2.1)",
+             "operationId": "authorize_post",
+             "requestBody": form_body(_AUTHORIZE_PARAMS, _AUTHORIZE_REQUIRED),
+             "responses": _AUTHORIZE_RESPONSES},
 }}

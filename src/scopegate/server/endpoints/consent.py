@@ -23,6 +23,7 @@ from .authorize import (
     error_redirect,
     issue_code,
 )
+from .openapi import form_body, html_responses
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -81,11 +82,15 @@ routes: list[BaseRoute] = [Route(DECISION_PATH, decide, methods=["POST"], name="
 openapi_paths: dict[str, Any] = {DECISION_PATH: {"post": {
     "summary": "Approve or deny a pending authorization (the consent page's form)",
     "operationId": "consent_decision",
-    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
-        "schema": {"type": "object", "properties": {
-            "csrf": {"type": "string"}, "request": {"type": "string"},
-            "decision": {"enum": ["approve", "deny"]}}}}}},
-    "responses": {"303": {"description": "Back to the client with a code or access_denied"},
-                  "403": {"description": "CSRF or account mismatch",
-                          "content": {"text/html": {}}}},
+    "requestBody": form_body({
+        "csrf": {"type": "string", "description": "the session's CSRF token"},
+        "request": {"type": "string", "description": "the signed pending request"},
+        "decision": {"type": "string", "enum": ["approve", "deny"]},
+    }, ["csrf", "request", "decision"]),
+    "responses": {
+        "303": {"description": "Back to the client with a code or access_denied"},
+        **html_responses({400: "Malformed form, expired request or no decision",
+                          403: "Not logged in, CSRF mismatch or another account's request",
+                          413: "The form is too large"}),
+    },
 }}}

@@ -33,7 +33,7 @@ from ..sessions import BrowserSession
 from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
 from ..user_code import format_user_code, new_user_code, normalize_user_code
 from .login import LOGIN_PATH
-from .openapi import error_responses, form_body, json_response
+from .openapi import error_responses, form_body, html_responses, json_response
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -225,8 +225,11 @@ openapi_paths: dict[str, Any] = {
         "operationId": "device_authorization",
         "security": [{"clientBasic": []}, {}],
         "requestBody": form_body({"client_id": {"type": "string"},
-                                  "scope": {"type": "string"},
-                                  "resource": {"type": "string"}}, []),
+                                  "client_secret": {"type": "string"},
+                                  "scope": {"type": "string",
+                                            "description": "space-delimited scopes"},
+                                  "resource": {"type": "string",
+                                               "description": "RFC 8707 target"}}, []),
         "responses": {
             "200": json_response("Device authorization response (RFC 8628 §3.2)", {
                 "type": "object",
@@ -240,14 +243,23 @@ openapi_paths: dict[str, Any] = {
     }},
     VERIFICATION_PATH: {
         "get": {"summary": "Device verification page", "operationId": "device_page",
-                "responses": {"200": {"description": "Enter the code",
-                                      "content": {"text/html": {}}},
+                "parameters": [{"name": "user_code", "in": "query",
+                                "schema": {"type": "string", "maxLength": 32}}],
+                "responses": {**html_responses({200: "Enter or confirm the code"}),
                               "302": {"description": "Log in first"}}},
         "post": {"summary": "Look up, approve or deny a user code (rate limited)",
                  "operationId": "device_decision",
-                 "responses": {"200": {"description": "Confirmation or result",
-                                       "content": {"text/html": {}}},
-                               "429": {"description": "Too many codes tried",
-                                       "content": {"text/html": {}}}}},
+                 "requestBody": form_body({
+                     "csrf": {"type": "string"}, "user_code": {"type": "string"},
+                     "decision": {"type": "string", "enum": ["approve", "deny"]},
+                 }, ["csrf", "user_code"]),
+                 "responses": {
+                     **html_responses({
+                         200: "The scopes to confirm, or the result",
+                         400: "Malformed form, unknown or expired code",
+                         403: "Session expired, CSRF mismatch, or scopes beyond the role",
+                         413: "The form is too large",
+                         429: "Too many codes tried"}),
+                     "302": {"description": "Log in first"}}},
     },
 }

@@ -21,6 +21,7 @@ from ..interactive import install, interactive
 from ..pages.forms import read_form
 from ..pages.render import client_ip, message_page, page, safe_next
 from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
+from .openapi import form_body, html_responses
 
 __all__ = ["LOGIN_PATH", "LOGOUT_PATH", "on_startup", "openapi_paths", "routes"]
 
@@ -124,22 +125,28 @@ routes: list[BaseRoute] = [
 ]
 
 
-def _html(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
-
-
-_FORM = {"required": True, "content": {"application/x-www-form-urlencoded": {
-    "schema": {"type": "object"}}}}
+_FORM_ERRORS = {400: "The form is malformed or incomplete",
+                403: "The session expired or the CSRF token does not match",
+                413: "The form is too large"}
+_NEXT = {"type": "string", "description": "a local path to return to after signing in"}
 openapi_paths: dict[str, Any] = {
     LOGIN_PATH: {
         "get": {"summary": "Login page", "operationId": "login_page",
-                "responses": {"200": _html("The sign-in form")}},
+                "parameters": [{"name": "next", "in": "query", "schema": _NEXT}],
+                "responses": html_responses({200: "The sign-in form"})},
         "post": {"summary": "Log in (CSRF-checked, rate limited)", "operationId": "login",
-                 "requestBody": _FORM,
+                 "requestBody": form_body({
+                     "csrf": {"type": "string"}, "email": {"type": "string"},
+                     "password": {"type": "string", "format": "password"}, "next": _NEXT,
+                 }, ["csrf", "email", "password"]),
                  "responses": {"303": {"description": "Logged in: go to next"},
-                               "401": _html("Wrong email or password"),
-                               "429": _html("Too many attempts")}},
+                               **html_responses({**_FORM_ERRORS,
+                                                 401: "Wrong email or password",
+                                                 429: "Too many attempts"})}},
     },
-    LOGOUT_PATH: {"post": {"summary": "Log out", "operationId": "logout", "requestBody": _FORM,
-                           "responses": {"303": {"description": "Logged out"}}}},
+    LOGOUT_PATH: {"post": {
+        "summary": "Log out", "operationId": "logout",
+        "requestBody": form_body({"csrf": {"type": "string"}}, ["csrf"]),
+        "responses": {"303": {"description": "Logged out: to the login page"},
+                      **html_responses(_FORM_ERRORS)}}},
 }

@@ -1,7 +1,9 @@
 """``GET /openapi.json``: an OpenAPI 3.1 document assembled from the endpoint modules.
 
 Each endpoint module may expose ``openapi_paths: dict[str, Any]`` (OpenAPI path items);
-this module merges those of the modules the app mounted.
+this module merges those of the modules the app mounted. The helpers below keep the
+documents honest and alike: JSON APIs answer errors as RFC 6749 §5.2 JSON, Bearer-protected
+ones add an RFC 6750 ``WWW-Authenticate`` challenge, and the HTML pages answer HTML.
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-__all__ = ["ERROR_SCHEMA", "PATH", "build_openapi", "form_body", "json_response", "routes"]
+__all__ = [
+    "BEARER_AUTH",
+    "CLIENT_AUTH",
+    "ERROR_SCHEMA",
+    "PATH",
+    "bearer_error_responses",
+    "build_openapi",
+    "error_responses",
+    "form_body",
+    "html_response",
+    "html_responses",
+    "json_response",
+    "routes",
+]
 
 PATH = "/openapi.json"
 
@@ -29,10 +44,31 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+# Security requirements: a user's Bearer access token; client authentication (Basic,
+# or none for a public client that sends client_id in the form).
+BEARER_AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}]
+
+_STRING = {"type": "string"}
+_CHALLENGE_HEADER = {"WWW-Authenticate": {
+    "description": "RFC 6750 §3 Bearer challenge (error, and scope when insufficient)",
+    "schema": _STRING}}
+
+
 def json_response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """An OpenAPI response object with a JSON body."""
     return {"description": description,
             "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+def html_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response object with an HTML page body."""
+    return {"description": description, "content": {"text/html": {"schema": _STRING}}}
+
+
+def html_responses(by_code: dict[int, str]) -> dict[str, Any]:
+    """HTML page answers, one description per status code."""
+    return {str(code): html_response(text) for code, text in by_code.items()}
 
 
 def form_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -46,6 +82,12 @@ def error_responses(*codes: int) -> dict[str, Any]:
     return {str(code): json_response("OAuth error", ERROR_SCHEMA) for code in codes}
 
 
+def bearer_error_responses(*codes: int) -> dict[str, Any]:
+    """JSON error answers that carry an RFC 6750 challenge (401 and 403 of Bearer routes)."""
+    return {str(code): {**json_response("Bearer token error (RFC 6750 §3.1)", ERROR_SCHEMA),
+                        "headers": _CHALLENGE_HEADER} for code in codes}
+
+
 def build_openapi(modules: list[ModuleType], issuer: str) -> dict[str, Any]:
     """Merge the modules' ``openapi_paths`` into one document."""
     paths: dict[str, Any] = {}
@@ -57,7 +99,10 @@ def build_openapi(modules: list[ModuleType], issuer: str) -> dict[str, Any]:
         "servers": [{"url": issuer}],
         "paths": paths,
         "components": {"securitySchemes": {
-            "clientBasic": {"type": "http", "scheme": "basic"},
+            "clientBasic": {"type": "http", "scheme": "basic",
+                            "description": "client_id and client_secret (RFC 6749 §2.3.1)"},
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "an access token issued by this server"},
         }},
     }
 

@@ -20,7 +20,7 @@ from ...tokens import TokenVerificationError
 from ..http import NO_STORE, JSONResponse, error_response
 from ..id_token import userinfo_claims
 from ..interactive import interactive
-from .openapi import error_responses, json_response
+from .openapi import BEARER_AUTH, bearer_error_responses, json_response
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -76,11 +76,12 @@ routes: list[BaseRoute] = [
 
 _USERINFO_OP: dict[str, Any] = {
     "summary": "OpenID Connect UserInfo (a Bearer access token covering openid)",
+    "security": BEARER_AUTH,
     "responses": {"200": json_response("Claims about the user", {
         "type": "object", "required": ["sub"],
         "properties": {"sub": {"type": "string"}, "name": {"type": "string"},
                        "email": {"type": "string"}, "email_verified": {"type": "boolean"}}}),
-        **error_responses(401, 403)},
+        **bearer_error_responses(401, 403)},
 }
 openapi_paths: dict[str, Any] = {USERINFO_PATH: {
     "get": {**_USERINFO_OP, "operationId": "userinfo"},
