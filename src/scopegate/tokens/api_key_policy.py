@@ -43,6 +43,9 @@ MAX_GRACE = timedelta(days=7)
 
 _DURATION = re.compile(r"(\d{1,9})\s*([smhdw]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# Far above every real limit (MAX_LIFETIME, MAX_GRACE) and far below what timedelta and
+# datetime arithmetic can hold, so no client-chosen number can overflow them.
+_LONGEST_SECONDS = 10 * 366 * 86400
 
 
 def parse_duration(value: int | str, *, field: str = "duration") -> timedelta:
@@ -50,7 +53,7 @@ def parse_duration(value: int | str, *, field: str = "duration") -> timedelta:
 
     Units: ``s``, ``m``, ``h``, ``d``, ``w``.
 
-    :raises InvalidRequest: the value is not a non-negative duration.
+    :raises InvalidRequest: the value is not a non-negative duration of at most ten years.
     """
     if isinstance(value, bool):
         raise InvalidRequest(f"{field} must be seconds or a duration such as 30d")
@@ -62,6 +65,8 @@ def parse_duration(value: int | str, *, field: str = "duration") -> timedelta:
         raise InvalidRequest(f"{field} must be seconds or a duration such as 30d, 12h, 15m")
     if seconds < 0:
         raise InvalidRequest(f"{field} must not be negative")
+    if seconds > _LONGEST_SECONDS:
+        raise InvalidRequest(f"{field} is longer than ten years")
     return timedelta(seconds=seconds)
 
 
