@@ -137,6 +137,7 @@ def test_no_server_error_and_json_errors(case: Any, fuzz_app: Starlette,
 
 # Inputs found by hand-probing the edges the generator rarely draws (huge integers,
 # malformed IPv6 URIs): each once answered 500. Kept here so they never come back.
+# (Basic client auth for the OAuth endpoints, the user's Bearer token for /api/.)
 EDGE_INPUTS: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/api/v1/keys", {"json": {"scopes": ["keys:read"], "expires_in": 10**30}},
      "invalid_request"),
@@ -144,17 +145,39 @@ EDGE_INPUTS: list[tuple[str, str, dict[str, Any], str]] = [
      "invalid_request"),
     ("POST", "/api/v1/keys/abc/rotate", {"json": {"grace_period": 10**30}},
      "invalid_request"),
+    ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials",
+                                       "resource": "http://[::1"}}, "invalid_target"),
+    ("POST", "/oauth/device_authorization", {"data": {"scope": "api",
+                                                      "resource": "http://[::1"}},
+     "invalid_target"),
 ]
 
 
+def _auth(path: str, credentials: Credentials) -> dict[str, str]:
+    if path.startswith("/api/"):
+        return {"Authorization": f"Bearer {credentials.bearer}"}
+    pair = ":".join(credentials.basic).encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs", "error"), EDGE_INPUTS,
-                         ids=[f"{m} {p} {sorted(k['json'].items())[-1]}"
+                         ids=[f"{m} {p} {sorted(next(iter(k.values())).items())[-1]}"
                               for m, p, k, _ in EDGE_INPUTS])
 def test_edge_inputs_answer_a_json_error(method: str, path: str, kwargs: dict[str, Any],
                                          error: str, fuzz_app: Starlette,
                                          credentials: Credentials) -> None:
     with schemathesis_asgi.get_client(fuzz_app) as client:
-        response = client.request(method, path, headers={
-            "Authorization": f"Bearer {credentials.bearer}"}, **kwargs)
+        response = client.request(method, path, headers=_auth(path, credentials), **kwargs)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == error
+
+
+def test_a_malformed_resource_is_redirected_as_invalid_target(
+        fuzz_app: Starlette, credentials: Credentials) -> None:
+    with schemathesis_asgi.get_client(fuzz_app) as client:
+        response = client.get("/oauth/authorize", allow_redirects=False, params={
+            "client_id": credentials.basic[0], "redirect_uri": "http://127.0.0.1/callback",
+            "response_type": "code", "code_challenge": "x" * 43,
+            "code_challenge_method": "S256", "scope": "api", "resource": "http://[::1"})
+    assert response.status_code == 302
+    assert "error=invalid_target" in response.headers["location"]

@@ -47,7 +47,10 @@ ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
 
 def _valid_resource(value: str) -> bool:
     # RFC 8707 §2: an absolute URI without a fragment.
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
+        return False
     return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
 
 
