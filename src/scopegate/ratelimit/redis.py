@@ -13,10 +13,16 @@ holds across any number of processes:
 
 A look (:meth:`RedisRateLimiter.peek`) runs the same script with counting off.
 
-The script is sent by SHA (``EVALSHA``), so a hit is exactly one round trip. After
-``SCRIPT FLUSH`` or a fail-over the server answers ``NOSCRIPT``; that one hit then uses
-``EVAL``, which also reloads the script. Members are 96 random bits (hex), unique per request
-even across forked workers, so two hits in the same microsecond never merge into one.
+The script is sent by SHA (``EVALSHA``), so a hit is one command. After ``SCRIPT FLUSH``
+or a fail-over the server answers ``NOSCRIPT``; that one hit then uses ``EVAL``, which also
+reloads the script. Members are 96 random bits (hex), unique per request even across forked
+workers, so two hits in the same microsecond never merge into one.
+
+Async hits share one connection with automatic pipelining
+(:class:`~scopegate.ratelimit._pipelined.PipelinedConnection`): the hits of concurrent
+requests issued in the same event-loop tick travel in one write, so a hit costs at most
+one round trip and under load a fraction of one. Each ``EVALSHA`` still runs atomically
+on its own; only the transport is shared. Blocking hits (Flask) use a small pool.
 
 Any Redis failure raises :class:`RateLimiterUnavailable`; wrap this limiter in
 :class:`~scopegate.ratelimit.fallback.FallbackRateLimiter` (as ``create_rate_limiter``
@@ -32,6 +38,7 @@ from typing import Any
 
 import redis as redis_sync
 import redis.asyncio as redis_async
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
@@ -39,8 +46,9 @@ from redis.retry import Retry as SyncRetry
 
 from ._base import Decision, RateLimiterUnavailable
 from ._keys import check_hit
+from ._pipelined import PipelinedConnection, PipelineStats
 
-__all__ = ["DEFAULT_PREFIX", "SLIDING_WINDOW_LUA", "RedisRateLimiter"]
+__all__ = ["DEFAULT_PREFIX", "SLIDING_WINDOW_LUA", "PipelineStats", "RedisRateLimiter"]
 
 DEFAULT_PREFIX = "scopegate:rl:"
 
@@ -81,15 +89,19 @@ def _decision(reply: Any, limit: int) -> Decision:
 class RedisRateLimiter:
     """A sliding-window limiter whose buckets live in Redis, shared by every replica.
 
-    :param url_or_client: a ``redis://`` URL (both clients are then built here, with short
+    :param url_or_client: a ``redis://`` URL (connections are then made here, with short
         timeouts and no retries, and closed by :meth:`aclose` / :meth:`close`), or a
-        ``redis.asyncio.Redis`` (for :meth:`hit`) or ``redis.Redis`` (for :meth:`hit_sync`)
-        that the caller owns and closes.
+        ``redis.asyncio.Redis`` (for :meth:`hit`; the limiter borrows one connection of
+        its pool until :meth:`aclose`) or ``redis.Redis`` (for :meth:`hit_sync`) that the
+        caller owns and closes.
     :param prefix: prepended to every key, so the limiter's keys are easy to find and purge.
     :param socket_timeout: seconds to connect or to wait for a reply before giving up
         (URL only); keep it short, a limiter must not stall the request it guards.
-    :param max_connections: pool size per client (URL only); extra hits wait up to
-        ``socket_timeout`` for a free connection.
+    :param max_connections: pool size of the blocking client (URL only); extra blocking
+        hits wait up to ``socket_timeout`` for a free connection. Async hits always share
+        one pipelined connection.
+
+    One limiter serves one event loop at a time (a new loop starts a new connection).
     """
 
     def __init__(
@@ -104,23 +116,31 @@ class RedisRateLimiter:
         self._url: str | None = None
         self._socket_timeout = socket_timeout
         self._max_connections = max_connections
-        self._async: redis_async.Redis | None = None
+        self._async_pool: redis_async.ConnectionPool | None = None
         self._sync: redis_sync.Redis | None = None
         if isinstance(url_or_client, str):
             self._url = url_or_client
-            self._async = self._async_from_url(url_or_client)  # parses the URL now
+            self._async_pool = self._async_pool_from_url(url_or_client)  # parses the URL now
         elif isinstance(url_or_client, redis_async.Redis):
-            self._async = url_or_client
+            self._async_pool = url_or_client.connection_pool
         elif isinstance(url_or_client, redis_sync.Redis):
             self._sync = url_or_client
         else:
             raise TypeError("url_or_client must be a redis:// URL or a redis-py client")
         self._owns_clients = self._url is not None
+        self._pipe: PipelinedConnection | None = None
+        if self._async_pool is not None:
+            self._pipe = PipelinedConnection(self._async_pool.get_connection, self._give_back)
 
     @property
     def prefix(self) -> str:
         """The string prepended to every key in Redis."""
         return self._prefix
+
+    @property
+    def stats(self) -> PipelineStats:
+        """Commands and round trips the async hits have cost so far (zeros without one)."""
+        return self._pipe.stats if self._pipe is not None else PipelineStats(0, 0)
 
     async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
         """Count one request for ``key`` in one round trip if the shared window has room.
@@ -152,15 +172,15 @@ class RedisRateLimiter:
 
     async def _run(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
         check_hit(key, limit, window_s)
-        client = self._async
-        if client is None:
+        pipe = self._pipe
+        if pipe is None:
             raise RuntimeError("this RedisRateLimiter was given a sync client: use hit_sync")
         args = self._args(key, limit, window_s, count)
         try:
             try:
-                reply = await client.evalsha(_SCRIPT_SHA, 1, *args)
+                reply = await pipe.execute("EVALSHA", _SCRIPT_SHA, 1, *args)
             except NoScriptError:
-                reply = await client.eval(SLIDING_WINDOW_LUA, 1, *args)
+                reply = await pipe.execute("EVAL", SLIDING_WINDOW_LUA, 1, *args)
         except (RedisError, OSError) as exc:
             raise RateLimiterUnavailable(f"Redis rate limiter failed: {exc}") from exc
         return _decision(reply, limit)
@@ -180,9 +200,11 @@ class RedisRateLimiter:
 
     async def aclose(self) -> None:
         """Close the clients this limiter built from its URL (never a caller's client)."""
+        if self._pipe is not None:
+            await self._pipe.aclose()
         if self._owns_clients:
-            if self._async is not None:
-                await self._async.aclose()
+            if self._async_pool is not None:
+                await self._async_pool.disconnect()
             self.close()
 
     def close(self) -> None:
@@ -211,16 +233,16 @@ class RedisRateLimiter:
             )
         return self._sync
 
-    def _async_from_url(self, url: str) -> redis_async.Redis:
+    async def _give_back(self, conn: AbstractConnection) -> None:
+        assert self._async_pool is not None
+        await self._async_pool.release(conn)
+
+    def _async_pool_from_url(self, url: str) -> redis_async.ConnectionPool:
         # No retries: a retried EVALSHA whose reply was lost would count one request
         # twice, and a failing hit is better served by the fallback policy at once.
-        return redis_async.Redis.from_pool(  # from_pool: closing the client closes the pool
-            redis_async.BlockingConnectionPool.from_url(
-                url,
-                max_connections=self._max_connections,
-                timeout=self._socket_timeout,
-                socket_timeout=self._socket_timeout,
-                socket_connect_timeout=self._socket_timeout,
-                retry=AsyncRetry(NoBackoff(), 0),
-            )
+        return redis_async.ConnectionPool.from_url(
+            url,
+            socket_timeout=self._socket_timeout,
+            socket_connect_timeout=self._socket_timeout,
+            retry=AsyncRetry(NoBackoff(), 0),
         )
