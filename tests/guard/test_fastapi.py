@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
@@ -9,6 +11,7 @@ from fastapi import Depends, FastAPI
 from scopegate.guard import AccountCaller, Caller, Guard, RateLimit
 from scopegate.guard.adapters.fastapi import RequireScopes, install
 from scopegate.guard.adapters.starlette import GuardMiddleware
+from scopegate.guard.context import GuardContext
 
 from .authserver import AuthServer
 from .conftest import CountingLimiter, MakeGuard
@@ -122,3 +125,27 @@ async def test_without_install_errors_are_still_not_500(server: AuthServer,
         response = await http.get("/apps")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("middleware", [False, True])
+async def test_a_guarded_request_leaves_no_reference_cycle(
+        server: AuthServer, make_guard: MakeGuard, middleware: bool) -> None:
+    # The guard context points at the request and the scope at the context: unless the
+    # link is dropped when the request ends, every request becomes garbage-collector work.
+    app = build(make_guard(), middleware=middleware)
+    async with client(app) as http:
+        token = bearer(server.mint())
+        await http.get("/apps", headers=token)  # warm caches outside the measured request
+        gc.collect()
+        gc.disable()
+        try:
+            response = await http.get("/apps", headers=token)
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            leaked = [o for o in gc.garbage if isinstance(o, GuardContext)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert response.status_code == 200
+    assert leaked == []

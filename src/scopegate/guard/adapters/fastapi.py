@@ -27,6 +27,7 @@ from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scopegate.errors import OAuthError
 from scopegate.scopes import Catalog
@@ -73,6 +74,12 @@ class GuardScheme(SecurityBase):
 class RequireScopes:
     """A dependency that authorizes the request for ``scopes`` and returns the caller.
 
+    A lean dependency on purpose: its only parameter is the ``Request`` FastAPI already
+    built, so FastAPI solves no sub-dependency and parses nothing for it. The token and
+    request facts are read straight from the ASGI scope, and the canonical scope set is
+    computed once per guard. The OpenAPI security text is added once by :func:`install`,
+    not by a ``Security``/``SecurityScopes`` dependency solved on every request.
+
     :param scopes: the scopes the route needs (at least one).
     :param guard: the guard; when None, the one :func:`install` put on ``app.state``.
     :param rate: a per-route budget (its own bucket) instead of the global one.
@@ -88,30 +95,56 @@ class RequireScopes:
         setattr(self, DECLARATION_ATTR, self.declaration)
 
     async def __call__(self, request: Request) -> Caller:
-        guard = self.guard or getattr(request.app.state, STATE_ATTR)
         scope = request.scope
+        guard = self.guard or getattr(scope["app"].state, STATE_ATTR)
         ctx: GuardContext | None = scope.get(CONTEXT_KEY)
         try:
             if ctx is None:
-                route = str(getattr(scope.get("route"), "path", scope["path"]))
-                info, token = read_request(scope, route)
-                ctx = guard.context(info, token, self.declaration, native=request)
-                caller = await guard.check(ctx, self.declaration)
-                scope[CONTEXT_KEY] = ctx
-                guard.audit(ctx, None)  # GuardMiddleware, when installed, audits with status
-                return caller
-            # Authenticated already (middleware or another dependency): only add our scopes.
-            required = guard.canonical(self.declaration.scopes)
-            if not required <= ctx.required:
-                ctx.required = ctx.required | required
-                await ScopeCheck(guard.catalog, realm=guard.config.realm)(ctx)
-            if ctx.caller is None:
-                raise LookupError("guard context without a caller")
-            return ctx.caller
+                return await self._authorize(guard, scope, request)
+            return await self._add_scopes(guard, ctx)
         except OAuthError as exc:
             if OAuthError in request.app.exception_handlers:
                 raise
             raise HTTPException(exc.status_code, exc.body(), exc.response_headers()) from None
+
+    async def _authorize(self, guard: Guard, scope: Scope, request: Request) -> Caller:
+        """First guard of this request: authenticate (one limiter hit), check, audit."""
+        route = scope.get("route")
+        info, token = read_request(scope, route.path if route is not None else scope["path"])
+        ctx = guard.context(info, token, self.declaration, native=request)
+        caller = await guard.check(ctx, self.declaration)
+        scope[CONTEXT_KEY] = ctx  # later guards of this request reuse it (install() drops it)
+        guard.audit(ctx, None)  # GuardMiddleware, when installed, audits with the status
+        return caller
+
+    async def _add_scopes(self, guard: Guard, ctx: GuardContext) -> Caller:
+        """Authenticated already (middleware or another dependency): only add our scopes."""
+        required = guard.canonical(self.declaration.scopes)
+        if not required <= ctx.required:
+            ctx.required = ctx.required | required
+            await ScopeCheck(guard.catalog, realm=guard.config.realm)(ctx)
+        if ctx.caller is None:
+            raise LookupError("guard context without a caller")
+        return ctx.caller
+
+
+class _DropContextAtEnd:
+    """Pure ASGI wrapper that removes the guard context from the scope once a request ends.
+
+    The context refers to the request (``ctx.native``) and the scope refers to the
+    context, a reference cycle that only the garbage collector could free. Under load
+    that kept every request's objects alive into older GC generations and made full
+    collections frequent; dropping the link lets reference counting free it at once.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            scope.pop(CONTEXT_KEY, None)
 
 
 async def _oauth_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -123,9 +156,13 @@ async def _oauth_error_handler(request: Request, exc: Exception) -> JSONResponse
 def install(app: FastAPI, guard: Guard, *, scheme_name: str = "scopegate") -> None:
     """Make ``guard`` the app's default guard, answer OAuth errors in their RFC shape, and
     document every declared route's scopes in OpenAPI (scheme text from the catalog).
+
+    Call it while setting the app up (it adds a tiny ASGI wrapper, which FastAPI only
+    accepts before the app starts).
     """
     setattr(app.state, STATE_ATTR, guard)
     app.add_exception_handler(OAuthError, _oauth_error_handler)
+    app.add_middleware(_DropContextAtEnd)
     scheme = GuardScheme(guard.config.issuer, guard.catalog, scheme_name=scheme_name)
     build_openapi = app.openapi
 
