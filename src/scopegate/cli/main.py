@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import admin_clients, admin_keys, admin_scopes, admin_users, demo, routes, serve, user
+from ._common import PlainErrorsGroup
 
 app = typer.Typer(
     name="scopegate",
@@ -12,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=PlainErrorsGroup,
 )
 
 for module in (serve, admin_clients, admin_scopes, admin_users, admin_keys, routes, user, demo):
