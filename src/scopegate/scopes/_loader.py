@@ -44,6 +44,8 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(source, None, f"cannot read file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(source, None, f"not UTF-8 text (byte {exc.start})") from None
     return _from_text(text, source)
 
 
