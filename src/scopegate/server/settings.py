@@ -45,6 +45,7 @@ __all__ = ["ENV_PREFIX", "Features", "Settings", "default_database_url"]
 ENV_PREFIX = "SCOPEGATE_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+MAX_LIFETIME = 10 * 365 * 24 * 3600
 
 
 def default_database_url() -> str:
@@ -109,6 +110,13 @@ class Settings:
                      "device_interval", "max_body_bytes", "workers"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        for name in ("access_token_ttl", "refresh_token_ttl", "code_ttl", "device_code_ttl",
+                     "device_interval"):
+            # Larger lifetimes overflow datetime arithmetic (and are never meant).
+            if getattr(self, name) > MAX_LIFETIME:
+                raise ValueError(f"{name} must be at most {MAX_LIFETIME} seconds (ten years)")
+        if not 0 <= self.client_cache_ttl <= MAX_LIFETIME:  # also refuses nan
+            raise ValueError("client_cache_ttl must be between 0 and ten years")
         if not self.issuer:
             object.__setattr__(self, "issuer", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
