@@ -23,6 +23,7 @@ from ._admin_db import (
     load_settings,
     open_catalog,
     open_database,
+    store_failures_are_one_line,
 )
 
 __all__ = ["default_scopes_for", "register"]
@@ -59,6 +60,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
 
 
 @clients_app.command("create")
+@store_failures_are_one_line
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="A label for people.")],
     grant: Annotated[list[str] | None, typer.Option(
@@ -118,6 +120,7 @@ def clients_create(
 
 
 @clients_app.command("list")
+@store_failures_are_one_line
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
     db = open_database(load_settings(database_url=database_url))
@@ -136,6 +139,7 @@ def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = F
 
 
 @clients_app.command("delete")
+@store_failures_are_one_line
 def clients_delete(
     client_id: Annotated[str, typer.Argument(help="The client to delete.")],
     database_url: DatabaseUrlOption = None,

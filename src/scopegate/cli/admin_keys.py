@@ -35,6 +35,7 @@ from ._admin_db import (
     load_settings,
     open_catalog,
     open_database,
+    store_failures_are_one_line,
 )
 
 __all__ = ["register"]
@@ -67,6 +68,7 @@ def _print_key(view: dict[str, Any], key: str, as_json: bool) -> None:
 
 
 @keys_app.command("create")
+@store_failures_are_one_line
 def keys_create(
     email: Annotated[str, typer.Option("--email", help="The owner's email.")],
     scope: Annotated[list[str], typer.Option(
@@ -112,6 +114,7 @@ def keys_create(
 
 
 @keys_app.command("list")
+@store_failures_are_one_line
 def keys_list(
     email: Annotated[str | None, typer.Option("--email", help="Only this user's keys.")] = None,
     database_url: DatabaseUrlOption = None,
@@ -144,6 +147,7 @@ def keys_list(
 
 
 @keys_app.command("revoke")
+@store_failures_are_one_line
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],
     database_url: DatabaseUrlOption = None,
@@ -160,6 +164,7 @@ def keys_revoke(
 
 
 @keys_app.command("rotate")
+@store_failures_are_one_line
 def keys_rotate(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],
     grace: Annotated[str | None, typer.Option(

@@ -29,6 +29,7 @@ from ._admin_db import (
     load_settings,
     open_catalog,
     open_database,
+    store_failures_are_one_line,
 )
 
 __all__ = ["register"]
@@ -61,6 +62,7 @@ def _read_password() -> str:
 
 
 @users_app.command("create")
+@store_failures_are_one_line
 def users_create(
     email: Annotated[str, typer.Option("--email", help="The login email (unique).")],
     password_stdin: Annotated[bool, typer.Option(
@@ -96,6 +98,7 @@ def users_create(
 
 
 @users_app.command("list")
+@store_failures_are_one_line
 def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List users (never their password hashes)."""
     db = open_database(load_settings(database_url=database_url))
@@ -111,6 +114,7 @@ def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = Fal
 
 
 @workspaces_app.command("create")
+@store_failures_are_one_line
 def workspaces_create(
     name: Annotated[str, typer.Argument(help="The workspace name (unique).")],
     database_url: DatabaseUrlOption = None,
@@ -133,6 +137,7 @@ def workspaces_create(
 
 
 @workspaces_app.command("list")
+@store_failures_are_one_line
 def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List workspaces with their member counts."""
     db = open_database(load_settings(database_url=database_url))
@@ -150,6 +155,7 @@ def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption 
 
 
 @workspaces_app.command("add-member")
+@store_failures_are_one_line
 def workspaces_add_member(
     name: Annotated[str, typer.Argument(help="The workspace name.")],
     email: Annotated[str, typer.Option("--email", help="The user's email.")],

@@ -12,17 +12,20 @@ from rich.console import Console
 from rich.table import Table
 
 from ..server.keyring import rotate_signing_key
-from ..store import Database, DatabaseError
 from ..store.repositories import SigningKeyRepository
 from ..tokens import SUPPORTED_ALGS
 from ._admin_db import (
+    STORE_FAILURES,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    connect_database,
     fail,
+    fail_unusable,
     load_settings,
     open_catalog,
     open_database,
+    store_failures_are_one_line,
 )
 
 __all__ = ["register"]
@@ -64,20 +67,23 @@ def serve(
 
 
 @db_app.command("upgrade")
+@store_failures_are_one_line
 def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
     settings = load_settings(database_url=database_url)
+    db = connect_database(settings.database_url)
     try:
-        db = Database(settings.database_url)
         db.upgrade()
         revision = db.current_revision()
+    except STORE_FAILURES as exc:
+        fail_unusable(exc)
+    finally:
         db.dispose()
-    except DatabaseError as exc:
-        fail(str(exc))
     typer.echo(f"database at revision {revision}")
 
 
 @keys_app.command("rotate")
+@store_failures_are_one_line
 def keys_rotate(
     database_url: DatabaseUrlOption = None,
     alg: Annotated[str | None, typer.Option(envvar="SCOPEGATE_SIGNING_ALG",
@@ -95,6 +101,7 @@ def keys_rotate(
 
 
 @keys_app.command("list")
+@store_failures_are_one_line
 def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List signing keys: the active one and retired ones still published."""
     db = open_database(load_settings(database_url=database_url))
