@@ -26,6 +26,7 @@ __all__ = [
     "load_settings",
     "open_catalog",
     "open_database",
+    "shown",
     "store_failures_are_one_line",
 ]
 
@@ -48,6 +49,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error to stderr and exit (2: bad input or configuration)."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """``value`` quoted for an error line, cut short so a huge argument stays readable."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _store_problem(exc: BaseException) -> str:

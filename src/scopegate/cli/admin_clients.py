@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..scopes import Catalog, ScopeError
 from ..server.grants.base import normalize_grant_type
+from ..server.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from ..server.state import PEPPER_SECRET
 from ..store.repositories import ClientRecord, ClientRepository, SecretRepository
 from ..tokens import hash_client_secret, new_client_id, new_client_secret
@@ -23,6 +24,7 @@ from ._admin_db import (
     load_settings,
     open_catalog,
     open_database,
+    shown,
     store_failures_are_one_line,
 )
 
@@ -39,11 +41,32 @@ def default_scopes_for(catalog: Catalog, allowed: frozenset[str]) -> frozenset[s
     return defaults or allowed
 
 
+def _redirect_uri_problem(uri: str) -> str | None:
+    """Why ``uri`` cannot be registered, in words a person can act on, or None."""
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return f"is longer than {MAX_REDIRECT_URI_LENGTH} characters"
+    if any(c.isspace() or not c.isprintable() for c in uri):
+        return "contains a space or a control character"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
+    except ValueError:
+        return "has an invalid host or port"
+    if parts.scheme not in ("http", "https") or not parts.hostname or "#" in uri:
+        return "must be an absolute http(s) URL without a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password"
+    return None
+
+
 def _check_redirect_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        fail(f"redirect URI {uri!r} must be an absolute http(s) URL without a fragment")
-    return uri
+    problem = _redirect_uri_problem(uri)
+    if problem is not None:
+        fail(f"redirect URI {shown(uri)} {problem}")
+    try:
+        return validate_registered(uri)  # the server's rule: plain http on loopback only
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _as_dict(client: ClientRecord) -> dict[str, object]:
