@@ -35,7 +35,7 @@ def sync_redis(redis_url: str, redis_prefix: str) -> Iterator[redis.Redis]:
 @pytest.fixture
 async def pipe(redis_url: str) -> AsyncIterator[PipelinedConnection]:
     pool = aioredis.ConnectionPool.from_url(redis_url, socket_timeout=10.0)
-    connection = PipelinedConnection(pool.get_connection, pool.release)
+    connection = PipelinedConnection(pool.get_connection, pool.release, timeout=10.0)
     yield connection
     await connection.aclose()
     await pool.disconnect()

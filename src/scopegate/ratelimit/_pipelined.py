@@ -9,8 +9,10 @@ Each command is still executed by Redis on its own (no ``MULTI``): pipelining ch
 commands travel, not what they do, so an atomic script stays atomic.
 
 Failure handling: a connection, timeout or protocol error fails every command in flight
-(callers see the ``redis.exceptions`` error) and drops the connection; the next command
-reconnects. An error *reply* (e.g. ``NOSCRIPT``) fails only its own command.
+(callers see a ``redis.exceptions`` error) and drops the connection; the next command
+reconnects. An error *reply* (e.g. ``NOSCRIPT``) fails only its own command. Time limits
+are kept here, one per write and one per batch of replies, rather than by redis-py on
+every reply (that costs a timer per reply and was a third of a hit's CPU).
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from typing import Any
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+_pack_fast: Callable[[Any], bytes] | None
+try:  # the C encoder: ~0.6 us per command instead of ~4 us for redis-py's pure Python one
+    from hiredis import pack_command as _pack_fast
+except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis])
+    _pack_fast = None
 
 __all__ = ["PipelineStats", "PipelinedConnection"]
 
@@ -48,15 +57,20 @@ class PipelinedConnection:
     :param acquire: returns the connection to use (called on first use, and again
         after :meth:`aclose`); redis-py reconnects it by itself after an error.
     :param release: gives the connection back when closing (e.g. to its pool).
+    :param timeout: seconds allowed to connect and write one batch, and to receive the
+        replies of one batch; past it, every command in flight fails.
     """
 
     def __init__(
         self,
         acquire: Callable[[], Awaitable[AbstractConnection]],
         release: Callable[[AbstractConnection], Awaitable[None]],
+        *,
+        timeout: float,
     ) -> None:
         self._acquire = acquire
         self._release = release
+        self._timeout = timeout
         self._conn: AbstractConnection | None = None
         self._queue: list[tuple[Command, asyncio.Future[Any]]] = []
         self._in_flight: deque[asyncio.Future[Any]] = deque()
@@ -123,17 +137,19 @@ class PipelinedConnection:
             if not batch:
                 return
             try:
-                conn = await self._connection()
-                packed = conn.pack_commands(args for args, _ in batch)
-                self._in_flight.extend(future for _, future in batch)
-                self._commands += len(batch)
-                self._round_trips += 1
-                await conn.send_packed_command(packed, check_health=False)
-            except (RedisError, OSError) as exc:
-                self._fail(exc)
+                async with asyncio.timeout(self._timeout):
+                    conn = await self._connection()
+                    packed = _pack(conn, [args for args, _ in batch])
+                    self._in_flight.extend(future for _, future in batch)
+                    self._commands += len(batch)
+                    self._round_trips += 1
+                    await conn.send_packed_command(packed, check_health=False)
+            except (RedisError, OSError) as exc:  # OSError includes TimeoutError
+                error = _as_redis_error(exc)
+                await self._drop(error)
                 for _, future in batch:  # those not yet in flight (acquire failed)
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(error)
                 return
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.get_running_loop().create_task(self._read(conn))
@@ -149,17 +165,25 @@ class PipelinedConnection:
 
     async def _read(self, conn: AbstractConnection) -> None:
         while self._in_flight:
+            try:
+                async with asyncio.timeout(self._timeout):  # one deadline per batch
+                    await self._read_batch(conn, len(self._in_flight))
+            except (RedisError, OSError) as exc:  # OSError includes TimeoutError
+                await self._drop(_as_redis_error(exc))
+                return
+            except asyncio.CancelledError:
+                self._fail(RedisConnectionError("rate limiter connection closed"))
+                raise
+
+    async def _read_batch(self, conn: AbstractConnection, count: int) -> None:
+        for _ in range(count):
             reply: Any
             try:
                 reply = await conn.read_response()
             except ResponseError as exc:  # an error reply: only this command failed
                 reply = exc
-            except (RedisError, OSError) as exc:  # read_response dropped the connection
-                self._fail(exc)
+            if not self._in_flight:  # failed meanwhile by the writer
                 return
-            except asyncio.CancelledError:
-                self._fail(RedisConnectionError("rate limiter connection closed"))
-                raise
             future = self._in_flight.popleft()
             if future.done():  # its caller was cancelled; the reply is simply dropped
                 continue
@@ -168,9 +192,30 @@ class PipelinedConnection:
             else:
                 future.set_result(reply)
 
+    async def _drop(self, exc: RedisError) -> None:
+        """Fail what is in flight and close the connection: its stream is out of step."""
+        self._fail(exc)
+        if self._conn is not None:
+            await self._conn.disconnect(nowait=True)
+
     def _fail(self, exc: BaseException) -> None:
         """Fail every command in flight: their replies can no longer be matched."""
         in_flight, self._in_flight = self._in_flight, deque()
         for future in in_flight:
             if not future.done():
                 future.set_exception(exc)
+
+
+def _pack(conn: AbstractConnection, commands: list[Command]) -> list[bytes]:
+    """Encode commands in RESP, with hiredis when available (same bytes, 7x faster)."""
+    if _pack_fast is None:
+        return conn.pack_commands(commands)
+    return [b"".join([_pack_fast(args) for args in commands])]
+
+
+def _as_redis_error(exc: BaseException) -> RedisError:
+    if isinstance(exc, RedisError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return RedisTimeoutError("Redis did not answer in time")
+    return RedisConnectionError(f"Redis connection failed: {exc}")

@@ -130,7 +130,8 @@ class RedisRateLimiter:
         self._owns_clients = self._url is not None
         self._pipe: PipelinedConnection | None = None
         if self._async_pool is not None:
-            self._pipe = PipelinedConnection(self._async_pool.get_connection, self._give_back)
+            self._pipe = PipelinedConnection(self._async_pool.get_connection, self._give_back,
+                                             timeout=socket_timeout)
 
     @property
     def prefix(self) -> str:
@@ -240,9 +241,11 @@ class RedisRateLimiter:
     def _async_pool_from_url(self, url: str) -> redis_async.ConnectionPool:
         # No retries: a retried EVALSHA whose reply was lost would count one request
         # twice, and a failing hit is better served by the fallback policy at once.
+        # No per-read socket timeout: the pipelined connection keeps one deadline per
+        # batch of replies instead (a timer per reply cost a third of a hit's CPU).
         return redis_async.ConnectionPool.from_url(
             url,
-            socket_timeout=self._socket_timeout,
+            socket_timeout=None,
             socket_connect_timeout=self._socket_timeout,
             retry=AsyncRetry(NoBackoff(), 0),
         )
