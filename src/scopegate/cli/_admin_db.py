@@ -20,6 +20,7 @@ __all__ = [
     "CatalogOption",
     "DatabaseUrlOption",
     "JsonOption",
+    "checked_name",
     "connect_database",
     "fail",
     "fail_unusable",
@@ -54,6 +55,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def shown(value: str, limit: int = 80) -> str:
     """``value`` quoted for an error line, cut short so a huge argument stays readable."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def checked_name(value: str, what: str, max_length: int) -> str:
+    """``value`` stripped, or a one-line error unless it is 1 to ``max_length`` printable
+    characters (a newline or NUL would break tables, logs and PostgreSQL)."""
+    clean = value.strip()
+    if not 0 < len(clean) <= max_length:
+        fail(f"{what} must be 1 to {max_length} characters")
+    if not clean.isprintable():
+        fail(f"{what} must not contain control characters such as a newline, tab or NUL")
+    return clean
 
 
 def _store_problem(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from ._admin_db import (
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    checked_name,
     fail,
     load_settings,
     open_catalog,
@@ -101,9 +102,7 @@ def clients_create(
     as_json: JsonOption = False,
 ) -> None:
     """Register a client and print its id and secret (the secret is shown only once)."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH:
-        fail(f"--name must be 1 to {MAX_NAME_LENGTH} characters")
+    name = checked_name(name, "--name", MAX_NAME_LENGTH)
     try:
         grants = sorted({normalize_grant_type(g) for g in (grant or ["client_credentials"])})
     except ValueError as exc:

@@ -31,6 +31,7 @@ from ._admin_db import (
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    checked_name,
     fail,
     load_settings,
     open_catalog,
@@ -84,8 +85,7 @@ def keys_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a key for a user and print it (the key is shown only once)."""
-    if name is not None and not 0 < len(name.strip()) <= MAX_NAME_LENGTH:
-        fail(f"--name must be 1 to {MAX_NAME_LENGTH} characters")
+    label = "" if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     repo, scopes_catalog = _open(database_url, catalog)
     try:
         wanted = requested_key_scopes(scopes_catalog, scopes=scope)
@@ -102,7 +102,7 @@ def keys_create(
             workspace_id, workspace_role = found
             roles.append(workspace_role)
         capped_by_roles(scopes_catalog, wanted, roles)
-        record, key = repo.create(user_id=user_id, name=(name or "").strip(), scopes=wanted,
+        record, key = repo.create(user_id=user_id, name=label, scopes=wanted,
                                   expires_at=expires_at, workspace_id=workspace_id)
     except OAuthError as exc:
         fail(exc.description)

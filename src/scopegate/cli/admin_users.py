@@ -25,6 +25,7 @@ from ._admin_db import (
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    checked_name,
     fail,
     load_settings,
     open_catalog,
@@ -36,6 +37,8 @@ __all__ = ["register"]
 
 users_app = typer.Typer(help="People who log in (their role caps their tokens).",
                         no_args_is_help=True)
+MAX_NAME_LENGTH = 200
+MAX_WORKSPACE_NAME_LENGTH = 100  # as WorkspaceRepository.create enforces
 workspaces_app = typer.Typer(help="Workspaces (tenants) and their members.",
                              no_args_is_help=True)
 
@@ -78,13 +81,12 @@ def users_create(
     if not password_stdin:
         fail("pass --password-stdin and pipe the password in (it is never a flag)")
     _check_role(role, catalog)
-    if name is not None and not 0 < len(name.strip()) <= 200:
-        fail("--name must be 1 to 200 characters")
+    display_name = None if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     password_hash = hash_password(_read_password())
     db = open_database(load_settings(database_url=database_url, catalog_path=catalog))
     try:
         user = UserRepository(db).create(email=email, password_hash=password_hash, role=role,
-                                         name=name.strip() if name else None)
+                                         name=display_name)
     except AlreadyExists as exc:
         fail(str(exc), code=1)
     except ValueError as exc:
@@ -121,6 +123,7 @@ def workspaces_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace."""
+    name = checked_name(name, "a workspace name", MAX_WORKSPACE_NAME_LENGTH)
     db = open_database(load_settings(database_url=database_url))
     try:
         workspace = WorkspaceRepository(db).create(name)
