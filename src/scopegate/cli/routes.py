@@ -87,8 +87,9 @@ def routes_check(
         raise typer.Exit(2) from None
     try:
         routes = list_routes(load_app(app_path))
-    except (ImportError, AttributeError, TypeError) as exc:
-        typer.echo(f"error: cannot load {app_path}: {exc}", err=True)
+    except Exception as exc:  # importing the app runs its code: any error may come out
+        problem = " ".join(str(exc).split()) or type(exc).__name__
+        typer.echo(f"error: cannot load {app_path}: {problem}", err=True)
         raise typer.Exit(2) from None
     problems = check_routes(routes, catalog)
     failing = {id(p.route): p.reason for p in problems}
