@@ -18,6 +18,8 @@ from rich.table import Table
 from ..errors import OAuthError
 from ..scopes import Catalog
 from ..server.endpoints.api_keys import key_json
+from ..server.settings import Settings
+from ..store.models import utcnow
 from ..store.repositories.api_keys import ApiKeyError, ApiKeyNotFound, ApiKeyRepository
 from ..tokens.api_key_policy import (
     DEFAULT_GRACE,
@@ -46,11 +48,30 @@ MAX_NAME_LENGTH = 100
 _SHOWN_ONCE = "Store the key now: it is kept only as a hash and never shown again."
 
 
-def _open(database_url: str | None, catalog: str | None) -> tuple[ApiKeyRepository, Catalog]:
+def _settings(database_url: str | None, catalog: str | None) -> tuple[Settings, Catalog]:
     settings = load_settings(database_url=database_url, catalog_path=catalog)
-    scopes_catalog = open_catalog(settings.catalog_path)
-    repo = ApiKeyRepository(open_database(settings), prefix=settings.api_key_prefix)
-    return repo, scopes_catalog
+    return settings, open_catalog(settings.catalog_path)
+
+
+def _repository(settings: Settings) -> ApiKeyRepository:
+    return ApiKeyRepository(open_database(settings), prefix=settings.api_key_prefix)
+
+
+def _open(database_url: str | None, catalog: str | None) -> tuple[ApiKeyRepository, Catalog]:
+    settings, scopes_catalog = _settings(database_url, catalog)
+    return _repository(settings), scopes_catalog
+
+
+def _grace_period(grace: str | None) -> timedelta:
+    if grace is None:
+        return DEFAULT_GRACE
+    try:
+        period = parse_duration(grace, field="--grace")
+    except OAuthError as exc:
+        fail(exc.description)
+    if period > MAX_GRACE:
+        fail(f"--grace may be at most {MAX_GRACE.days} days")
+    return period
 
 
 def _print_json(value: Any) -> None:
@@ -86,10 +107,14 @@ def keys_create(
 ) -> None:
     """Create a key for a user and print it (the key is shown only once)."""
     label = "" if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
-    repo, scopes_catalog = _open(database_url, catalog)
-    try:
+    settings, scopes_catalog = _settings(database_url, catalog)
+    try:  # all of the input is checked before the database is opened (or created)
         wanted = requested_key_scopes(scopes_catalog, scopes=scope)
-        expires_at = expiry(repo.clock(), expires_in=expires_in)
+        expires_at = expiry(utcnow(), expires_in=expires_in)
+    except OAuthError as exc:
+        fail(exc.description)
+    repo = _repository(settings)
+    try:
         owner = repo.owner_by_email(email)
         if owner is None:
             fail(f"no user with email {email!r}", code=1)
@@ -174,16 +199,10 @@ def keys_rotate(
     as_json: JsonOption = False,
 ) -> None:
     """Give a key a new secret and print it (shown only once)."""
+    period = _grace_period(grace)
     repo, scopes_catalog = _open(database_url, catalog)
     try:
-        period: timedelta = DEFAULT_GRACE
-        if grace is not None:
-            period = parse_duration(grace, field="--grace")
-            if period > MAX_GRACE:
-                fail(f"--grace may be at most {MAX_GRACE.days} days")
         record, key = repo.rotate(key_id, grace=period)
-    except OAuthError as exc:
-        fail(exc.description)
     except ApiKeyNotFound as exc:
         fail(str(exc), code=1)
     except ApiKeyError as exc:
