@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import orjson
 import typer
@@ -25,6 +27,7 @@ from ._admin_db import (
     load_settings,
     open_catalog,
     open_database,
+    shown,
     store_failures_are_one_line,
 )
 
@@ -32,6 +35,36 @@ __all__ = ["register"]
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
+
+
+def _check_issuer(issuer: str) -> None:
+    """RFC 8414 §2: the issuer is an absolute http(s) URL without query or fragment."""
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment or "#" in issuer or "?" in issuer
+            or any(c.isspace() or not c.isprintable() for c in issuer)):
+        fail(f"--issuer must be an absolute http(s) URL without query or fragment, "
+             f"not {shown(issuer)}")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Bind once before starting, so a busy port is one line and exit 1, not uvicorn's
+    log lines and exit 3."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        fail(f"--host {shown(host)} is not an address or a name this machine resolves: {exc}")
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}", code=1)
 
 
 def serve(
@@ -50,6 +83,10 @@ def serve(
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
     settings = load_settings(host=host, port=port, database_url=database_url, issuer=issuer,
                              catalog_path=catalog, workers=workers)
+    if not settings.host.strip():
+        fail("--host needs an address, e.g. 127.0.0.1")
+    _check_can_listen(settings.host, settings.port)
+    _check_issuer(settings.issuer)
     open_catalog(settings.catalog_path)
     open_database(settings).dispose()  # migrate and create the first key before workers fork
     os.environ.update(settings.to_env())
