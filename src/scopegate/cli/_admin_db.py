@@ -16,6 +16,7 @@ from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 
 __all__ = [
+    "EXIT_CODES_HELP",
     "STORE_FAILURES",
     "CatalogOption",
     "DatabaseUrlOption",
@@ -41,6 +42,13 @@ CatalogOption = Annotated[str | None, typer.Option(
     "--catalog", envvar="SCOPEGATE_CATALOG_PATH",
     help="A scopes.toml file (default: the bundled catalog).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+#: The epilog of every admin command: the exit codes scripts may rely on.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 not found, already exists, or the database failed mid-way; "
+    "2 bad input or configuration (a flag, value, catalog, SCOPEGATE_* setting, or a "
+    "database that cannot be opened). Errors are one line on stderr."
+)
 
 #: What a broken, locked, read-only, foreign or too new database raises on the way up.
 STORE_FAILURES = (DatabaseError, sa.exc.SQLAlchemyError, CommandError, OSError)

@@ -17,6 +17,7 @@ from ..server.state import PEPPER_SECRET
 from ..store.repositories import ClientRecord, ClientRepository, SecretRepository
 from ..tokens import hash_client_secret, new_client_id, new_client_secret
 from ._admin_db import (
+    EXIT_CODES_HELP,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
@@ -83,7 +84,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
     }
 
 
-@clients_app.command("create")
+@clients_app.command("create", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="A label for people.")],
@@ -141,7 +142,7 @@ def clients_create(
                    err=True)
 
 
-@clients_app.command("list")
+@clients_app.command("list", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
@@ -160,7 +161,7 @@ def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = F
     Console().print(table)
 
 
-@clients_app.command("delete")
+@clients_app.command("delete", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def clients_delete(
     client_id: Annotated[str, typer.Argument(help="The client to delete.")],

@@ -30,6 +30,7 @@ from ..tokens.api_key_policy import (
     requested_key_scopes,
 )
 from ._admin_db import (
+    EXIT_CODES_HELP,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
@@ -89,7 +90,7 @@ def _print_key(view: dict[str, Any], key: str, as_json: bool) -> None:
     typer.echo(_SHOWN_ONCE, err=True)
 
 
-@keys_app.command("create")
+@keys_app.command("create", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_create(
     email: Annotated[str, typer.Option("--email", help="The owner's email.")],
@@ -138,7 +139,7 @@ def keys_create(
     _print_key(key_json(scopes_catalog, record, repo.clock()), key, as_json)
 
 
-@keys_app.command("list")
+@keys_app.command("list", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_list(
     email: Annotated[str | None, typer.Option("--email", help="Only this user's keys.")] = None,
@@ -171,7 +172,7 @@ def keys_list(
     Console().print(table)
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],
@@ -188,7 +189,7 @@ def keys_revoke(
     typer.echo(f"revoked {key_id}")
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_rotate(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],

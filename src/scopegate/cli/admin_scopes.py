@@ -8,14 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 from ..server.endpoints.scopes_api import public_catalog
-from ._admin_db import CatalogOption, JsonOption, open_catalog
+from ._admin_db import EXIT_CODES_HELP, CatalogOption, JsonOption, open_catalog
 
 __all__ = ["register"]
 
 scopes_app = typer.Typer(help="The scope catalog.", no_args_is_help=True)
 
 
-@scopes_app.command("list")
+@scopes_app.command("list", epilog=EXIT_CODES_HELP)
 def scopes_list(catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
     """List the public scopes (the same data as ``GET /api/v1/scopes``)."""
     entries = public_catalog(open_catalog(catalog))

@@ -22,6 +22,7 @@ from ..store.repositories.users import (
     WorkspaceRepository,
 )
 from ._admin_db import (
+    EXIT_CODES_HELP,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
@@ -64,7 +65,7 @@ def _read_password() -> str:
     return password
 
 
-@users_app.command("create")
+@users_app.command("create", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def users_create(
     email: Annotated[str, typer.Option("--email", help="The login email (unique).")],
@@ -99,7 +100,7 @@ def users_create(
         typer.echo(f"created {user.email} ({user.role}) as {user.id}")
 
 
-@users_app.command("list")
+@users_app.command("list", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List users (never their password hashes)."""
@@ -115,7 +116,7 @@ def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = Fal
     Console().print(table)
 
 
-@workspaces_app.command("create")
+@workspaces_app.command("create", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def workspaces_create(
     name: Annotated[str, typer.Argument(help="The workspace name (unique).")],
@@ -139,7 +140,7 @@ def workspaces_create(
         typer.echo(f"created workspace {workspace.name} as {workspace.id}")
 
 
-@workspaces_app.command("list")
+@workspaces_app.command("list", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List workspaces with their member counts."""
@@ -157,7 +158,7 @@ def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption 
     Console().print(table)
 
 
-@workspaces_app.command("add-member")
+@workspaces_app.command("add-member", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def workspaces_add_member(
     name: Annotated[str, typer.Argument(help="The workspace name.")],

@@ -17,6 +17,7 @@ from ..server.keyring import rotate_signing_key
 from ..store.repositories import SigningKeyRepository
 from ..tokens import SUPPORTED_ALGS
 from ._admin_db import (
+    EXIT_CODES_HELP,
     STORE_FAILURES,
     CatalogOption,
     DatabaseUrlOption,
@@ -33,6 +34,11 @@ from ._admin_db import (
 
 __all__ = ["register"]
 
+SERVE_EXIT_CODES_HELP = (
+    "Exit codes: 0 stopped; 1 cannot listen on HOST:PORT (in use, not this machine's); "
+    "2 bad input or configuration (a flag, SCOPEGATE_* setting, issuer, catalog, or a "
+    "database that cannot be opened). Errors are one line on stderr."
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
 
@@ -103,7 +109,7 @@ def serve(
                 access_log=access_log, log_config=None, server_header=False)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
@@ -119,7 +125,7 @@ def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     typer.echo(f"database at revision {revision}")
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_rotate(
     database_url: DatabaseUrlOption = None,
@@ -137,7 +143,7 @@ def keys_rotate(
     typer.echo(f"new signing key {kid}; running servers pick it up within a minute")
 
 
-@keys_app.command("list")
+@keys_app.command("list", epilog=EXIT_CODES_HELP)
 @store_failures_are_one_line
 def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List signing keys: the active one and retired ones still published."""
@@ -161,6 +167,6 @@ def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = Fals
 
 def register(app: typer.Typer) -> None:
     """Attach ``serve``, ``db`` and ``signing-keys`` to the root app."""
-    app.command("serve")(serve)
+    app.command("serve", epilog=SERVE_EXIT_CODES_HELP)(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(keys_app, name="signing-keys")
