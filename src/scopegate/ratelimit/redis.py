@@ -80,10 +80,9 @@ _SCRIPT_SHA = hashlib.sha1(SLIDING_WINDOW_LUA.encode("utf-8"), usedforsecurity=F
 
 
 def _decision(reply: Any, limit: int) -> Decision:
-    allowed, remaining, retry_ms = (int(x) for x in reply)
-    return Decision(
-        allowed=allowed == 1, limit=limit, remaining=remaining, retry_after_ms=retry_ms
-    )
+    allowed, remaining, retry_ms = reply  # Lua numbers arrive as RESP integers
+    return Decision(allowed=allowed == 1, limit=limit, remaining=int(remaining),
+                    retry_after_ms=int(retry_ms))
 
 
 class RedisRateLimiter:
