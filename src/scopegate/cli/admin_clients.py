@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..scopes import Catalog, ScopeError
 from ..server.grants.base import normalize_grant_type
@@ -16,18 +13,20 @@ from ..server.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from ..server.state import PEPPER_SECRET
 from ..store.repositories import ClientRecord, ClientRepository, SecretRepository
 from ..tokens import hash_client_secret, new_client_id, new_client_secret
-from ._admin_db import (
-    EXIT_CODES_HELP,
+from ._common import (
+    EXIT_FAILED,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    admin_command,
     checked_name,
     fail,
     load_settings,
     open_catalog,
-    open_database,
+    open_store,
+    print_json,
+    print_table,
     shown,
-    store_failures_are_one_line,
 )
 
 __all__ = ["default_scopes_for", "register"]
@@ -84,8 +83,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
     }
 
 
-@clients_app.command("create", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(clients_app, "create")
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="A label for people.")],
     grant: Annotated[list[str] | None, typer.Option(
@@ -122,18 +120,16 @@ def clients_create(
     if not allowed:
         fail("give at least one --scope")
     settings = load_settings(database_url=database_url, catalog_path=catalog)
-    db = open_database(settings)
     secret = None if public else new_client_secret()
-    pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
-    record = ClientRepository(db).create(
-        client_id=new_client_id(), name=name,
-        secret_hash=hash_client_secret(pepper, secret) if secret else None,
-        grant_types=grants, allowed_scopes=allowed,
-        default_scopes=default_scopes_for(scopes_catalog, allowed), redirect_uris=uris)
-    db.dispose()
+    with open_store(settings) as db:
+        pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+        record = ClientRepository(db).create(
+            client_id=new_client_id(), name=name,
+            secret_hash=hash_client_secret(pepper, secret) if secret else None,
+            grant_types=grants, allowed_scopes=allowed,
+            default_scopes=default_scopes_for(scopes_catalog, allowed), redirect_uris=uris)
     if as_json:
-        out: dict[str, object] = {"client_id": record.client_id, "client_secret": secret}
-        typer.echo(orjson.dumps(out).decode())
+        print_json({"client_id": record.client_id, "client_secret": secret})
         return
     typer.echo(f"client_id:     {record.client_id}")
     if secret:
@@ -142,37 +138,30 @@ def clients_create(
                    err=True)
 
 
-@clients_app.command("list", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(clients_app, "list")
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
-    db = open_database(load_settings(database_url=database_url))
-    clients = ClientRepository(db).list()
-    db.dispose()
+    with open_store(load_settings(database_url=database_url)) as db:
+        clients = ClientRepository(db).list()
     if as_json:
-        typer.echo(orjson.dumps([_as_dict(c) for c in clients]).decode())
+        print_json([_as_dict(c) for c in clients])
         return
-    table = Table("client_id", "name", "type", "grants", "scopes")
-    for client in clients:
-        table.add_row(client.client_id, client.name,
-                      "public" if client.is_public else "confidential",
-                      " ".join(sorted(client.grant_types)),
-                      " ".join(sorted(client.allowed_scopes)))
-    Console().print(table)
+    print_table(("client_id", "name", "type", "grants", "scopes"), (
+        (c.client_id, c.name, "public" if c.is_public else "confidential",
+         " ".join(sorted(c.grant_types)), " ".join(sorted(c.allowed_scopes)))
+        for c in clients))
 
 
-@clients_app.command("delete", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(clients_app, "delete")
 def clients_delete(
     client_id: Annotated[str, typer.Argument(help="The client to delete.")],
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Delete a client; running servers stop accepting it within seconds."""
-    db = open_database(load_settings(database_url=database_url))
-    deleted = ClientRepository(db).delete(client_id)
-    db.dispose()
+    with open_store(load_settings(database_url=database_url)) as db:
+        deleted = ClientRepository(db).delete(client_id)
     if not deleted:
-        fail(f"no client {client_id!r}", code=1)
+        fail(f"no client {shown(client_id)}", code=EXIT_FAILED)
     typer.echo(f"deleted {client_id}")
 
 

@@ -7,13 +7,12 @@ codes: 0 done, 1 no such user or key, 2 bad input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import OAuthError
 from ..scopes import Catalog
@@ -29,17 +28,21 @@ from ..tokens.api_key_policy import (
     parse_duration,
     requested_key_scopes,
 )
-from ._admin_db import (
-    EXIT_CODES_HELP,
+from ._common import (
+    EXIT_FAILED,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    admin_command,
     checked_name,
     fail,
     load_settings,
     open_catalog,
-    open_database,
-    store_failures_are_one_line,
+    open_store,
+    print_json,
+    print_table,
+    refusals,
+    shown,
 )
 
 __all__ = ["register"]
@@ -54,34 +57,27 @@ def _settings(database_url: str | None, catalog: str | None) -> tuple[Settings, 
     return settings, open_catalog(settings.catalog_path)
 
 
-def _repository(settings: Settings) -> ApiKeyRepository:
-    return ApiKeyRepository(open_database(settings), prefix=settings.api_key_prefix)
-
-
-def _open(database_url: str | None, catalog: str | None) -> tuple[ApiKeyRepository, Catalog]:
-    settings, scopes_catalog = _settings(database_url, catalog)
-    return _repository(settings), scopes_catalog
+@contextmanager
+def _keys(settings: Settings) -> Iterator[ApiKeyRepository]:
+    """The key repository; a missing key exits 1, a refused input (policy or store) 2."""
+    with open_store(settings) as db, refusals(conflict=(ApiKeyNotFound,),
+                                               invalid=(OAuthError, ApiKeyError)):
+        yield ApiKeyRepository(db, prefix=settings.api_key_prefix)
 
 
 def _grace_period(grace: str | None) -> timedelta:
     if grace is None:
         return DEFAULT_GRACE
-    try:
+    with refusals(invalid=(OAuthError,)):
         period = parse_duration(grace, field="--grace")
-    except OAuthError as exc:
-        fail(exc.description)
     if period > MAX_GRACE:
         fail(f"--grace may be at most {MAX_GRACE.days} days")
     return period
 
 
-def _print_json(value: Any) -> None:
-    typer.echo(orjson.dumps(value, default=str).decode())
-
-
 def _print_key(view: dict[str, Any], key: str, as_json: bool) -> None:
     if as_json:
-        _print_json({**view, "key": key})
+        print_json({**view, "key": key})
         return
     typer.echo(f"id:         {view['id']}")
     typer.echo(f"scopes:     {' '.join(view['scopes'])}")
@@ -90,8 +86,7 @@ def _print_key(view: dict[str, Any], key: str, as_json: bool) -> None:
     typer.echo(_SHOWN_ONCE, err=True)
 
 
-@keys_app.command("create", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "create")
 def keys_create(
     email: Annotated[str, typer.Option("--email", help="The owner's email.")],
     scope: Annotated[list[str], typer.Option(
@@ -109,38 +104,29 @@ def keys_create(
     """Create a key for a user and print it (the key is shown only once)."""
     label = "" if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     settings, scopes_catalog = _settings(database_url, catalog)
-    try:  # all of the input is checked before the database is opened (or created)
+    with refusals(invalid=(OAuthError,)):  # all input is checked before the store is opened
         wanted = requested_key_scopes(scopes_catalog, scopes=scope)
         expires_at = expiry(utcnow(), expires_in=expires_in)
-    except OAuthError as exc:
-        fail(exc.description)
-    repo = _repository(settings)
-    try:
+    with _keys(settings) as repo:
         owner = repo.owner_by_email(email)
         if owner is None:
-            fail(f"no user with email {email!r}", code=1)
+            fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
         user_id, role = owner
         roles, workspace_id = [role], None
         if workspace is not None:
             found = repo.workspace_role(user_id, workspace)
             if found is None:
-                fail(f"{email} is not a member of workspace {workspace!r}", code=1)
+                fail(f"{email} is not a member of workspace {shown(workspace)}",
+                     code=EXIT_FAILED)
             workspace_id, workspace_role = found
             roles.append(workspace_role)
         capped_by_roles(scopes_catalog, wanted, roles)
         record, key = repo.create(user_id=user_id, name=label, scopes=wanted,
                                   expires_at=expires_at, workspace_id=workspace_id)
-    except OAuthError as exc:
-        fail(exc.description)
-    except ApiKeyError as exc:
-        fail(str(exc))
-    finally:
-        repo.db.dispose()
     _print_key(key_json(scopes_catalog, record, repo.clock()), key, as_json)
 
 
-@keys_app.command("list", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "list")
 def keys_list(
     email: Annotated[str | None, typer.Option("--email", help="Only this user's keys.")] = None,
     database_url: DatabaseUrlOption = None,
@@ -148,49 +134,37 @@ def keys_list(
     as_json: JsonOption = False,
 ) -> None:
     """List keys (never their secrets), newest first."""
-    repo, scopes_catalog = _open(database_url, catalog)
-    try:
+    settings, scopes_catalog = _settings(database_url, catalog)
+    with _keys(settings) as repo:
         user_id = None
         if email is not None:
             owner = repo.owner_by_email(email)
             if owner is None:
-                fail(f"no user with email {email!r}", code=1)
+                fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
             user_id = owner[0]
         records = repo.list(user_id=user_id)
-    finally:
-        repo.db.dispose()
     now = repo.clock()
     views = [{**key_json(scopes_catalog, r, now), "owner": r.user_id} for r in records]
     if as_json:
-        _print_json(views)
+        print_json(views)
         return
-    table = Table("id", "owner", "name", "scopes", "status", "expires", "last used")
-    for view in views:
-        table.add_row(view["id"], view["owner"], view["name"], " ".join(view["scopes"]),
-                      view["status"], str(view["expires_at"] or "never"),
-                      str(view["last_used_at"] or "never"))
-    Console().print(table)
+    print_table(("id", "owner", "name", "scopes", "status", "expires", "last used"), (
+        (v["id"], v["owner"], v["name"], " ".join(v["scopes"]), v["status"],
+         str(v["expires_at"] or "never"), str(v["last_used_at"] or "never")) for v in views))
 
 
-@keys_app.command("revoke", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Revoke a key at once (and any secret still in a rotation grace period)."""
-    repo, _ = _open(database_url, None)
-    try:
+    with _keys(load_settings(database_url=database_url)) as repo:
         repo.revoke(key_id)
-    except ApiKeyNotFound as exc:
-        fail(str(exc), code=1)
-    finally:
-        repo.db.dispose()
     typer.echo(f"revoked {key_id}")
 
 
-@keys_app.command("rotate", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "rotate")
 def keys_rotate(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")],
     grace: Annotated[str | None, typer.Option(
@@ -201,15 +175,9 @@ def keys_rotate(
 ) -> None:
     """Give a key a new secret and print it (shown only once)."""
     period = _grace_period(grace)
-    repo, scopes_catalog = _open(database_url, catalog)
-    try:
+    settings, scopes_catalog = _settings(database_url, catalog)
+    with _keys(settings) as repo:
         record, key = repo.rotate(key_id, grace=period)
-    except ApiKeyNotFound as exc:
-        fail(str(exc), code=1)
-    except ApiKeyError as exc:
-        fail(str(exc))
-    finally:
-        repo.db.dispose()
     _print_key(key_json(scopes_catalog, record, repo.clock()), key, as_json)
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..server.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from ..store.repositories.users import (
@@ -21,33 +18,37 @@ from ..store.repositories.users import (
     UserRepository,
     WorkspaceRepository,
 )
-from ._admin_db import (
-    EXIT_CODES_HELP,
+from ._common import (
+    EXIT_FAILED,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    admin_command,
     checked_name,
     fail,
     load_settings,
     open_catalog,
-    open_database,
-    store_failures_are_one_line,
+    open_store,
+    print_json,
+    print_table,
+    refusals,
+    shown,
 )
 
 __all__ = ["register"]
 
 users_app = typer.Typer(help="People who log in (their role caps their tokens).",
                         no_args_is_help=True)
-MAX_NAME_LENGTH = 200
-MAX_WORKSPACE_NAME_LENGTH = 100  # as WorkspaceRepository.create enforces
 workspaces_app = typer.Typer(help="Workspaces (tenants) and their members.",
                              no_args_is_help=True)
+MAX_NAME_LENGTH = 200
+MAX_WORKSPACE_NAME_LENGTH = 100  # as WorkspaceRepository.create enforces
 
 
 def _check_role(role: str, catalog_path: str | None) -> str:
     roles = sorted(open_catalog(catalog_path).roles)
     if role not in roles:
-        fail(f"unknown role {role!r}; the catalog defines: {', '.join(roles)}")
+        fail(f"unknown role {shown(role)}; the catalog defines: {', '.join(roles)}")
     return role
 
 
@@ -65,8 +66,7 @@ def _read_password() -> str:
     return password
 
 
-@users_app.command("create", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(users_app, "create")
 def users_create(
     email: Annotated[str, typer.Option("--email", help="The login email (unique).")],
     password_stdin: Annotated[bool, typer.Option(
@@ -84,40 +84,29 @@ def users_create(
     _check_role(role, catalog)
     display_name = None if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     password_hash = hash_password(_read_password())
-    db = open_database(load_settings(database_url=database_url, catalog_path=catalog))
-    try:
+    settings = load_settings(database_url=database_url, catalog_path=catalog)
+    with open_store(settings) as db, refusals(conflict=(AlreadyExists,), invalid=(ValueError,)):
         user = UserRepository(db).create(email=email, password_hash=password_hash, role=role,
                                          name=display_name)
-    except AlreadyExists as exc:
-        fail(str(exc), code=1)
-    except ValueError as exc:
-        fail(str(exc))
-    finally:
-        db.dispose()
     if as_json:
-        typer.echo(orjson.dumps(_user_dict(user)).decode())
+        print_json(_user_dict(user))
     else:
         typer.echo(f"created {user.email} ({user.role}) as {user.id}")
 
 
-@users_app.command("list", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(users_app, "list")
 def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List users (never their password hashes)."""
-    db = open_database(load_settings(database_url=database_url))
-    users = UserRepository(db).list()
-    db.dispose()
+    with open_store(load_settings(database_url=database_url)) as db:
+        users = UserRepository(db).list()
     if as_json:
-        typer.echo(orjson.dumps([_user_dict(u) for u in users]).decode())
+        print_json([_user_dict(u) for u in users])
         return
-    table = Table("id", "email", "name", "role")
-    for user in users:
-        table.add_row(user.id, user.email, user.name or "", user.role)
-    Console().print(table)
+    print_table(("id", "email", "name", "role"),
+                ((u.id, u.email, u.name or "", u.role) for u in users))
 
 
-@workspaces_app.command("create", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(workspaces_app, "create")
 def workspaces_create(
     name: Annotated[str, typer.Argument(help="The workspace name (unique).")],
     database_url: DatabaseUrlOption = None,
@@ -125,41 +114,28 @@ def workspaces_create(
 ) -> None:
     """Create a workspace."""
     name = checked_name(name, "a workspace name", MAX_WORKSPACE_NAME_LENGTH)
-    db = open_database(load_settings(database_url=database_url))
-    try:
+    settings = load_settings(database_url=database_url)
+    with open_store(settings) as db, refusals(conflict=(AlreadyExists,), invalid=(ValueError,)):
         workspace = WorkspaceRepository(db).create(name)
-    except AlreadyExists as exc:
-        fail(str(exc), code=1)
-    except ValueError as exc:
-        fail(str(exc))
-    finally:
-        db.dispose()
     if as_json:
-        typer.echo(orjson.dumps({"id": workspace.id, "name": workspace.name}).decode())
+        print_json({"id": workspace.id, "name": workspace.name})
     else:
         typer.echo(f"created workspace {workspace.name} as {workspace.id}")
 
 
-@workspaces_app.command("list", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(workspaces_app, "list")
 def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List workspaces with their member counts."""
-    db = open_database(load_settings(database_url=database_url))
-    repo = WorkspaceRepository(db)
-    rows = [(w, len(repo.members(w.id))) for w in repo.list()]
-    db.dispose()
+    with open_store(load_settings(database_url=database_url)) as db:
+        repo = WorkspaceRepository(db)
+        rows = [(w, len(repo.members(w.id))) for w in repo.list()]
     if as_json:
-        typer.echo(orjson.dumps([{"id": w.id, "name": w.name, "members": n}
-                                 for w, n in rows]).decode())
+        print_json([{"id": w.id, "name": w.name, "members": n} for w, n in rows])
         return
-    table = Table("id", "name", "members")
-    for workspace, count in rows:
-        table.add_row(workspace.id, workspace.name, str(count))
-    Console().print(table)
+    print_table(("id", "name", "members"), ((w.id, w.name, str(n)) for w, n in rows))
 
 
-@workspaces_app.command("add-member", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(workspaces_app, "add-member")
 def workspaces_add_member(
     name: Annotated[str, typer.Argument(help="The workspace name.")],
     email: Annotated[str, typer.Option("--email", help="The user's email.")],
@@ -170,20 +146,16 @@ def workspaces_add_member(
 ) -> None:
     """Add a user to a workspace (or change their role there)."""
     _check_role(role, catalog)
-    db = open_database(load_settings(database_url=database_url, catalog_path=catalog))
-    try:
+    with open_store(load_settings(database_url=database_url, catalog_path=catalog)) as db:
         workspace = WorkspaceRepository(db).by_name(name)
         if workspace is None:
-            fail(f"no workspace named {name!r}", code=1)
+            fail(f"no workspace named {shown(name)}", code=EXIT_FAILED)
         user = UserRepository(db).by_email(email)
         if user is None:
-            fail(f"no user with email {email!r}", code=1)
+            fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
         WorkspaceRepository(db).add_member(workspace.id, user.id, role)
-    finally:
-        db.dispose()
     if as_json:
-        typer.echo(orjson.dumps({"workspace_id": workspace.id, "user_id": user.id,
-                                 "role": role}).decode())
+        print_json({"workspace_id": workspace.id, "user_id": user.id, "role": role})
     else:
         typer.echo(f"{user.email} is now {role} in {workspace.name}")
 

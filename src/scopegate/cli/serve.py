@@ -8,28 +8,26 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..server.keyring import rotate_signing_key
 from ..store.repositories import SigningKeyRepository
 from ..tokens import SUPPORTED_ALGS
-from ._admin_db import (
-    EXIT_CODES_HELP,
+from ._common import (
     STORE_FAILURES,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    admin_command,
     connect_database,
     fail,
     fail_unusable,
     load_settings,
     open_catalog,
-    open_database,
+    open_store,
+    print_json,
+    print_table,
     shown,
-    store_failures_are_one_line,
 )
 
 __all__ = ["register"]
@@ -94,7 +92,8 @@ def serve(
     _check_can_listen(settings.host, settings.port)
     _check_issuer(settings.issuer)
     open_catalog(settings.catalog_path)
-    open_database(settings).dispose()  # migrate and create the first key before workers fork
+    with open_store(settings):
+        pass  # migrate and create the first keys before workers fork
     os.environ.update(settings.to_env())
 
     import uvicorn
@@ -109,8 +108,7 @@ def serve(
                 access_log=access_log, log_config=None, server_header=False)
 
 
-@db_app.command("upgrade", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(db_app, "upgrade")
 def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
     settings = load_settings(database_url=database_url)
@@ -125,8 +123,7 @@ def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     typer.echo(f"database at revision {revision}")
 
 
-@keys_app.command("rotate", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "rotate")
 def keys_rotate(
     database_url: DatabaseUrlOption = None,
     alg: Annotated[str | None, typer.Option(envvar="SCOPEGATE_SIGNING_ALG",
@@ -136,33 +133,27 @@ def keys_rotate(
     settings = load_settings(database_url=database_url, signing_alg=alg)
     if settings.signing_alg not in SUPPORTED_ALGS:
         fail(f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
-    db = open_database(settings)
     keep = timedelta(seconds=max(settings.access_token_ttl, settings.code_ttl) + 300)
-    kid = rotate_signing_key(SigningKeyRepository(db), settings.signing_alg, keep)
-    db.dispose()
+    with open_store(settings) as db:
+        kid = rotate_signing_key(SigningKeyRepository(db), settings.signing_alg, keep)
     typer.echo(f"new signing key {kid}; running servers pick it up within a minute")
 
 
-@keys_app.command("list", epilog=EXIT_CODES_HELP)
-@store_failures_are_one_line
+@admin_command(keys_app, "list")
 def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List signing keys: the active one and retired ones still published."""
-    db = open_database(load_settings(database_url=database_url))
-    records = SigningKeyRepository(db).all()
-    db.dispose()
+    with open_store(load_settings(database_url=database_url)) as db:
+        records = SigningKeyRepository(db).all()
     rows = [{"kid": r.kid, "alg": r.alg, "active": r.active,
              "created_at": r.created_at.isoformat(),
              "publish_until": r.publish_until.isoformat() if r.publish_until else None}
             for r in records]
     if as_json:
-        typer.echo(orjson.dumps(rows).decode())
+        print_json(rows)
         return
-    table = Table("kid", "alg", "state", "created", "published until")
-    for row in rows:
-        table.add_row(str(row["kid"]), str(row["alg"]),
-                      "active" if row["active"] else "retired",
-                      str(row["created_at"])[:19], str(row["publish_until"] or "")[:19])
-    Console().print(table)
+    print_table(("kid", "alg", "state", "created", "published until"), (
+        (str(row["kid"]), str(row["alg"]), "active" if row["active"] else "retired",
+         str(row["created_at"])[:19], str(row["publish_until"] or "")[:19]) for row in rows))
 
 
 def register(app: typer.Typer) -> None:
