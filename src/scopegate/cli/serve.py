@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import typer
 
 from ..server.keyring import rotate_signing_key
-from ..store.repositories import SigningKeyRepository
-from ..tokens import SUPPORTED_ALGS
+from ..store.repositories import KeyRecord, SigningKeyRepository
+from ..tokens import ID_TOKEN_ALG, SUPPORTED_ALGS
 from ._common import (
     STORE_FAILURES,
     CatalogOption,
@@ -123,20 +123,49 @@ def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     typer.echo(f"database at revision {revision}")
 
 
+def _key_view(record: KeyRecord) -> dict[str, str]:
+    view = {"kid": record.kid, "alg": record.alg}
+    if record.publish_until is not None:
+        view["publish_until"] = record.publish_until.isoformat()
+    return view
+
+
 @admin_command(keys_app, "rotate")
 def keys_rotate(
     database_url: DatabaseUrlOption = None,
     alg: Annotated[str | None, typer.Option(envvar="SCOPEGATE_SIGNING_ALG",
                                             help="ES256 (default) or EdDSA.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Start signing with a new key; old keys stay in JWKS until their tokens expire."""
+    """Start signing with new keys; old keys stay in JWKS until their tokens expire.
+
+    Both active keys are replaced: the access-token key (ES256 or EdDSA) and the RS256
+    key that signs OpenID Connect ID tokens.
+    """
     settings = load_settings(database_url=database_url, signing_alg=alg)
     if settings.signing_alg not in SUPPORTED_ALGS:
         fail(f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
     keep = timedelta(seconds=max(settings.access_token_ttl, settings.code_ttl) + 300)
     with open_store(settings) as db:
-        kid = rotate_signing_key(SigningKeyRepository(db), settings.signing_alg, keep)
-    typer.echo(f"new signing key {kid}; running servers pick it up within a minute")
+        repo = SigningKeyRepository(db)
+        previous = {r.kid for r in repo.published() if r.active}
+        access_kid = rotate_signing_key(repo, settings.signing_alg, keep)
+        records = repo.all()
+    active = [r for r in records if r.active]  # newest first
+    access = next(r for r in active if r.kid == access_kid)
+    id_token = next(r for r in active if r.alg == ID_TOKEN_ALG)
+    retired = [r for r in records if r.kid in previous]
+    if as_json:
+        print_json({"access_token_key": _key_view(access), "id_token_key": _key_view(id_token),
+                    "retired": [_key_view(r) for r in retired]})
+        return
+    typer.echo(f"new access-token key {access.kid} ({access.alg})")
+    typer.echo(f"new ID-token key     {id_token.kid} ({id_token.alg})")
+    until = max((r.publish_until for r in retired if r.publish_until), default=None)
+    if until is not None:
+        typer.echo(f"the {len(retired)} retired key(s) stay in JWKS until "
+                   f"{until.isoformat(timespec='seconds')}")
+    typer.echo("running servers pick the new keys up within a minute", err=True)
 
 
 @admin_command(keys_app, "list")
