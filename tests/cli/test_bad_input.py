@@ -370,3 +370,14 @@ def test_in_a_real_process(environment: dict[str, str], busy_port: int) -> None:
         done = run_real(*args, env=environment)
         assert_clean_failure(done.returncode, done.stdout, done.stderr, " ".join(args))
         assert done.returncode == code and message in done.stderr, done.stderr
+
+
+def test_a_password_that_is_not_utf8_is_refused(environment: dict[str, str]) -> None:
+    """Bytes a C locale reads as surrogates used to reach argon2 and crash there."""
+    done = subprocess.run(
+        [SCOPEGATE, "users", "create", "--email", "bytes@example.com", "--password-stdin"],
+        input=b"pass\xff\xfeword123\n", env={**os.environ, **environment},
+        capture_output=True, timeout=60, check=False)
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert_clean_failure(done.returncode, out, err, "non-UTF-8 password")
+    assert done.returncode == 2 and "not UTF-8" in err

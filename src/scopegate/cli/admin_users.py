@@ -58,7 +58,11 @@ def _user_dict(user: UserRecord) -> dict[str, object]:
 
 
 def _read_password() -> str:
-    raw = sys.stdin.read(MAX_PASSWORD_LENGTH + 2)
+    try:
+        raw = sys.stdin.read(MAX_PASSWORD_LENGTH + 2)
+        raw.encode("utf-8")  # a C locale reads bad bytes as surrogates; argon2 would choke
+    except UnicodeError:
+        fail("the password on stdin is not UTF-8 text")
     password = raw.removesuffix("\n").removesuffix("\r")
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         fail(f"the password on stdin must be {MIN_PASSWORD_LENGTH} to "
