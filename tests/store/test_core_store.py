@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from scopegate.store import Database, DatabaseError
 from scopegate.store.models import utcnow
@@ -82,12 +83,26 @@ def test_server_secret_is_generated_once(db: Database) -> None:
 
 def test_signing_keys_rotate_and_prune(db: Database) -> None:
     repo = SigningKeyRepository(db)
-    repo.add("k1-" + uuid.uuid4().hex[:6], "ES256", "pem")
-    retired = repo.retire_active(timedelta(hours=1))
-    assert retired and all(not k.active for k in repo.published() if k.kid in retired)
-    repo.add("k2-" + uuid.uuid4().hex[:6], "ES256", "pem")
-    assert repo.published()[0].active
+    old = "k1-" + uuid.uuid4().hex[:6]
+    repo.add(old, "ES256", "pem")
+    new = "k2-" + uuid.uuid4().hex[:6]
+    retired = repo.rotate([(new, "ES256", "pem")], timedelta(hours=1))
+    assert old in retired
+    published = {k.kid: k for k in repo.published()}
+    assert not published[old].active and published[new].active
     assert repo.prune(now=utcnow() + timedelta(hours=2)) >= len(retired)
+    assert old not in {k.kid for k in repo.published()}
+
+
+def test_a_failed_rotation_keeps_the_old_key_active(db: Database) -> None:
+    repo = SigningKeyRepository(db)
+    old = "k1-" + uuid.uuid4().hex[:6]
+    repo.add(old, "ES256", "pem")
+    with pytest.raises(IntegrityError):  # the duplicate kid aborts the whole transaction
+        repo.rotate([("dup-" + old, "ES256", "pem"), ("dup-" + old, "RS256", "pem")],
+                    timedelta(hours=1))
+    still = {k.kid: k for k in repo.published()}
+    assert still[old].active and ("dup-" + old) not in still
 
 
 def test_revoked_ids_are_kept_until_expiry(db: Database) -> None:

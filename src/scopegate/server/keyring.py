@@ -44,10 +44,7 @@ def rotate_signing_key(repo: SigningKeyRepository, alg: str, keep_published: tim
     """
     key = generate_key(alg)
     id_key = generate_key(ID_TOKEN_ALG)
-    repo.retire_active(keep_published)
-    repo.add(key.kid, key.alg, key.private_pem())
-    repo.add(id_key.kid, id_key.alg, id_key.private_pem())
-    repo.prune()
+    repo.rotate([(k.kid, k.alg, k.private_pem()) for k in (key, id_key)], keep_published)
     return key.kid
 
 

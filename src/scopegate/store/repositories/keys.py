@@ -71,9 +71,15 @@ class SigningKeyRepository:
                 SigningKey.created_at.desc(), SigningKey.kid))
             return [_record(r) for r in rows]
 
-    def retire_active(self, keep_published_for: timedelta) -> list[str]:
-        """Retire every active key; keep it in JWKS for ``keep_published_for``.
+    def rotate(self, new_keys: list[tuple[str, str, str]],
+               keep_published_for: timedelta) -> list[str]:
+        """Retire every active key and store ``new_keys`` in ONE transaction.
 
+        Retired keys stay in JWKS for ``keep_published_for``; keys past that are deleted.
+        A failure half-way leaves the old keys active: there is never a moment without
+        an active signing key.
+
+        :param new_keys: ``(kid, alg, private_pem)`` for each new active key.
         :returns: the retired key ids.
         """
         now = utcnow()
@@ -84,6 +90,10 @@ class SigningKeyRepository:
                 row.retired_at = now
                 row.publish_until = now + keep_published_for
                 retired.append(row.kid)
+            session.add_all(SigningKey(kid=kid, alg=alg, private_pem=pem)
+                            for kid, alg, pem in new_keys)
+            session.execute(sa.delete(SigningKey).where(
+                SigningKey.retired_at.is_not(None), SigningKey.publish_until <= now))
             return retired
 
     def prune(self, now: datetime | None = None) -> int:
