@@ -200,6 +200,10 @@ def _keep_message(console: Console, services: list[LocalService], workdir: Path,
         console.print(line, highlight=False, soft_wrap=True)
 
 
+EXIT_CODES_HELP = ("Exit codes: 0 the demo ran every step; 1 a step failed or a service did "
+                   "not start; 2 a bad catalog or SCOPEGATE_* setting.")
+
+
 def demo(
     keep: Annotated[bool, typer.Option(
         "--keep", help="Leave the server and the example API running and print their URLs.")
@@ -225,8 +229,11 @@ def demo(
         console.print(f"example API:          {api.url} (trusts {auth.url})", soft_wrap=True)
         _walk_through(console, auth.url, api.url, client_id, secret)
         ok = True
-    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError, ScopeError, DatabaseError,
-            ValueError) as exc:  # ValueError: a bad SCOPEGATE_* setting
+    except (ScopeError, ValueError) as exc:  # a bad catalog or SCOPEGATE_* setting
+        Console(stderr=True).print(f"[red]error:[/] demo cannot start: {exc}", highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError, DatabaseError) as exc:
         Console(stderr=True).print(f"[red]error:[/] demo failed: {exc}", highlight=False,
                                    soft_wrap=True)
         raise typer.Exit(1) from None
@@ -247,4 +254,4 @@ def demo(
 
 def register(app: typer.Typer) -> None:
     """Attach ``demo`` to the root app."""
-    app.command("demo")(demo)
+    app.command("demo", epilog=EXIT_CODES_HELP)(demo)

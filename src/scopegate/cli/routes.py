@@ -70,7 +70,12 @@ def _scopes_text(route: RouteEntry) -> str:
     return " ".join(route.declaration.scopes)
 
 
-@routes_app.command("check")
+EXIT_CODES_HELP = ("Exit codes: 0 every route declares known scopes; 1 a route is undeclared "
+                   "or names a scope missing from the catalog; 2 the app or the catalog "
+                   "cannot be loaded.")
+
+
+@routes_app.command("check", epilog=EXIT_CODES_HELP)
 def routes_check(
     app_path: Annotated[str, typer.Argument(
         metavar="APP_IMPORT_PATH", help="module:app of a Starlette, FastAPI or Flask app")],
