@@ -90,7 +90,7 @@ def _token_endpoint(out: str) -> list[Figure]:
 
 
 def _guard(out: str) -> list[Figure]:
-    rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+((?:>=|<=) [\d.]+)\s+(met|NOT met)$", out,
+    rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+((?:>=|<=) [\d.]+)\s+(met|NOT met)\b", out,
                       re.MULTILINE)
     figures = [Figure("guard", label, value, goal, verdict == "met")
                for label, value, goal, verdict in rows]
@@ -213,10 +213,11 @@ def print_summary(figures: list[Figure], statuses: dict[str, tuple[str, float]])
         print(f"bench_{name + '.py':22} {status:28} {took:6.0f} s")
     print()
     width = max([len(f.label) for f in figures] + [10])
-    print(f"{'bench':15} {'figure':{width}} {'value':>14} {'goal':>8}  verdict")
+    value_width = max([len(f.value) for f in figures] + [10])
+    print(f"{'bench':15} {'figure':{width}} {'value':>{value_width}} {'goal':>8}  verdict")
     for f in figures:
         verdict = "" if f.met is None else ("met" if f.met else "NOT met")
-        print(f"{f.bench:15} {f.label:{width}} {f.value:>14} {f.goal:>8}  {verdict}")
+        print(f"{f.bench:15} {f.label:{width}} {f.value:>{value_width}} {f.goal:>8}  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
