@@ -19,6 +19,7 @@ EXPECTED = {
     "METADATA_PATH": "_providers",
     "NO_KEYRING_ENV": "_api_client",
     "REQUIRED_SCOPES_EXTENSION": "_auth",
+    "SCOPE_CATALOG_METADATA": "_providers",
     "TOKENS_FILE": "_api_client",
     "Acquire": "_flow",
     "ApiClient": "_api_client",

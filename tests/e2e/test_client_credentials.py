@@ -93,6 +93,7 @@ def test_insufficient_scope_steps_a_service_up_and_retries_once(
     assert ran.status_code == 200 and ran.json()["ran_as"] == stack.service_client_id
     token_path = httpx.URL(stack.metadata["token_endpoint"]).path
     assert sent == ["GET /.well-known/oauth-authorization-server",  # discovery, once
+                    "GET /api/v1/scopes",  # the scope catalog it advertises, once
                     f"POST {token_path}", f"GET {READ_PATH}", f"POST {RUN_PATH}",
                     f"POST {token_path}", f"POST {RUN_PATH}"]
     stepped = session.get_token(["apps:run"])

@@ -18,7 +18,7 @@ import httpx
 import requests
 import requests.auth
 
-from scopegate.scopes import scope_set, union, validate_tokens
+from scopegate.scopes import Catalog, scope_set, union, validate_tokens
 
 from ._flow import AsyncEffects, Effect, SyncEffects, drive_sync
 from ._session import TokenSession
@@ -93,7 +93,7 @@ class ScopegateAuth(httpx.Auth):
             token = yield from self.session.token_flow(required)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
-        retry_with = _retry_scopes(response, required)
+        retry_with = _retry_scopes(response, required, self.session.catalog)
         if retry_with is None:
             return
         token = yield from self.session.token_flow(retry_with, rejected=token)
@@ -154,7 +154,9 @@ class ScopegateAuth(httpx.Auth):
 
 
 def _retry_scopes(
-    status: httpx.Response | requests.Response, required: frozenset[str]
+    status: httpx.Response | requests.Response,
+    required: frozenset[str],
+    catalog: Catalog | None = None,
 ) -> frozenset[str] | None:
     """Return the scopes to retry with, or None when the answer needs no retry."""
     if status.status_code == 401:
@@ -164,7 +166,7 @@ def _retry_scopes(
             challenges = status.headers.get_list("www-authenticate")
         else:
             challenges = [status.headers.get("www-authenticate", "")]
-        extra = insufficient_scope(challenges)
+        extra = insufficient_scope(challenges, catalog)
         if extra is not None:
             return union(required, extra)
     return None
@@ -229,7 +231,7 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         sent = response.request
         if getattr(sent, "_scopegate_retried", False):
             return response
-        retry_with = _retry_scopes(response, self.required_scopes)
+        retry_with = _retry_scopes(response, self.required_scopes, self.session.catalog)
         if retry_with is None:
             return response
         token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 import filelock
 
-from scopegate.scopes import covers
+from scopegate.scopes import Catalog
 
+from ._compare import covers
 from ._config import KEYRING_SERVICE, keyring_call
 from ._exceptions import TokenStoreError
 from ._tokens import Token
@@ -274,11 +275,13 @@ class TokenCache:
         *,
         within: frozenset[str] | None = None,
         exclude: str | None = None,
+        catalog: Catalog | None = None,
     ) -> Token | None:
         """Return a valid in-memory token whose scopes cover ``required`` (memory only).
 
         :param within: if given, skip tokens granted anything outside this set.
         :param exclude: an access token the server just rejected.
+        :param catalog: the issuer's catalog (aliases, implication); None compares names.
         """
         bucket = self._memory.get((issuer, client_id))
         if not bucket:
@@ -286,10 +289,10 @@ class TokenCache:
         now = self.clock()
         best: Token | None = None
         for token in tuple(bucket.values()):
-            if covers(token.scopes, required) and token.is_valid(now, self.margin):
+            if covers(catalog, token.scopes, required) and token.is_valid(now, self.margin):
                 if token.access_token == exclude:
                     continue
-                if within is not None and not covers(within, token.scopes):
+                if within is not None and not covers(catalog, within, token.scopes):
                     continue
                 if best is None or (token.expires_at or float("inf")) > (
                     best.expires_at or float("inf")

@@ -5,6 +5,9 @@ is written once as a generator. It yields an :class:`httpx.Request` when it need
 response, or an :class:`Effect` for the only things that differ between sync and async
 code: locks, sleeping and blocking work (disk, keyring, the browser). The drivers here,
 and the ``sync_auth_flow``/``async_auth_flow`` overrides in ``_auth.py``, run them.
+The drivers here throw a transport error back into the flow, so a flow can carry on
+without an optional answer (the scope catalog); inside an ``httpx.Auth`` flow httpx
+itself raises it to the caller.
 """
 
 from __future__ import annotations
@@ -237,8 +240,12 @@ def drive_sync(
         item = next(flow)
         while True:
             if isinstance(item, httpx.Request):
-                response = send(item)
-                response.read()
+                try:
+                    response = send(item)
+                    response.read()
+                except httpx.TransportError as exc:
+                    item = flow.throw(exc)  # a flow may do without an optional answer
+                    continue
                 item = flow.send(response)
             else:
                 item = effects.advance(flow, item)
@@ -262,8 +269,12 @@ async def drive_async(
         item = next(flow)
         while True:
             if isinstance(item, httpx.Request):
-                response = await send(item)
-                await response.aread()
+                try:
+                    response = await send(item)
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    item = flow.throw(exc)
+                    continue
                 item = flow.send(response)
             else:
                 item = await effects.advance(flow, item)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from scopegate.scopes import format_scope, scope_set
+from scopegate.scopes import Catalog, ScopeError, catalog_from_listing, format_scope, scope_set
 
 from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
 from ._exceptions import AuthenticationError, DeviceFlowError, TokenEndpointError
@@ -30,6 +31,7 @@ __all__ = [
     "CLIENT_CREDENTIALS_DEFAULT_SCOPES",
     "INTERACTIVE_DEFAULT_SCOPES",
     "METADATA_PATH",
+    "SCOPE_CATALOG_METADATA",
     "AuthorizationCodePkceProvider",
     "ClientCredentialsProvider",
     "DeviceCodeProvider",
@@ -37,7 +39,13 @@ __all__ = [
     "pkce_pair",
 ]
 
+log = logging.getLogger("scopegate.client")
+
 METADATA_PATH = "/.well-known/oauth-authorization-server"
+#: The metadata member (a scopegate extension) naming the public scope-catalog URL.
+SCOPE_CATALOG_METADATA = "scope_catalog_endpoint"
+#: After a failed catalog fetch, scopes are compared literally for this many seconds.
+_CATALOG_RETRY_AFTER = 300.0
 # Requesting `api` is what puts the API audience into the token (seed 000).
 CLIENT_CREDENTIALS_DEFAULT_SCOPES: tuple[str, ...] = ("api",)
 INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
@@ -118,6 +126,10 @@ class TokenProvider:
         self._metadata: dict[str, Any] | None = (
             {"token_endpoint": token_endpoint} if token_endpoint else None
         )
+        #: The issuer's public scope catalog once fetched; None compares scopes literally.
+        self.catalog: Catalog | None = None
+        self._catalog_checked = False  # the metadata said there is none, or we have it
+        self._catalog_retry_at = 0.0  # monotonic time after which a failed fetch is retried
 
     def metadata_flow(self) -> Flow[Mapping[str, Any]]:
         """Fetch (once) the RFC 8414 metadata from ``<issuer>/.well-known/...``."""
@@ -130,6 +142,36 @@ class TokenProvider:
                 )
             self._metadata = _json_body(response)
         return self._metadata
+
+    def catalog_flow(self) -> Flow[Catalog | None]:
+        """Fetch (once) the issuer's public scope catalog, if its metadata advertises one.
+
+        Never fails the caller: an issuer without the endpoint (not a scopegate server),
+        an error answer or a malformed listing leaves :attr:`catalog` None, and scopes
+        are compared literally (a failed fetch is retried after a few minutes).
+        """
+        if self._catalog_checked or time.monotonic() < self._catalog_retry_at:
+            return self.catalog
+        try:
+            metadata = yield from self.metadata_flow()
+        except AuthenticationError:
+            return None  # the grant that needs the metadata reports this error itself
+        url = metadata.get(SCOPE_CATALOG_METADATA)
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            self._catalog_checked = True
+            return None
+        try:
+            response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
+            body = _json_body(response)
+            if response.status_code != 200:
+                raise TokenEndpointError("invalid_response", f"HTTP {response.status_code}")
+            self.catalog = catalog_from_listing(body, url)
+        except (httpx.TransportError, TokenEndpointError, ScopeError) as exc:
+            log.warning("%s: scope catalog unavailable (%s); comparing scopes by name", url, exc)
+            self._catalog_retry_at = time.monotonic() + _CATALOG_RETRY_AFTER
+            return None
+        self._catalog_checked = True
+        return self.catalog
 
     def endpoint_flow(self, name: str) -> Flow[str]:
         """Return one endpoint URL from the metadata."""

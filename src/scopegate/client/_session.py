@@ -2,9 +2,13 @@
 
 One flow (:meth:`TokenSession.token_flow`) does it all, in this order: cache hit;
 otherwise, under a per-key lock (threads, tasks and processes), reload the persistent
-store; refresh; re-request silently (client credentials); or plan a step-up that logs
-in once for defaults + granted + required, verifies the grant and the identity, and
-saves the new token before evicting the old one.
+store and fetch the issuer's scope catalog (once); refresh; re-request silently
+(client credentials); or plan a step-up that logs in once for defaults + granted +
+required, verifies the grant and the identity, and saves the new token before
+evicting the old one.
+
+Every "is this covered" answer goes through ``_compare``: with the issuer's catalog
+(aliases, implication) once the provider has it, literally before or without it.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from scopegate.scopes import covers, scope_set, union, validate_tokens
+from scopegate.scopes import Catalog, scope_set, union, validate_tokens
 
 from ._cache import TokenCache
+from ._compare import canonical, covers
 from ._exceptions import (
     LoginRequired,
     ScopeStepUpRequired,
@@ -83,6 +88,11 @@ class TokenSession:
         """Return whether this session may start a login."""
         return is_interactive() if self._interactive is None else self._interactive
 
+    @property
+    def catalog(self) -> Catalog | None:
+        """Return the issuer's scope catalog once fetched (None: names compare literally)."""
+        return self.provider.catalog
+
     def _ceiling(self, need: frozenset[str]) -> frozenset[str] | None:
         # Silent (client credentials) tokens must not exceed what was configured, so a
         # read-only configuration never reuses a write token of the same client.
@@ -92,7 +102,11 @@ class TokenSession:
         """Return a valid in-memory token covering ``required`` (no I/O): the hot path."""
         need = union(self.required_scopes, required) if required else self.required_scopes
         return self.cache.find(
-            self.provider.issuer, self.provider.client_id, need, within=self._ceiling(need)
+            self.provider.issuer,
+            self.provider.client_id,
+            need,
+            within=self._ceiling(need),
+            catalog=self.provider.catalog,
         )
 
     def _lock_key(self) -> str:
@@ -108,20 +122,29 @@ class TokenSession:
         need = union(self.required_scopes, required)
         issuer, client_id = self.provider.issuer, self.provider.client_id
         exclude = rejected.access_token if rejected else None
+        catalog = self.provider.catalog
         ceiling = self._ceiling(need)
-        token = self.cache.find(issuer, client_id, need, within=ceiling, exclude=exclude)
+        token = self.cache.find(
+            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
+        )
         if token is not None:
             return token
         yield Acquire(self._lock_key())
         yield Blocking(self.cache.reload)
+        # Before deciding that no token fits, learn what the issuer's names mean.
+        catalog = yield from self.provider.catalog_flow()
+        need = canonical(catalog, need)
+        ceiling = self._ceiling(need)
         # Another thread, task or process may have done the work while we waited.
-        token = self.cache.find(issuer, client_id, need, within=ceiling, exclude=exclude)
+        token = self.cache.find(
+            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
+        )
         if token is not None:
             yield Release(self._lock_key())
             return token
         # A rejected token still tells who the user is, what was granted, and may refresh.
         current = self._current(need)
-        if rejected is not None and covers(rejected.scopes, need):
+        if rejected is not None and covers(catalog, rejected.scopes, need):
             # Refused although it covers the need (401): it is dead. A token refused for
             # insufficient_scope still serves what it covers, even if the step-up fails.
             self.cache.forget_memory(rejected)
@@ -134,18 +157,22 @@ class TokenSession:
     def _current(self, need: frozenset[str]) -> Token | None:
         """Pick the session's existing token: one covering ``need`` first, else the newest."""
         ceiling = self._ceiling(need)
+        catalog = self.provider.catalog
         tokens = [
             t
             for t in self.cache.tokens(self.provider.issuer, self.provider.client_id)
-            if ceiling is None or covers(ceiling, t.scopes)
+            if ceiling is None or covers(catalog, ceiling, t.scopes)
         ]
         for token in tokens:
-            if covers(token.scopes, need):
+            if covers(catalog, token.scopes, need):
                 return token
         return tokens[0] if tokens else None
 
     def _refresh_flow(self, current: Token | None, need: frozenset[str]) -> Flow[Token | None]:
-        if current is None or not current.refresh_token or not covers(current.scopes, need):
+        catalog = self.provider.catalog
+        if current is None or not current.refresh_token:
+            return None
+        if not covers(catalog, current.scopes, need):
             return None
         try:
             token = yield from self.provider.refresh_flow(current)
@@ -153,37 +180,44 @@ class TokenSession:
             log.info("refresh refused (%s); a new login is needed", exc.error)
             self.cache.forget_memory(current)
             return None
-        if not covers(token.scopes, need):
+        if not covers(catalog, token.scopes, need):
             return None
         check_identity(current, token)
         yield from self._save_flow(token, replaces=[current])
         return token
 
     def _obtain_flow(self, current: Token | None, need: frozenset[str]) -> Flow[Token]:
+        catalog = self.provider.catalog
         granted = current.scopes if current else frozenset()
         if self.provider.silent:
-            token = yield from self.provider.acquire_flow(union(self.scopes, need))
-            verify_granted(token, need)
+            token = yield from self.provider.acquire_flow(
+                canonical(catalog, union(self.scopes, need))
+            )
+            verify_granted(token, need, catalog)
             # Keep a narrower valid token: calls that need less still fit under its ceiling.
             stale = current is not None and not current.is_valid(self.cache.clock(), 0)
             yield from self._save_flow(token, replaces=[current] if stale and current else [])
             return token
-        if current is None or covers(granted, need):
+        if current is None or covers(catalog, granted, need):
             if not self.interactive:
                 reason = "not logged in" if current is None else "session expired"
                 raise LoginRequired(self.environment, reason)
-            wanted = union(self.scopes, granted, need)
+            wanted = canonical(catalog, union(self.scopes, granted, need))
         else:
-            plan = plan_step_up(granted, need, self.interactive, self.scopes)
+            plan = plan_step_up(granted, need, self.interactive, self.scopes, catalog)
             if isinstance(plan, MissingNonInteractive):
                 raise ScopeStepUpRequired(plan.missing, self.environment)
             if isinstance(plan, Covered):  # pragma: no cover - excluded by the branch above
                 raise AssertionError("covered scopes reached the step-up branch")
             wanted = plan.scopes
         token = yield from self.provider.acquire_flow(wanted)
-        verify_granted(token, need)
+        verify_granted(token, need, catalog)
         check_identity(current, token)
-        replaces = [current] if current is not None and covers(token.scopes, current.scopes) else []
+        replaces = (
+            [current]
+            if current is not None and covers(catalog, token.scopes, current.scopes)
+            else []
+        )
         yield from self._save_flow(token, replaces=replaces)
         return token
 
@@ -205,14 +239,18 @@ class TokenSession:
         asked = scope_set(validate_tokens(scopes))
         yield Acquire(self._lock_key())
         yield Blocking(self.cache.reload)
+        catalog = yield from self.provider.catalog_flow()
+        asked = canonical(catalog, asked)
         current = self._current(asked)
         kept = current.scopes if current is not None and not self.provider.silent else ()
-        token = yield from self.provider.acquire_flow(union(self.scopes, kept, asked))
-        verify_granted(token, asked)
+        token = yield from self.provider.acquire_flow(
+            canonical(catalog, union(self.scopes, kept, asked))
+        )
+        verify_granted(token, asked, catalog)
         if current is not None and current.subject != token.subject:
             # An explicit login may switch accounts: the other account's tokens go.
             replaces = self.cache.tokens(self.provider.issuer, self.provider.client_id)
-        elif current is not None and covers(token.scopes, current.scopes):
+        elif current is not None and covers(catalog, token.scopes, current.scopes):
             replaces = [current]
         else:
             replaces = []

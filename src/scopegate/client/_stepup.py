@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from scopegate.scopes import covers, missing, scopes_from_value, union
+from scopegate.scopes import Catalog, scopes_from_value, union
 
+from ._compare import canonical, covers, missing
 from ._exceptions import IdentityChanged, ScopeNotGranted
 from ._tokens import Token
 
@@ -58,15 +59,20 @@ def plan_step_up(
     required: Iterable[str],
     interactive: bool,
     defaults: Iterable[str] = (),
+    catalog: Catalog | None = None,
 ) -> StepUpPlan:
-    """Decide the step-up for a token granted ``granted`` when ``required`` is needed."""
+    """Decide the step-up for a token granted ``granted`` when ``required`` is needed.
+
+    :param catalog: the issuer's catalog: a granted scope that implies (or is the
+        canonical name of) a required one covers it. None compares names literally.
+    """
     granted_set = frozenset(granted)
-    required_set = frozenset(required)
-    if covers(granted_set, required_set):
+    required_set = canonical(catalog, required)
+    if covers(catalog, granted_set, required_set):
         return Covered()
     if not interactive:
-        return MissingNonInteractive(missing(granted_set, required_set))
-    return Reauthenticate(union(defaults, granted_set, required_set))
+        return MissingNonInteractive(missing(catalog, granted_set, required_set))
+    return Reauthenticate(union(canonical(catalog, defaults), granted_set, required_set))
 
 
 def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
@@ -90,24 +96,31 @@ def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
-def insufficient_scope(challenges: Iterable[str]) -> frozenset[str] | None:
+def insufficient_scope(
+    challenges: Iterable[str], catalog: Catalog | None = None
+) -> frozenset[str] | None:
     """Read the scopes from an RFC 6750 ``insufficient_scope`` Bearer challenge.
 
     Returns None when no challenge says ``error="insufficient_scope"``; an empty set
-    when it does but names no scope.
+    when it does but names no scope. With the issuer's ``catalog``, aliases in the
+    challenge come back as canonical names.
     """
     for challenge in challenges:
         if challenge[:6].lower() != "bearer":
             continue
         params = {k.lower(): v.replace('\\"', '"') for k, v in _CHALLENGE_PARAM.findall(challenge)}
         if params.get("error") == "insufficient_scope":
-            return scopes_from_value(params.get("scope", "")) or frozenset()
+            return canonical(catalog, scopes_from_value(params.get("scope", "")) or ())
     return None
 
 
-def verify_granted(token: Token, required: Iterable[str]) -> None:
-    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope."""
-    lacking = missing(token.scopes, required)
+def verify_granted(token: Token, required: Iterable[str], catalog: Catalog | None = None) -> None:
+    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope.
+
+    :param catalog: the issuer's catalog, so ``all`` is granted by ``scopegate:all``
+        and ``apps:read`` by ``apps:run``; None compares names literally.
+    """
+    lacking = missing(catalog, token.scopes, required)
     if lacking:
         raise ScopeNotGranted(lacking)
 

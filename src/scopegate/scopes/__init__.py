@@ -23,9 +23,11 @@ from ._grammar import (
     parse_scope,
     validate_tokens,
 )
+from ._listing import MAX_LISTED_SCOPES, catalog_from_listing, public_implies, public_listing
 from ._loader import catalog_from_mapping, default_catalog, load_catalog
 
 __all__ = [
+    "MAX_LISTED_SCOPES",
     "MAX_SCOPES",
     "MAX_SCOPE_STRING_LENGTH",
     "MAX_SCOPE_TOKEN_LENGTH",
@@ -36,6 +38,7 @@ __all__ = [
     "ScopeNotAllowedError",
     "ScopeSyntaxError",
     "UnknownScopeError",
+    "catalog_from_listing",
     "catalog_from_mapping",
     "covers",
     "default_catalog",
@@ -45,6 +48,8 @@ __all__ = [
     "load_catalog",
     "missing",
     "parse_scope",
+    "public_implies",
+    "public_listing",
     "scope_set",
     "scope_set_hash",
     "scopes_from_value",

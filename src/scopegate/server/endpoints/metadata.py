@@ -34,6 +34,7 @@ _OPTIONAL_ENDPOINTS = {
     "device_authorization": "device_authorization_endpoint",
     "userinfo": "userinfo_endpoint",
     "jwks": "jwks_uri",
+    "scopes": "scope_catalog_endpoint",  # extension: the public catalog for SDKs
 }
 
 

@@ -1,4 +1,11 @@
-"""``GET /api/v1/scopes``: the public scope catalog (name, description, aliases, audience)."""
+"""``GET /api/v1/scopes``: the public scope catalog, complete enough for an SDK to reason with.
+
+Each public scope comes with its description, aliases, audience and the public scopes
+it implies; the catalog ``namespace`` sits beside them. Internal scopes never appear,
+not even as an implied name. Clients find this endpoint through the metadata member
+``scope_catalog_endpoint`` and rebuild the catalog with
+:func:`scopegate.scopes.catalog_from_listing`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...scopes import Catalog
+from ...scopes import Catalog, public_listing
 from .openapi import json_response
 
 __all__ = ["PATH", "public_catalog", "routes"]
@@ -19,11 +26,8 @@ PATH = "/api/v1/scopes"
 
 def public_catalog(catalog: Catalog) -> list[dict[str, Any]]:
     """The public scopes as JSON-ready dicts, sorted by name (CLI and API share it)."""
-    return [
-        {"name": s.name, "description": s.description, "aliases": list(s.aliases),
-         "audience": s.audience}
-        for s in catalog.public()
-    ]
+    scopes: list[dict[str, Any]] = public_listing(catalog)["scopes"]
+    return scopes
 
 
 async def list_scopes(request: Request) -> Response:
@@ -31,20 +35,27 @@ async def list_scopes(request: Request) -> Response:
     state = request.app.state.server
     body = state.extras.get("scopes_bytes")
     if body is None:
-        body = orjson.dumps({"scopes": public_catalog(state.catalog)})
+        body = orjson.dumps(public_listing(state.catalog))
         state.extras["scopes_bytes"] = body
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 routes: list[BaseRoute] = [Route(PATH, list_scopes, methods=["GET"], name="scopes")]
 
 
-_SCOPE_ITEM = {"type": "object", "required": ["name"], "properties": {
-    "name": {"type": "string"}, "description": {"type": "string"},
-    "aliases": {"type": "array", "items": {"type": "string"}},
-    "audience": {"type": ["string", "null"]}}}
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_SCOPE_ITEM = {"type": "object", "required": ["name", "description", "aliases", "implies",
+                                              "audience"], "properties": {
+    "name": {"type": "string", "description": "Canonical name"},
+    "description": {"type": "string"},
+    "aliases": {**_NAMES, "description": "Other names accepted on input (legacy first)"},
+    "implies": {**_NAMES, "description": "Public scopes this one covers directly"},
+    "audience": {"type": ["string", "null"], "description": "RFC 8707 resource"}}}
 openapi_paths: dict[str, Any] = {PATH: {"get": {
     "summary": "Public scope catalog", "operationId": "scopes",
     "responses": {"200": json_response("Public scopes", {
-        "type": "object", "required": ["scopes"], "properties": {"scopes": {
-            "type": "array", "items": _SCOPE_ITEM}}})}}}}
+        "type": "object", "required": ["namespace", "scopes"], "properties": {
+            "namespace": {"type": "string",
+                          "description": "Prefix of the special scopes (<ns>:all)"},
+            "scopes": {"type": "array", "items": _SCOPE_ITEM}}})}}}}
