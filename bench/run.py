@@ -1,7 +1,7 @@
 """Run every benchmark in turn, each bounded in time, then print a summary of the goal figures.
 
-``python bench/run.py`` runs them all (about 15 minutes on the 2-core development machine);
-``python bench/run.py --quick`` shortens each one (a smoke run of about 6 minutes, noisier);
+``python bench/run.py`` runs them all (about 4.5 minutes on the 2-core development machine);
+``python bench/run.py --quick`` shortens each one (a smoke run of about 1.5 minutes, noisier);
 ``python bench/run.py guard ratelimit`` runs a subset. Every bench runs in its own process
 with a time limit (its process group is stopped when the limit passes); its output is shown
 as it comes, and the summary reads the goal figures from that output. A bench that fails,
