@@ -13,6 +13,7 @@ import logging
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from scopegate.client import (
     SCOPE_CATALOG_METADATA,
     ClientCredentialsProvider,
     Covered,
+    FileTokenStore,
     MissingNonInteractive,
     ScopegateAuth,
     ScopeNotGranted,
@@ -283,3 +285,20 @@ def test_a_catalog_that_cannot_be_fetched_falls_back_without_failing_the_call(
     assert session.catalog is None
     assert server.count("/api/v1/scopes") == 1  # not retried on every call
     assert "scope catalog unavailable" in caplog.text and CATALOG_URL in caplog.text
+
+
+def test_a_stored_token_that_fits_is_used_without_any_request(
+    server: ScopegateLikeIssuer, tmp_path: Path
+) -> None:
+    """Learning the catalog never costs a request when the stored token already fits."""
+    path = tmp_path / "tokens.json"
+    writer = cc_session(TokenCache(FileTokenStore(path)), scopes=("api", "apps:run"))
+    with http_for(server) as http:
+        stored = writer.get_token(http=http)
+    sent_before = list(server.paths)
+    # A new process: empty memory, same file, and a network that is down.
+    reader = cc_session(TokenCache(FileTokenStore(path)), scopes=("api", "apps:run"))
+    down = httpx.Client(transport=httpx.MockTransport(lambda r: _raise_connect_error()))
+    with down:
+        assert reader.get_token(["apps:run"], http=down).access_token == stored.access_token
+    assert server.paths == sent_before and reader.catalog is None

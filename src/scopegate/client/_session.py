@@ -119,10 +119,10 @@ class TokenSession:
 
         :param rejected: a token the API just refused (401 or insufficient_scope).
         """
-        need = union(self.required_scopes, required)
+        catalog = self.provider.catalog
+        need = canonical(catalog, union(self.required_scopes, required))
         issuer, client_id = self.provider.issuer, self.provider.client_id
         exclude = rejected.access_token if rejected else None
-        catalog = self.provider.catalog
         ceiling = self._ceiling(need)
         token = self.cache.find(
             issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
@@ -131,14 +131,20 @@ class TokenSession:
             return token
         yield Acquire(self._lock_key())
         yield Blocking(self.cache.reload)
-        # Before deciding that no token fits, learn what the issuer's names mean.
-        catalog = yield from self.provider.catalog_flow()
-        need = canonical(catalog, need)
-        ceiling = self._ceiling(need)
         # Another thread, task or process may have done the work while we waited.
         token = self.cache.find(
             issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
         )
+        if token is None and catalog is None:
+            # Before deciding that no token fits, learn what the issuer's names mean
+            # (only now: a token that already fits is used without any request).
+            catalog = yield from self.provider.catalog_flow()
+            need = canonical(catalog, need)
+            ceiling = self._ceiling(need)
+            if catalog is not None:
+                token = self.cache.find(
+                    issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
+                )
         if token is not None:
             yield Release(self._lock_key())
             return token
