@@ -100,7 +100,9 @@ class RedisRateLimiter:
         hits wait up to ``socket_timeout`` for a free connection. Async hits always share
         one pipelined connection.
 
-    One limiter serves one event loop at a time (a new loop starts a new connection).
+    One limiter serves one event loop at a time: a new loop starts a new connection, and
+    the previous loop's one can only be closed on that loop, so call :meth:`aclose`
+    before leaving a loop for good.
     """
 
     def __init__(
