@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from scopegate.guard import Guard, GuardConfig
+from scopegate.guard import Guard, GuardConfig, GuardContext
 from scopegate.ratelimit import Decision, MemoryRateLimiter
 
 from .authserver import AUDIENCE, RS_CLIENT_ID, RS_CLIENT_SECRET, AuthServer, start_auth_server
@@ -80,3 +82,20 @@ def make_guard(server: AuthServer, limiter: CountingLimiter) -> MakeGuard:
         return Guard(config, **guard_kwargs)
 
     return make
+
+
+async def contexts_left_in_cycles(
+        request: Callable[[], Awaitable[httpx.Response]]) -> tuple[httpx.Response, int]:
+    """Send one request with the collector off; count guard contexts it left in cycles."""
+    gc.collect()
+    gc.disable()
+    try:
+        response = await request()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        leaked = sum(isinstance(o, GuardContext) for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    return response, leaked

@@ -76,7 +76,12 @@ class GuardMiddleware:
                 status.append(message["status"])
             await send(message)
 
-        await self.app(scope, receive, send_and_note)
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            # The context holds the scope (native=scope): drop the back-reference so a
+            # guarded request leaves no reference cycle for the garbage collector.
+            scope.pop(CONTEXT_KEY, None)
         self.guard.audit(ctx, status[0] if status else None)
 
     # -- route lookup -----------------------------------------------------------------
