@@ -77,7 +77,10 @@ async def test_signature_by_unknown_key_is_refused(server: AuthServer,
 
 async def test_missing_and_malformed_tokens(make_guard: MakeGuard) -> None:
     guard = make_guard()
-    for token in (None, "", "not a token", "x" * 10_000, "a.b.c"):
+    not_json = "bm90IGpzb24"  # base64url of "not json"
+    a_list = "WzEsMl0"  # base64url of "[1,2]"
+    for token in (None, "", "not a token", "x" * 10_000, "a.b.c", f"{not_json}.e30.c2ln",
+                  f"{a_list}.e30.c2ln", "====.e30.c2ln", "e30.e30.c2ln"):
         with pytest.raises(InvalidToken):
             await guard.authenticator.authenticate(token)
 

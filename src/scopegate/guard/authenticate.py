@@ -8,6 +8,8 @@ Whether a route runs the full pipeline or a lighter dependency, both call it onc
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import re
@@ -17,6 +19,7 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 
 from scopegate.errors import InvalidToken, RateLimited
 from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
@@ -36,6 +39,22 @@ log = logging.getLogger("scopegate.guard")
 
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """Read the JOSE header only to pick the key; PyJWT verifies everything afterwards.
+
+    PyJWT's ``get_unverified_header`` costs ~20 µs per token (it validates the whole
+    compact form); this reads just the first segment.
+    """
+    segment = token.partition(".")[0]
+    try:
+        header = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidToken("malformed token") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed token")
+    return header
 _SUBJECT_TYPES = frozenset({"user", "service"})
 _MAX_BLOCKED_IPS = 10_000
 
@@ -177,10 +196,7 @@ class Authenticator:
         return await self._verify_opaque(token, digest)
 
     async def _verify_jwt(self, token: str, digest: str) -> AuthContext:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidToken("malformed token") from None
+        header = _unverified_header(token)
         typ, kid = header.get("typ"), header.get("kid")
         if not isinstance(typ, str) or typ.lower() not in _JWT_TYPES:
             raise InvalidToken("not an access token", detail=f"typ={typ!r}")
