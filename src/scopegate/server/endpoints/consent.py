@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...errors import AccessDenied, OAuthError
 from ..interactive import cap_to_role, interactive
-from ..pages.forms import read_form
+from ..pages.forms import read_csrf_form
 from ..pages.render import message_page
 from .authorize import (
     DECISION_PATH,
@@ -37,15 +37,11 @@ async def decide(request: Request) -> Response:
     """POST: approve or deny the signed pending request for the logged-in user."""
     state: ServerState = request.app.state.server
     services = interactive(state)
-    session = services.sessions.read(request)
-    try:
-        form = await read_form(request, state)
-    except OAuthError as exc:
-        return message_page("Bad request", exc.description, status=exc.status_code,
-                            error_code=exc.error)
-    if session is None or not session.logged_in or not session.csrf_matches(form.get("csrf")):
-        return message_page("Session expired", "Start signing in again from the application.",
-                            status=403, error_code="invalid_csrf")
+    read = await read_csrf_form(request, state, services.sessions, require_login=True,
+                                expired="Start signing in again from the application.")
+    if isinstance(read, Response):
+        return read
+    session, form = read
     payload = services.sessions.unsign(form.get("request", ""), PENDING_SALT,
                                        PENDING_MAX_AGE_S)
     if payload is None:

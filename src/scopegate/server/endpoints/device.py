@@ -27,7 +27,7 @@ from ..grants.base import GRANT_TYPE_URN_PREFIX
 from ..http import JSONResponse
 from ..interactive import cap_to_role, hash_secret, interactive
 from ..issuance import resolve_audience
-from ..pages.forms import read_form
+from ..pages.forms import read_csrf_form
 from ..pages.render import client_ip, message_page, page, scope_rows
 from ..sessions import BrowserSession
 from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
@@ -144,15 +144,11 @@ async def verification_submit(request: Request) -> Response:
     """POST ``/device``: look the code up (rate limited), then confirm or decide."""
     state: ServerState = request.app.state.server
     services = interactive(state)
-    session = services.sessions.read(request)
-    try:
-        form = await read_form(request, state)
-    except OAuthError as exc:
-        return message_page("Bad request", exc.description, status=exc.status_code,
-                            error_code=exc.error)
-    if session is None or not session.logged_in or not session.csrf_matches(form.get("csrf")):
-        return message_page("Session expired", "Reload the page and sign in again.",
-                            status=403, error_code="invalid_csrf")
+    read = await read_csrf_form(request, state, services.sessions, require_login=True,
+                                expired="Reload the page and sign in again.")
+    if isinstance(read, Response):
+        return read
+    session, form = read
     user = await run_in_threadpool(services.users.get, session.user_id or "")
     if user is None:
         return _login_first(request)

@@ -16,10 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ...errors import OAuthError
 from ..interactive import install, interactive
-from ..pages.forms import read_form
-from ..pages.render import client_ip, message_page, page, safe_next
+from ..pages.forms import read_csrf_form
+from ..pages.render import client_ip, page, safe_next
 from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
 from .openapi import form_body, html_responses
 
@@ -63,16 +62,11 @@ async def login_submit(request: Request) -> Response:
     """POST: check CSRF, the rate limits, then the password; log in and go ``next``."""
     state = request.app.state.server
     services = interactive(state)
-    session = services.sessions.read(request)
-    try:
-        form = await read_form(request, state)
-    except OAuthError as exc:
-        return message_page("Bad request", exc.description, status=exc.status_code,
-                            error_code=exc.error)
-    if session is None or not session.csrf_matches(form.get("csrf")):
-        return message_page("Session expired",
-                            "Your sign-in form expired. Go back and reload the page.",
-                            status=403, error_code="invalid_csrf")
+    read = await read_csrf_form(request, state, services.sessions,
+                                expired="Your sign-in form expired. Go back and reload the page.")
+    if isinstance(read, Response):
+        return read
+    session, form = read
     email, password = form.get("email", ""), form.get("password", "")
     target = safe_next(form.get("next"))
 
@@ -105,14 +99,10 @@ async def logout(request: Request) -> Response:
     """POST: end the session (CSRF-checked) and show the sign-in page."""
     state = request.app.state.server
     codec = interactive(state).sessions
-    session = codec.read(request)
-    try:
-        form = await read_form(request, state)
-    except OAuthError as exc:
-        return message_page("Bad request", exc.description, status=exc.status_code)
-    if session is None or not session.csrf_matches(form.get("csrf")):
-        return message_page("Session expired", "Reload the page and try again.", status=403,
-                            error_code="invalid_csrf")
+    read = await read_csrf_form(request, state, codec, expired="Reload the page and try again.")
+    if isinstance(read, Response):
+        return read
+    session, _ = read
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     codec.write(response, session.logout())
     return response

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, OAuthError
+from ..sessions import BrowserSession, SessionCodec
 from ..shared import Context, parse_form
+from .render import message_page
 
 if TYPE_CHECKING:
     from ..state import ServerState
 
-__all__ = ["read_form"]
+__all__ = ["read_csrf_form", "read_form"]
 
 
 async def read_form(request: Request, state: ServerState) -> dict[str, str]:
@@ -28,3 +31,29 @@ async def read_form(request: Request, state: ServerState) -> dict[str, str]:
             raise InvalidRequest(f"field {key!r} is repeated")
         out[key] = values[0]
     return out
+
+
+async def read_csrf_form(
+    request: Request,
+    state: ServerState,
+    sessions: SessionCodec,
+    *,
+    expired: str,
+    require_login: bool = False,
+) -> tuple[BrowserSession, dict[str, str]] | Response:
+    """Read a page's POST: the session cookie, the form, and its CSRF token.
+
+    Returns the session and the form, or the page to answer instead: "Bad request" for
+    a malformed form, "Session expired" (403, ``expired`` as the advice) when the cookie
+    is missing, the CSRF token does not match, or ``require_login`` and nobody is in.
+    """
+    session = sessions.read(request)
+    try:
+        form = await read_form(request, state)
+    except OAuthError as exc:
+        return message_page("Bad request", exc.description, status=exc.status_code,
+                            error_code=exc.error)
+    if (session is None or (require_login and not session.logged_in)
+            or not session.csrf_matches(form.get("csrf"))):
+        return message_page("Session expired", expired, status=403, error_code="invalid_csrf")
+    return session, form
