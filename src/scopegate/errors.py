@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from .scopes import format_scope
+
 __all__ = [
     "AccessDenied",
     "AuthorizationPending",
@@ -229,7 +231,7 @@ class InsufficientScope(OAuthError):
     def __init__(self, required: Iterable[str], description: str | None = None, *,
                  realm: str | None = None, **kwargs: Any) -> None:
         self.required: tuple[str, ...] = tuple(sorted(set(required)))
-        scope = " ".join(self.required)
+        scope = format_scope(self.required)
         super().__init__(description or f"requires scope: {scope}", **kwargs)
         self.headers.setdefault(
             "WWW-Authenticate",
@@ -238,7 +240,7 @@ class InsufficientScope(OAuthError):
         )
 
     def body(self) -> dict[str, Any]:
-        return {**super().body(), "scope": " ".join(self.required)}
+        return {**super().body(), "scope": format_scope(self.required)}
 
 
 class RateLimited(OAuthError):
