@@ -3,6 +3,20 @@
 A code is consumed by one atomic UPDATE before anything else is checked, so it can never
 be used twice; presenting it again (a replay) revokes every token issued from it: the
 refresh family and the access token's ``jti`` (RFC 6749 §4.1.2, §10.5).
+
+A replay can arrive while the first exchange is still minting its tokens, before it has
+recorded them on the code. Both sides therefore meet on the code's row, each with one
+atomic UPDATE, and the database decides which came first:
+
+1. the exchange consumes the code (``used_at``), mints the tokens (the refresh-token
+   row is written while minting), then records the family id and ``jti`` on the code
+   only if ``replayed_at`` is still unset;
+2. a replay sets ``replayed_at``, then revokes whatever is recorded on the code.
+
+If the replay comes second, it finds the tokens recorded and revokes them. If it comes
+first, the exchange's recording matches no row: the exchange revokes what it just
+minted and answers ``invalid_grant``, so the tokens never leave the server. No token
+id has to be known before minting, and a single nullable column is the whole cost.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ __all__ = ["AuthorizationCodeGrant", "refresh_plan_for"]
 
 MAX_CODE_LENGTH = 128
 REFRESH_TOKEN = "refresh_token"
+REPLAYED = "authorization code already used; its tokens are revoked"
 
 
 def refresh_plan_for(ctx: Context, scopes: frozenset[str],
@@ -69,7 +84,7 @@ class AuthorizationCodeGrant(Grant):
         record = consumed.record
         if not consumed.first_use:
             await self._revoke_replayed(ctx, record)
-            raise InvalidGrant("authorization code already used; its tokens are revoked")
+            raise InvalidGrant(REPLAYED)
         if record.client_id != client.client_id:
             raise InvalidGrant("the code was issued to another client")
         if record.expires_at <= utcnow():
@@ -88,12 +103,16 @@ class AuthorizationCodeGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
             resources=record.resources, grant_type=self.grant_type,
             extras={EXTRAS_KEY: grant})
-        if grant.minted.jti is not None and grant.minted.exp is not None:
-            await run_in_threadpool(
-                services.codes.record_tokens, code_hash,
-                refresh_family_id=grant.refresh.family_id if grant.refresh else None,
-                access_jti=grant.minted.jti,
-                access_expires_at=datetime.fromtimestamp(grant.minted.exp, UTC))
+        family_id = grant.refresh.family_id if grant.refresh else None
+        access_expires_at = (datetime.fromtimestamp(grant.minted.exp, UTC)
+                             if grant.minted.exp is not None else None)
+        recorded = await run_in_threadpool(
+            services.codes.record_tokens, code_hash, refresh_family_id=family_id,
+            access_jti=grant.minted.jti, access_expires_at=access_expires_at)
+        if not recorded:
+            # A replay marked the code while we were minting and found nothing to revoke.
+            await revoke_family(ctx.server, family_id, [(grant.minted.jti, access_expires_at)])
+            raise InvalidGrant(REPLAYED)
         return response
 
     @staticmethod

@@ -81,7 +81,9 @@ class AuthorizationCode(Base):
     """An authorization code bound to client, redirect URI and PKCE challenge.
 
     ``used_at`` marks the single use; the tokens minted from it are remembered
-    (``refresh_family_id``, ``access_jti``) so a replay can revoke them.
+    (``refresh_family_id``, ``access_jti``) so a replay can revoke them. ``replayed_at``
+    marks the first replay, so an exchange still minting tokens when the replay arrives
+    sees it and revokes what it minted instead of handing it out.
     """
 
     __tablename__ = "authorization_codes"
@@ -100,6 +102,7 @@ class AuthorizationCode(Base):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     refresh_family_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
     access_jti: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -148,7 +151,8 @@ class RefreshToken(Base):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     access_jti: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Indexed for the maintenance pass, which looks for families whose tokens all expired.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
