@@ -1,4 +1,4 @@
-"""CLI commands: ``serve``, ``db upgrade`` and ``signing-keys rotate|list``."""
+"""CLI commands: ``serve``, ``db upgrade|prune`` and ``signing-keys rotate|list``."""
 
 from __future__ import annotations
 
@@ -121,6 +121,29 @@ def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     finally:
         db.dispose()
     typer.echo(f"database at revision {revision}")
+
+
+@admin_command(db_app, "prune")
+def db_prune(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
+    """Delete expired codes, refresh families, revocations and other dead rows, once.
+
+    A running server does the same pass every minute. For ``api_keys`` it counts keys
+    whose rotated-out secret was cleared after its grace period (the keys stay). Work is
+    bounded; when rows remain it says so (``"complete": false``): run it again.
+    """
+    from ..server.maintenance import prune_expired  # not on every command's import path
+
+    with open_store(load_settings(database_url=database_url)) as db:
+        report = prune_expired(db)
+    if as_json:
+        print_json({"pruned": dict(report.pruned), "total": report.total,
+                    "complete": report.complete})
+        return
+    print_table(("table", "rows pruned"),
+                ((table, str(count)) for table, count in report.pruned.items()))
+    typer.echo(f"{report.total} row(s) pruned")
+    if not report.complete:
+        typer.echo("more expired rows remain: run `scopegate db prune` again", err=True)
 
 
 def _key_view(record: KeyRecord) -> dict[str, str]:

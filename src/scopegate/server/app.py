@@ -46,6 +46,7 @@ from .grants.device_code import DeviceCodeGrant
 from .grants.refresh_token import RefreshTokenGrant
 from .http import error_response
 from .logging import logger
+from .maintenance import MAINTENANCE_KEY, Maintenance
 from .settings import Features, Settings
 from .state import ServerState
 
@@ -120,18 +121,6 @@ def mounted_modules(features: Features) -> list[ModuleType]:
             if getattr(features, getattr(m, "feature", ""), True)]
 
 
-async def _reload_keys_forever(state: ServerState) -> None:
-    """Pick up a ``signing-keys rotate`` made by another process and prune the deny-list,
-    off the hot path."""
-    while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
-        try:
-            await run_in_threadpool(state.keys.reload)
-            await run_in_threadpool(state.denylist.prune)
-        except Exception:
-            logger.exception("periodic maintenance failed; keeping the loaded keys")
-
-
 def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
     """Concatenate the ``routes`` of each endpoint module, in order."""
     out: list[BaseRoute] = []
@@ -155,7 +144,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if startup is not None:
                 startup(state)
         app.state.server = state
-        refresher = asyncio.create_task(_reload_keys_forever(state))
+        # One periodic pass: reload keys, prune expired rows (server/maintenance.py).
+        maintenance = Maintenance(state, KEY_RELOAD_SECONDS)
+        state.extras[MAINTENANCE_KEY] = maintenance
+        periodic = asyncio.create_task(maintenance.run_forever())
         # Startup objects live forever: keep them out of GC scans (shorter tail latency).
         gc.collect()
         gc.freeze()
@@ -164,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            refresher.cancel()
+            periodic.cancel()
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()

@@ -27,11 +27,17 @@ class DenyList:
         for jti, expires_at in self.repo.active().items():
             self._revoked[jti] = expires_at.timestamp()
 
+    def forget_expired(self) -> int:
+        """Drop in-memory revocations of tokens that have expired anyway; return how many."""
+        now = datetime.now(UTC).timestamp()
+        expired = [j for j, exp in self._revoked.items() if exp <= now]
+        for jti in expired:
+            del self._revoked[jti]
+        return len(expired)
+
     def prune(self) -> int:
         """Forget revocations of tokens that have expired anyway (memory and store)."""
-        now = datetime.now(UTC).timestamp()
-        for jti in [j for j, exp in self._revoked.items() if exp <= now]:
-            del self._revoked[jti]
+        self.forget_expired()
         return self.repo.prune()
 
     async def revoke(self, jti: str, exp: int) -> None:

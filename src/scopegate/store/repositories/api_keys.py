@@ -228,6 +228,23 @@ class ApiKeyRepository:
             row.rotated_at = now
             return ApiKeyRecord.from_row(row), new.key
 
+    def prune_rotated(self, now: datetime | None = None, limit: int | None = None) -> int:
+        """Forget rotated-out secrets whose grace period is over; return how many keys.
+
+        They no longer verify anyway; clearing the hash means a leaked old key cannot be
+        matched even if a clock goes wrong. ``limit`` caps the keys changed in one call.
+        """
+        now = now or self.clock()
+        done = sa.select(ApiKey.id).where(ApiKey.previous_expires_at <= now)
+        if limit is not None:
+            done = done.limit(limit)
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(ApiKey).where(ApiKey.id.in_(done))
+                .values(previous_hash=None, previous_expires_at=None)
+                .execution_options(synchronize_session=False))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     # -- verification ------------------------------------------------------------------
 
     def verify(self, key: str) -> VerifiedApiKey | None:

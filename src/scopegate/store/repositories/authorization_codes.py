@@ -130,5 +130,7 @@ class AuthorizationCodeRepository:
         if limit is not None:
             doomed = doomed.limit(limit)
         with self.db.session() as session:
-            result = session.execute(sa.delete(code).where(code.code_hash.in_(doomed)))
+            result = session.execute(
+                sa.delete(code).where(code.code_hash.in_(doomed))
+                .execution_options(synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]

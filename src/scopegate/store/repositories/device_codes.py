@@ -112,9 +112,16 @@ class DeviceCodeRepository:
                 .values(status="consumed"))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def prune(self, older_than: datetime) -> int:
-        """Delete authorizations that expired before ``older_than``; return how many."""
+    def prune(self, older_than: datetime, limit: int | None = None) -> int:
+        """Delete authorizations that expired before ``older_than``; return how many.
+
+        ``limit`` caps the rows deleted in one call (one short transaction).
+        """
+        doomed = sa.select(DeviceCode.device_code_hash).where(DeviceCode.expires_at < older_than)
+        if limit is not None:
+            doomed = doomed.limit(limit)
         with self.db.session() as session:
             result = session.execute(sa.delete(DeviceCode).where(
-                DeviceCode.expires_at < older_than))
+                DeviceCode.device_code_hash.in_(doomed)).execution_options(
+                    synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..db import Database
 from ..models import utcnow
@@ -131,9 +132,22 @@ class RefreshTokenRepository:
                                    .order_by(RefreshToken.created_at))
             return [RefreshTokenRecord.from_row(r) for r in rows]
 
-    def prune(self, older_than: datetime) -> int:
-        """Delete tokens that expired before ``older_than``; return how many."""
+    def prune(self, older_than: datetime, limit: int | None = None) -> int:
+        """Delete the tokens of families that expired before ``older_than``; return how many.
+
+        A family is kept whole while any of its tokens is unexpired: its rotated tokens
+        are what detects reuse. Once every token has expired nothing of it can be used,
+        so deleting it (even part of it per call) is safe. ``limit`` caps the rows.
+        """
+        token, other = RefreshToken, aliased(RefreshToken)
+        unexpired_sibling = sa.select(other.token_hash).where(
+            other.family_id == token.family_id, other.expires_at >= older_than)
+        doomed = sa.select(token.token_hash).where(
+            token.expires_at < older_than, ~unexpired_sibling.exists())
+        if limit is not None:
+            doomed = doomed.limit(limit)
         with self.db.session() as session:
             result = session.execute(sa.delete(RefreshToken).where(
-                RefreshToken.expires_at < older_than))
+                RefreshToken.token_hash.in_(doomed)).execution_options(
+                    synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]

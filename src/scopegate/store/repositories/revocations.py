@@ -40,10 +40,14 @@ class RevocationRepository:
             rows = session.scalars(sa.select(RevokedToken).where(RevokedToken.expires_at > now))
             return {row.jti: row.expires_at for row in rows}
 
-    def prune(self, now: datetime | None = None) -> int:
-        """Forget ids whose tokens have expired; return how many."""
+    def prune(self, now: datetime | None = None, limit: int | None = None) -> int:
+        """Forget ids whose tokens have expired; return how many (at most ``limit``)."""
         now = now or utcnow()
+        doomed = sa.select(RevokedToken.jti).where(RevokedToken.expires_at <= now)
+        if limit is not None:
+            doomed = doomed.limit(limit)
         with self.db.session() as session:
             result = session.execute(sa.delete(RevokedToken).where(
-                RevokedToken.expires_at <= now))
+                RevokedToken.jti.in_(doomed)).execution_options(
+                    synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]

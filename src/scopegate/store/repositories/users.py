@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..models import utcnow
+from ..models.clients import Client
 from ..models.users import Consent, Membership, User, Workspace
 
 __all__ = [
@@ -242,3 +243,22 @@ class ConsentRepository:
             result = session.execute(sa.delete(Consent).where(
                 Consent.user_id == user_id, Consent.client_id == client_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def prune_orphans(self, limit: int | None = None) -> int:
+        """Delete consents whose user or client no longer exists; return how many.
+
+        Foreign keys cascade such deletes, so orphans only appear when a row was deleted
+        with foreign keys off (SQLite opened by another tool, a partial restore).
+        ``limit`` caps the rows deleted in one call.
+        """
+        user = sa.select(User.id).where(User.id == Consent.user_id)
+        client = sa.select(Client.client_id).where(Client.client_id == Consent.client_id)
+        orphans = sa.select(Consent.user_id, Consent.client_id).where(
+            sa.or_(~user.exists(), ~client.exists()))
+        if limit is not None:
+            orphans = orphans.limit(limit)
+        with self.db.session() as session:
+            result = session.execute(sa.delete(Consent).where(
+                sa.tuple_(Consent.user_id, Consent.client_id).in_(orphans)).execution_options(
+                    synchronize_session=False))
+            return int(result.rowcount)  # type: ignore[attr-defined]
