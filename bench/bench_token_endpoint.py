@@ -6,7 +6,11 @@ httptools, 1 worker). A raw-socket asyncio load generator (uvloop, keep-alive, b
 concurrency) drives them in alternating rounds. With ``taskset`` the servers share core 0
 and the load generator runs on core 1 (2 workers use every core).
 
-Prints tokens/s, R req/s, their ratio, p50/p99 latency and the error count.
+Prints tokens/s, R req/s, their ratio, p50/p99 latency and the error count, and for each
+server its own CPU time per request (user + system of its process tree, from ``/proc``) and
+how busy it was during the load. On a shared machine req/s moves with other load (another
+process taking the server's core); CPU per request barely does, so the goal line also
+prints the ratio of CPU per request (R's over the token endpoint's) as a cross-check.
 Goal: 1 worker >= 0.33 R, p99 < 15 ms, 0 errors.
 
 Run: ``python bench/bench_token_endpoint.py [--seconds 4] [--rounds 3] [--concurrency 32]``
@@ -64,12 +68,41 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
     raise RuntimeError(f"server on {port} did not start")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid`` and its descendants, from /proc (0 elsewhere)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += cpu.get(current, 0.0)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return total
+
+
 @dataclass
 class Result:
     ok: int = 0
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
+    cpu: float = 0.0
+
+    def cpu_us(self) -> float:
+        """Server CPU µs per answered request."""
+        return self.cpu / max(self.ok + self.errors, 1) * 1e6
+
+    def busy(self) -> float:
+        """Server CPU seconds per wall-clock second of load (1.0 = one core saturated)."""
+        return self.cpu / self.elapsed if self.elapsed else 0.0
 
     def rate(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
@@ -216,13 +249,15 @@ def main() -> None:
 
         totals: dict[str, Result] = {"R": Result(), "1w": Result(), "2w": Result()}
         for _ in range(args.rounds):
-            plan = [("R", r_port, bare_request(r_port))]
-            for workers, (port, _) in servers.items():
-                plan.append((f"{workers}w", port,
+            plan = [("R", r_port, r_proc.pid, bare_request(r_port))]
+            for workers, (port, proc) in servers.items():
+                plan.append((f"{workers}w", port, proc.pid,
                              token_request(port, creds["client_id"], creds["client_secret"])))
-            for name, port, request in plan:
+            for name, port, pid, request in plan:
+                cpu_before = tree_cpu_seconds(pid)
                 res = run_load(port, request, args.seconds, args.concurrency)
                 total = totals[name]
+                total.cpu += tree_cpu_seconds(pid) - cpu_before
                 total.ok += res.ok
                 total.errors += res.errors
                 total.latencies += res.latencies
@@ -231,14 +266,19 @@ def main() -> None:
         print(f"concurrency {args.concurrency}, {args.rounds} rounds x {args.seconds:.0f} s, "
               f"taskset {'server cpu0 / load cpu1' if have_taskset else 'off'}")
         print(f"{'target':28} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'errors':>6}")
+              f"{'errors':>6} {'cpu µs/req':>10} {'busy':>5}")
         labels = {"R": "R (bare Starlette, 1 worker)", "1w": "token endpoint, 1 worker",
                   "2w": "token endpoint, 2 workers"}
         for key, label in labels.items():
             res = totals[key]
             print(f"{label:28} {res.rate():9.0f} {res.rate() / r_rate:6.2f} "
-                  f"{res.pct(0.50):7.2f} {res.pct(0.99):7.2f} {res.errors:6d}")
+                  f"{res.pct(0.50):7.2f} {res.pct(0.99):7.2f} {res.errors:6d} "
+                  f"{res.cpu_us():10.1f} {res.busy():5.0%}")
         one = totals["1w"]
+        cpu_ratio = totals["R"].cpu_us() / one.cpu_us() if one.cpu_us() else 0.0
+        print(f"1 worker by server CPU per request: {cpu_ratio:.2f} R "
+              f"({one.cpu_us():.1f} µs vs R's {totals['R'].cpu_us():.1f} µs; "
+              f"servers {min(one.busy(), totals['R'].busy()):.0%}+ busy)")
         verdict = (one.rate() >= 0.33 * r_rate and one.pct(0.99) < 15 and one.errors == 0)
         print(f"goal (1 worker >= 0.33 R, p99 < 15 ms, 0 errors): "
               f"{'met' if verdict else 'NOT met'}")

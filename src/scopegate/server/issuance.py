@@ -8,8 +8,8 @@ token do so through :attr:`TokenIssuer.response_hooks`: each hook receives the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import InvalidTarget
@@ -21,11 +21,12 @@ from .keyring import KeyRing
 __all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
 
 MAX_RESOURCES = 8
+_MAX_MEMO = 4096
+_NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
-    """What was just issued; handed to every response hook.
+class Issued(NamedTuple):
+    """What was just issued; handed to every response hook (immutable, cheap to build).
 
     :param extras: grant-specific values for hooks (e.g. ``nonce``, ``auth_time``,
         ``refresh``: whether the grant wants a refresh token).
@@ -39,7 +40,7 @@ class Issued:
     grant_type: str
     claims: Mapping[str, Any]
     access_token: str
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    extras: Mapping[str, Any] = MappingProxyType({})
 
 
 ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
@@ -96,7 +97,9 @@ class TokenIssuer:
         self.issuer = issuer
         self.access_token_ttl = access_token_ttl
         self.response_hooks: list[ResponseHook] = []
+        # Per scope set (the catalog is immutable): its default audience, and its text.
         self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
+        self._scope_text: dict[frozenset[str], str] = {}
         self._on_issued = on_issued
 
     async def issue(
@@ -129,24 +132,28 @@ class TokenIssuer:
             found = self._audiences.get(scopes)
             if found is None:
                 found = resolve_audience(self.catalog, self.issuer, (), scopes)
-                if len(self._audiences) < 4096:
+                if len(self._audiences) < _MAX_MEMO:
                     self._audiences[scopes] = found
             aud = found
+        scope_text = self._scope_text.get(scopes)
+        if scope_text is None:
+            scope_text = format_scope(scopes)
+            if len(self._scope_text) < _MAX_MEMO:
+                self._scope_text[scopes] = scope_text
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
-            ttl=self.access_token_ttl, extra=extra_claims)
+            ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
         token = self.keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
         response: dict[str, Any] = {
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": self.access_token_ttl,
-            "scope": claims["scope"] or format_scope(scopes),
+            "scope": scope_text,
         }
         if self.response_hooks:
-            issued = Issued(client=client, subject=subject, subject_type=subject_type,
-                            scopes=scopes, audience=aud, grant_type=grant_type, claims=claims,
-                            access_token=token, extras=dict(extras or {}))
+            issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
+                            token, extras or _NO_EXTRAS)
             for hook in self.response_hooks:
                 response.update(await hook(issued))
         if self._on_issued is not None:

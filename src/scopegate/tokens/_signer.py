@@ -9,7 +9,7 @@ kind this emits is verified in the tests with joserfc, an independent JOSE libra
 
 from __future__ import annotations
 
-import base64
+from binascii import b2a_base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,14 +22,15 @@ from ._keys import SigningKeyPair
 
 __all__ = ["JwsSigner"]
 
-_b64 = base64.urlsafe_b64encode
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 
 
 def _b64url(data: bytes) -> bytes:
-    return _b64(data).rstrip(b"=")
+    """Unpadded base64url (RFC 7515 §2), straight from ``binascii`` (no ``base64`` wrappers)."""
+    return b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 class JwsSigner:

@@ -1,6 +1,6 @@
 """Steps reused by many endpoints, and the machinery that runs them."""
 
-from .action import Endpoint, Step, action
+from .action import Action, Endpoint, Step, action, asgi_action
 from .client_auth import AUTH_METHODS, client_auth, read_credentials
 from .context import Context
 from .form import FORM_CONTENT_TYPE, parse_form, read_body
@@ -11,10 +11,12 @@ __all__ = [
     "AUTH_METHODS",
     "FORM_CONTENT_TYPE",
     "REPEATABLE",
+    "Action",
     "Context",
     "Endpoint",
     "Step",
     "action",
+    "asgi_action",
     "client_auth",
     "no_store",
     "parse_form",

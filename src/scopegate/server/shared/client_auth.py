@@ -7,7 +7,6 @@ Only one method per request; a wrong or missing secret is a 401 ``invalid_client
 from __future__ import annotations
 
 import binascii
-from base64 import b64decode
 from urllib.parse import unquote
 
 from starlette.responses import Response
@@ -28,7 +27,9 @@ def _from_basic(header: str) -> tuple[str, str]:
     if scheme.lower() != "basic":
         raise InvalidClient("unsupported authorization scheme")
     try:
-        decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
+        # Strict: only the base64 alphabet and correct padding (as b64decode(validate=True)
+        # checks, without its per-call regular expression).
+        decoded = binascii.a2b_base64(encoded.strip(), strict_mode=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidClient("malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")

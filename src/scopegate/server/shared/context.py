@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from ..http import JSONResponse
 
@@ -17,31 +17,53 @@ if TYPE_CHECKING:
 __all__ = ["Context"]
 
 
-@dataclass(slots=True)
 class Context:
     """What the steps of one request share.
 
-    :param request: the Starlette request.
+    Built from a Starlette ``request``, or from a raw ASGI ``scope`` and ``receive`` (the
+    token endpoint runs as plain ASGI; a :class:`~starlette.requests.Request` is then made
+    only if a step asks for :attr:`request`). A plain slotted class, not a dataclass: one
+    is built per request on the hot path.
+
     :param server: the app's :class:`~scopegate.server.state.ServerState`.
-    :param form: every form parameter with all its values (set by ``parse_form``).
-    :param params: single-valued parameters (set by ``reject_duplicates``).
-    :param client: the authenticated client (set by ``client_auth``).
-    :param client_authenticated: False for a public client that only named itself.
-    :param headers: headers added to the final response (e.g. ``no_store``).
-    :param data: free slots for steps to hand values to later steps.
+    :param request: the Starlette request (or give ``scope`` and ``receive``).
+    :ivar form: every form parameter with all its values (set by ``parse_form``).
+    :ivar params: single-valued parameters (set by ``reject_duplicates``).
+    :ivar client: the authenticated client (set by ``client_auth``).
+    :ivar client_authenticated: False for a public client that only named itself.
+    :ivar headers: headers added to the final response (e.g. ``no_store``).
+    :ivar data: free slots for steps to hand values to later steps.
 
     Header names from ASGI servers are lower case; the first of repeated headers wins.
     """
 
-    request: Request
-    server: ServerState
-    form: dict[str, list[str]] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    client: ClientRecord | None = None
-    client_authenticated: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
-    _headers_in: dict[str, str] | None = None
+    __slots__ = ("_headers_in", "_request", "client", "client_authenticated", "data", "form",
+                 "headers", "params", "receive", "scope", "server")
+
+    def __init__(self, *, server: ServerState, request: Request | None = None,
+                 scope: Scope | None = None, receive: Receive | None = None) -> None:
+        if request is not None:
+            scope, receive = request.scope, request.receive
+        if scope is None or receive is None:
+            raise TypeError("Context needs a request, or a scope and a receive callable")
+        self.server = server
+        self.scope = scope
+        self.receive = receive
+        self._request = request
+        self.form: dict[str, list[str]] = {}
+        self.params: dict[str, str] = {}
+        self.client: ClientRecord | None = None
+        self.client_authenticated = False
+        self.headers: dict[str, str] = {}
+        self.data: dict[str, Any] = {}
+        self._headers_in: dict[str, str] | None = None
+
+    @property
+    def request(self) -> Request:
+        """The Starlette request (made on first use when the context came from ASGI)."""
+        if self._request is None:
+            self._request = Request(self.scope, self.receive)
+        return self._request
 
     def header(self, name: str) -> str | None:
         """A request header by lower-case name (one pass over the raw headers, cached)."""
@@ -49,7 +71,7 @@ class Context:
         if found is None:
             found = self._headers_in = {
                 key.decode("latin-1"): value.decode("latin-1")
-                for key, value in reversed(self.request.scope["headers"])}
+                for key, value in reversed(self.scope["headers"])}
         return found.get(name)
 
     def respond(self, body: Any, status_code: int = 200) -> Response:

@@ -29,7 +29,7 @@ async def read_body(ctx: Context) -> bytes:
             raise InvalidRequest("invalid Content-Length")
         if int(declared) > limit:
             raise RequestTooLarge()
-    receive = ctx.request.receive
+    receive = ctx.receive
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -46,6 +46,8 @@ async def read_body(ctx: Context) -> bytes:
 
 
 def _check_content_type(value: str | None) -> None:
+    if value == FORM_CONTENT_TYPE:  # what nearly every client sends: nothing to parse
+        return
     if value is None:
         raise InvalidRequest(f"Content-Type must be {FORM_CONTENT_TYPE}")
     media, _, rest = value.partition(";")
