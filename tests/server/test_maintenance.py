@@ -141,7 +141,8 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
     used_live, live_code = clean.code(PAST, access_expires_at=FUTURE), clean.code(FUTURE)
     dead_device, live_device = clean.device(PAST), clean.device(FUTURE)
     dead_family = clean.family(PAST, PAST)
-    live_family = clean.family(PAST, FUTURE)  # a rotated token expired, the newest did not
+    live_family = clean.family(FUTURE, FUTURE)  # rotated but unexpired: reuse detection
+    old_rotated, newest = clean.family(PAST, FUTURE)  # only the expired rotated one goes
     dead_jti, live_jti = clean.revoked(PAST), clean.revoked(FUTURE)
     past_grace, in_grace = clean.rotated_key(PAST), clean.rotated_key(FUTURE)
     clean.consent()
@@ -151,7 +152,7 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
 
     assert report is not None and report.complete
     assert dict(report.pruned) == {"authorization_codes": 2, "device_codes": 1,
-                                   "refresh_tokens": 2, "revoked_tokens": 1, "api_keys": 1,
+                                   "refresh_tokens": 3, "revoked_tokens": 1, "api_keys": 1,
                                    "consents": 1}
     assert not _exists(db, AuthorizationCode, dead_code)
     assert not _exists(db, AuthorizationCode, used_dead)
@@ -160,6 +161,7 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
     assert not _exists(db, DeviceCode, dead_device) and _exists(db, DeviceCode, live_device)
     assert not any(_exists(db, RefreshToken, key) for key in dead_family)
     assert all(_exists(db, RefreshToken, key) for key in live_family)
+    assert not _exists(db, RefreshToken, old_rotated) and _exists(db, RefreshToken, newest)
     assert not _exists(db, RevokedToken, dead_jti) and _exists(db, RevokedToken, live_jti)
     with db.session() as session:
         cleared, kept = session.get(ApiKey, past_grace), session.get(ApiKey, in_grace)

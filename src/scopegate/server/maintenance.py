@@ -10,8 +10,9 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``authorization_codes``: expired, and the access token minted from it expired too
   (until then a late replay still revokes it);
 - ``device_codes``: expired;
-- ``refresh_tokens``: families whose every token has expired (a live family keeps its
-  rotated tokens: presenting one of them is how reuse is detected);
+- ``refresh_tokens``: expired tokens, i.e. expired families whole and the rotated
+  tokens of a live family once past their own expiry (until then presenting one is
+  still detected as reuse; kept forever, a family would grow a row per refresh);
 - ``revoked_tokens``: deny-list entries of tokens that have expired anyway;
 - ``api_keys``: rotated-out secrets past their grace period are cleared (the key stays);
 - ``consents``: rows whose user or client is gone.

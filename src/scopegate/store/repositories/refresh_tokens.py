@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from ..db import Database
 from ..models import utcnow
@@ -133,17 +132,15 @@ class RefreshTokenRepository:
             return [RefreshTokenRecord.from_row(r) for r in rows]
 
     def prune(self, older_than: datetime, limit: int | None = None) -> int:
-        """Delete the tokens of families that expired before ``older_than``; return how many.
+        """Delete tokens that expired before ``older_than``; return how many (at most
+        ``limit``).
 
-        A family is kept whole while any of its tokens is unexpired: its rotated tokens
-        are what detects reuse. Once every token has expired nothing of it can be used,
-        so deleting it (even part of it per call) is safe. ``limit`` caps the rows.
+        A family's tokens expire in the order they were issued, so this deletes expired
+        families whole, and the rotated tokens of a live family once they are past their
+        own expiry. Reuse of a rotated token is detected for as long as that token could
+        have been used; keeping it longer would grow a family by one row per refresh.
         """
-        token, other = RefreshToken, aliased(RefreshToken)
-        unexpired_sibling = sa.select(other.token_hash).where(
-            other.family_id == token.family_id, other.expires_at >= older_than)
-        doomed = sa.select(token.token_hash).where(
-            token.expires_at < older_than, ~unexpired_sibling.exists())
+        doomed = sa.select(RefreshToken.token_hash).where(RefreshToken.expires_at < older_than)
         if limit is not None:
             doomed = doomed.limit(limit)
         with self.db.session() as session:
