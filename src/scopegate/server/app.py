@@ -39,6 +39,7 @@ from .endpoints import (
     userinfo,
 )
 from .endpoints import login as login_page
+from .fast_lane import FastLaneStarlette
 from .grants.authorization_code import AuthorizationCodeGrant
 from .grants.base import Grant
 from .grants.client_credentials import ClientCredentialsGrant
@@ -161,8 +162,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await close()
             state.db.dispose()
 
-    return Starlette(
+    return FastLaneStarlette(
         routes=collect_routes(mounted_modules(config.features)),
+        lanes=token.lanes,  # POST /oauth/token skips Starlette's stack (see fast_lane.py)
         lifespan=lifespan,
         exception_handlers={
             HTTPException: _http_error,

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from ...errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from ..shared import (
@@ -18,7 +19,7 @@ from ..shared import (
 )
 from .openapi import error_responses, form_body, json_response
 
-__all__ = ["PATH", "routes"]
+__all__ = ["PATH", "lanes", "routes", "token_endpoint"]
 
 PATH = "/oauth/token"
 
@@ -57,6 +58,9 @@ token_endpoint = asgi_action("token", [
 ])
 
 routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]
+# The app calls the action directly for an exact match (server/fast_lane.py); the route
+# above still answers other methods and names the endpoint.
+lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): token_endpoint}
 
 
 openapi_paths: dict[str, Any] = {PATH: {"post": {
