@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from scopegate.store import Database
 from scopegate.store.models import utcnow
+from scopegate.store.models.users import RefreshToken
 from scopegate.store.repositories.authorization_codes import AuthorizationCodeRepository
 from scopegate.store.repositories.clients import ClientRepository
 from scopegate.store.repositories.device_codes import DeviceCodeRepository
@@ -155,3 +157,57 @@ def test_refresh_rotation_and_family_revocation(db: Database) -> None:
     denied = tokens.revoke_family(first.family_id)
     assert sorted(jti for jti, _ in denied) == ["jti-1", "jti-2"]
     assert all(not t.live for t in tokens.family(first.family_id))
+
+
+@pytest.fixture(scope="module")
+def pg_db(postgres_url: str) -> Iterator[Database]:
+    database = Database(postgres_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def test_family_revocation_catches_a_successor_committed_while_it_waited(
+        pg_db: Database) -> None:
+    # A refresh holds its transaction open (parent rotated, successor inserted) while a
+    # reuse revokes the family; once the refresh commits, the successor must be revoked
+    # too, or the reuse would leave one live token behind (PostgreSQL READ COMMITTED;
+    # SQLite serialises writers, so the interleaving cannot happen there).
+
+    db = pg_db
+
+
+    client_id = _client(db)
+    user = UserRepository(db).create(email=f"w{_uid()}@x.example", password_hash="h",
+                                     role="member")
+    tokens = RefreshTokenRepository(db)
+    now = utcnow()
+    first = NewRefreshToken(token_hash=uuid.uuid4().hex, family_id="fam_w" + _uid(),
+                            client_id=client_id, user_id=user.id, scopes=frozenset({"api"}),
+                            resources=(), auth_time=now, expires_at=now + timedelta(days=1),
+                            access_jti="jti-a", access_expires_at=now + timedelta(hours=1))
+    tokens.add(first)
+    successor = dataclasses.replace(first, token_hash=uuid.uuid4().hex, access_jti="jti-b")
+
+    denied: list[list[tuple[str, object]]] = []
+    with db.engine.connect() as refresh:  # the refresh, done by hand so it can pause
+        transaction = refresh.begin()
+        refresh.execute(sa.update(RefreshToken)
+                        .where(RefreshToken.token_hash == first.token_hash)
+                        .values(rotated_at=now))
+        refresh.execute(sa.insert(RefreshToken).values(
+            token_hash=successor.token_hash, family_id=successor.family_id,
+            parent_hash=first.token_hash, client_id=client_id, user_id=user.id,
+            scopes=["api"], resources=[], auth_time=now, access_jti="jti-b",
+            access_expires_at=now + timedelta(hours=1), expires_at=successor.expires_at,
+            created_at=now))
+        reuse = threading.Thread(
+            target=lambda: denied.append(tokens.revoke_family(first.family_id)))
+        reuse.start()
+        reuse.join(timeout=0.5)
+        assert reuse.is_alive()  # blocked on the row the refresh holds
+        transaction.commit()
+    reuse.join(timeout=10)
+    assert not reuse.is_alive()
+    assert all(t.revoked_at is not None for t in tokens.family(first.family_id))
+    assert sorted(jti for jti, _ in denied[0]) == ["jti-a", "jti-b"]

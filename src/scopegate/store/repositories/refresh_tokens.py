@@ -18,6 +18,8 @@ from ..models.users import RefreshToken
 
 __all__ = ["NewRefreshToken", "RefreshTokenRecord", "RefreshTokenRepository"]
 
+_MAX_REVOKE_PASSES = 16
+
 
 @dataclass(frozen=True, slots=True)
 class RefreshTokenRecord:
@@ -112,11 +114,16 @@ class RefreshTokenRepository:
         The caller deny-lists those ids so the access tokens die with the family.
         """
         now = now or utcnow()
+        revoke = (sa.update(RefreshToken)
+                  .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+                  .values(revoked_at=now))
         with self.db.session() as session:
-            session.execute(
-                sa.update(RefreshToken)
-                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=now))
+            # Under READ COMMITTED (PostgreSQL) one UPDATE cannot see a successor that a
+            # concurrent refresh inserts while we wait for its lock on the parent row; a
+            # new statement sees it once that refresh commits. Repeat until none is left.
+            for _ in range(_MAX_REVOKE_PASSES):
+                if not session.execute(revoke).rowcount:  # type: ignore[attr-defined]
+                    break
             rows = session.execute(
                 sa.select(RefreshToken.access_jti, RefreshToken.access_expires_at)
                 .where(RefreshToken.family_id == family_id,
