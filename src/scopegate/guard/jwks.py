@@ -32,13 +32,29 @@ _DERIVED_ALG: dict[tuple[Any, Any], str] = {
 _MAX_JWKS_BYTES = 256 * 1024
 
 
+_JWS = jwt.PyJWS()
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """A verification key with the one algorithm it may be used with."""
+    """A verification key with the one algorithm it may be used with.
+
+    :param algorithm: PyJWT's algorithm object for ``alg`` (looked up when omitted).
+    """
 
     kid: str
     alg: str
     key: Any
+    algorithm: Any = None
+
+    def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        """Check a JWS signature with this key and its pinned algorithm (PyJWT's verifier).
+
+        :param signing_input: ``BASE64URL(header) || '.' || BASE64URL(payload)``.
+        :param signature: the decoded signature (``r || s`` for ECDSA, RFC 7518 §3.4).
+        """
+        algorithm = self.algorithm or _JWS.get_algorithm_by_name(self.alg)
+        return bool(algorithm.verify(signing_input, self.key, signature))
 
 
 def _parse_key(jwk: Any) -> SigningKey | None:
@@ -50,10 +66,10 @@ def _parse_key(jwk: Any) -> SigningKey | None:
     if alg not in ALLOWED_ALGORITHMS:
         return None
     try:
-        key = jwt.PyJWK(jwk, algorithm=alg).key
+        parsed = jwt.PyJWK(jwk, algorithm=alg)
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
         return None
-    return SigningKey(kid=jwk["kid"], alg=alg, key=key)
+    return SigningKey(kid=jwk["kid"], alg=alg, key=parsed.key, algorithm=parsed.Algorithm)
 
 
 class JWKSCache:
