@@ -34,7 +34,7 @@ class JSONResponse(Response):
                  headers: Mapping[str, str] | None = None, media_type: str | None = None,
                  background: BackgroundTask | None = None) -> None:
         if media_type is not None or background is not None or status_code in (204, 304) or (
-                headers and any(k.lower() in _OWN_HEADERS for k in headers)):
+                headers and not _OWN_HEADERS.isdisjoint(map(str.lower, headers))):
             super().__init__(content, status_code, headers, media_type, background)
             return
         self.status_code = status_code
