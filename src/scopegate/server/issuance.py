@@ -2,7 +2,9 @@
 
 The access token is an RFC 9068 JWT. Grants that also hand out a refresh token or an ID
 token do so through :attr:`TokenIssuer.response_hooks`: each hook receives the
-:class:`Issued` record and returns members to merge into the response.
+:class:`Issued` record and returns members to merge into the response. Hooks act on what
+a grant hands them in ``extras``; a grant that passes none (client credentials, the hot
+path) has nothing for them, and they are not called.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ __all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
 
 MAX_RESOURCES = 8
 _MAX_MEMO = 4096
-_NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Issued(NamedTuple):
@@ -121,7 +122,8 @@ class TokenIssuer:
         :param resources: RFC 8707 ``resource`` values to check and use as ``aud``.
         :param audience: a pre-resolved audience (skips ``resources``), e.g. on refresh.
         :param extra_claims: more access-token claims (never override registered ones).
-        :param extras: values for response hooks (refresh token, ID token).
+        :param extras: values for response hooks (refresh token, ID token); without
+            them no hook runs.
         """
         if audience is not None:
             aud = audience
@@ -151,9 +153,9 @@ class TokenIssuer:
             "expires_in": self.access_token_ttl,
             "scope": scope_text,
         }
-        if self.response_hooks:
+        if extras and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
-                            token, extras or _NO_EXTRAS)
+                            token, extras)
             for hook in self.response_hooks:
                 response.update(await hook(issued))
         if self._on_issued is not None:
