@@ -130,3 +130,20 @@ async def test_expired_token_says_so(server: AuthServer, make_guard: MakeGuard) 
     with pytest.raises(InvalidToken) as caught:
         await guard.authenticator.authenticate(server.mint(exp=int(time.time()) - 1))
     assert "expired" in caught.value.description
+
+
+async def test_every_non_canonical_last_character_is_refused(
+        server: AuthServer, make_guard: MakeGuard) -> None:
+    # Base64url leaves unused bits in a segment's last character; exactly one character
+    # per group is canonical. Try every character at the end of the payload segment.
+    guard = make_guard()
+    accepted = []
+    for pad in range(3):  # three payload lengths: len % 4 == 0, 2 and 3 all occur
+        token = server.mint(sub="user-1" + "x" * pad)
+        header, payload, signature = token.split(".")
+        for char in _ALPHABET:
+            variant = f"{header}.{payload[:-1]}{char}.{signature}"
+            if variant != token and await _guard_accepts(guard, variant):
+                accepted.append(variant)
+    assert accepted == []
+    await guard.aclose()
