@@ -3,63 +3,25 @@ away again, keeping every code, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from scopegate.store import Database
 
-NOW = datetime(2025, 1, 1, tzinfo=UTC)
+from ._migrations import BACKENDS, NOW, empty_database, insert
 
 
-def _migrate(db: Database, direction: str, revision: str) -> None:
-    config = Config()
-    location = resources.files("scopegate.store").joinpath("migrations")
-    config.set_main_option("script_location", str(location))
-    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        getattr(command, direction)(config, revision)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield database
-        database.dispose()
-        return
-    base_url: str = request.getfixturevalue("postgres_url")
-    schema = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{base_url}?options=-csearch_path%3D{schema}")
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _insert(db: Database, table: str, **values: Any) -> None:
-    reflected = sa.Table(table, sa.MetaData(), autoload_with=db.engine)
-    with db.engine.begin() as conn:
-        conn.execute(sa.insert(reflected).values(**values))
+    yield from empty_database(request, tmp_path)
 
 
 def _code(db: Database, code_hash: str, **extra: Any) -> None:
-    _insert(db, "authorization_codes", code_hash=code_hash, client_id="cli", user_id="usr_1",
+    insert(db, "authorization_codes", code_hash=code_hash, client_id="cli", user_id="usr_1",
             redirect_uri="http://127.0.0.1/cb", scopes=["api"], resources=[],
             code_challenge="c" * 43, code_challenge_method="S256", nonce=None,
             auth_time=NOW, expires_at=NOW, used_at=NOW, refresh_family_id="fam_1",
@@ -83,15 +45,15 @@ def _codes(db: Database) -> dict[str, tuple[Any, ...]]:
 
 def test_upgrade_adds_replayed_at_and_downgrade_keeps_the_codes(db: Database) -> None:
     db.upgrade("0004_canonical_scopes")
-    _insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
+    insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
             role="member", created_at=NOW)
-    _insert(db, "clients", client_id="cli", name="cli", secret_hash=None, is_public=True,
+    insert(db, "clients", client_id="cli", name="cli", secret_hash=None, is_public=True,
             grant_types=["authorization_code"], redirect_uris=[], allowed_scopes=["api"],
             default_scopes=["api"], created_at=NOW)
     _code(db, "old")
     assert "replayed_at" not in _columns(db, "authorization_codes")
 
-    _migrate(db, "upgrade", "0005_code_replay")
+    db.upgrade("0005_code_replay")
     assert db.current_revision() == "0005_code_replay"
     assert "replayed_at" in _columns(db, "authorization_codes")
     assert "ix_refresh_tokens_expires_at" in _indexes(db, "refresh_tokens")
@@ -101,12 +63,12 @@ def test_upgrade_adds_replayed_at_and_downgrade_keeps_the_codes(db: Database) ->
         )).scalar_one() is None
     _code(db, "replayed", replayed_at=NOW)
 
-    _migrate(db, "downgrade", "0004_canonical_scopes")
+    db.downgrade("0004_canonical_scopes")
     assert db.current_revision() == "0004_canonical_scopes"
     assert "replayed_at" not in _columns(db, "authorization_codes")
     assert "ix_refresh_tokens_expires_at" not in _indexes(db, "refresh_tokens")
     assert _codes(db) == {"old": ("fam_1", "jti-1"), "replayed": ("fam_1", "jti-1")}
 
-    _migrate(db, "upgrade", "head")
+    db.upgrade("head")
     assert db.is_current() and "replayed_at" in _columns(db, "authorization_codes")
     assert len(_codes(db)) == 2

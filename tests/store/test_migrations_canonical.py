@@ -2,70 +2,31 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from scopegate.store import Database
 
-NOW = datetime(2025, 1, 1, tzinfo=UTC)
+from ._migrations import BACKENDS, NOW, empty_database, insert
 
 
-def _migrate(db: Database, direction: str, revision: str) -> None:
-    config = Config()
-    location = resources.files("scopegate.store").joinpath("migrations")
-    config.set_main_option("script_location", str(location))
-    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        getattr(command, direction)(config, revision)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield database
-        database.dispose()
-        return
-    base_url: str = request.getfixturevalue("postgres_url")
-    schema = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{base_url}?options=-csearch_path%3D{schema}")
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _insert(db: Database, table: str, **values: Any) -> None:
-    meta = sa.MetaData()
-    reflected = sa.Table(table, meta, autoload_with=db.engine)
-    with db.engine.begin() as conn:
-        conn.execute(sa.insert(reflected).values(**values))
+    yield from empty_database(request, tmp_path)
 
 
 def _client(db: Database, client_id: str, allowed: list[str], default: list[str]) -> None:
-    _insert(db, "clients", client_id=client_id, name=client_id, secret_hash=None, is_public=True,
+    insert(db, "clients", client_id=client_id, name=client_id, secret_hash=None, is_public=True,
             grant_types=["client_credentials"], redirect_uris=[], allowed_scopes=allowed,
             default_scopes=default, created_at=NOW)
 
 
 def _key(db: Database, key_id: str, scopes: list[str]) -> None:
-    _insert(db, "api_keys", id=key_id, user_id="usr_1", workspace_id=None, name=key_id,
+    insert(db, "api_keys", id=key_id, user_id="usr_1", workspace_id=None, name=key_id,
             prefix="sg", key_hash="0" * 64, scopes=scopes, created_at=NOW)
 
 
@@ -91,18 +52,18 @@ def _json(value: Any) -> Any:
 
 def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) -> None:
     db.upgrade("0003_api_keys")
-    _insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
+    insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
             role="admin", created_at=NOW)
     _client(db, "legacy", ["all", "apps:read"], ["application_connect"])
     _client(db, "modern", ["apps:read", "api"], ["api"])
-    _insert(db, "consents", user_id="usr_1", client_id="legacy", scopes=["all", "openid"],
+    insert(db, "consents", user_id="usr_1", client_id="legacy", scopes=["all", "openid"],
             updated_at=NOW)
     _key(db, "k_all", ["all"])
     _key(db, "k_empty", [])
     _key(db, "k_mixed", ["application_connect", "apps:read"])
     _key(db, "k_dup", ["all", "scopegate:all"])
 
-    _migrate(db, "upgrade", "0004_canonical_scopes")
+    db.upgrade("0004_canonical_scopes")
     assert db.current_revision() == "0004_canonical_scopes"
     after = _scopes(db)
     assert after["key:k_all"] == ["scopegate:all"]
@@ -116,7 +77,7 @@ def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) 
 
     # A row written by the new code, then the way back down.
     _key(db, "k_new", ["scopegate:application_connect", "workspace:read"])
-    _migrate(db, "downgrade", "0003_api_keys")
+    db.downgrade("0003_api_keys")
     assert db.current_revision() == "0003_api_keys"
     before = _scopes(db)
     assert before["key:k_all"] == ["all"]
@@ -126,7 +87,7 @@ def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) 
     assert before["consent:usr_1:legacy"] == ["all", "openid"]
 
     # And up again: same canonical data as the first time.
-    _migrate(db, "upgrade", "head")
+    db.upgrade("head")
     again = _scopes(db)
     assert again["key:k_all"] == ["scopegate:all"]
     assert again["key:k_new"] == ["scopegate:application_connect", "workspace:read"]
@@ -137,5 +98,5 @@ def test_upgrade_on_empty_tables_is_a_no_op(db: Database) -> None:
     db.upgrade()
     assert db.is_current()
     assert _scopes(db) == {}
-    _migrate(db, "downgrade", "0003_api_keys")
+    db.downgrade("0003_api_keys")
     assert _scopes(db) == {}

@@ -7,7 +7,7 @@ The store is synchronous on purpose: the async server calls it through a thread
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -94,13 +94,20 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run Alembic migrations up to ``revision`` (idempotent)."""
+        self._migrate(command.upgrade, revision, "upgrade")
+
+    def downgrade(self, revision: str) -> None:
+        """Run Alembic migrations down to ``revision`` (e.g. ``"0003_api_keys"``)."""
+        self._migrate(command.downgrade, revision, "downgrade")
+
+    def _migrate(self, step: Callable[[Config, str], None], revision: str, verb: str) -> None:
         config = self._alembic_config()
         try:
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
-                command.upgrade(config, revision)
+                step(config, revision)
         except sa.exc.OperationalError as exc:
-            raise DatabaseError(f"cannot upgrade the database: {exc.orig}") from None
+            raise DatabaseError(f"cannot {verb} the database: {exc.orig}") from None
 
     def dispose(self) -> None:
         """Close every pooled connection."""
