@@ -124,13 +124,33 @@ def _acquire_file(lock: filelock.FileLock) -> None:
         ) from None
 
 
-class SyncEffects:
+class _HeldLocks:
+    """The locks a driver took for a flow: released in order, all of them on ``close()``."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[threading.Lock | asyncio.Lock, filelock.FileLock | None]] = {}
+
+    def _release(self, key: str) -> None:
+        held = self._held.pop(key, None)
+        if held is not None:
+            local_lock, file_lock = held
+            if file_lock is not None:
+                file_lock.release()
+            local_lock.release()
+
+    def close(self) -> None:
+        """Release every lock still held (the flow raised or was abandoned)."""
+        for key in list(self._held):
+            self._release(key)
+
+
+class SyncEffects(_HeldLocks):
     """Run effects for a synchronous driver; ``close()`` frees locks a flow left held."""
 
     def __init__(self, locks: LockRegistry, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__()
         self._locks = locks
         self._sleep = sleep
-        self._held: dict[str, tuple[threading.Lock, filelock.FileLock | None]] = {}
 
     def run(self, effect: Effect) -> Any:
         """Carry out one effect and return what the flow receives."""
@@ -161,29 +181,16 @@ class SyncEffects:
             return flow.throw(exc)
         return flow.send(result)
 
-    def _release(self, key: str) -> None:
-        held = self._held.pop(key, None)
-        if held is not None:
-            thread_lock, file_lock = held
-            if file_lock is not None:
-                file_lock.release()
-            thread_lock.release()
 
-    def close(self) -> None:
-        """Release every lock still held (the flow raised or was abandoned)."""
-        for key in list(self._held):
-            self._release(key)
-
-
-class AsyncEffects:
+class AsyncEffects(_HeldLocks):
     """Run effects for an asyncio driver; blocking work goes to a worker thread."""
 
     def __init__(
         self, locks: LockRegistry, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     ) -> None:
+        super().__init__()
         self._locks = locks
         self._sleep = sleep
-        self._held: dict[str, tuple[asyncio.Lock, filelock.FileLock | None]] = {}
 
     async def run(self, effect: Effect) -> Any:
         """Carry out one effect and return what the flow receives."""
@@ -213,19 +220,6 @@ class AsyncEffects:
         except Exception as exc:
             return flow.throw(exc)
         return flow.send(result)
-
-    def _release(self, key: str) -> None:
-        held = self._held.pop(key, None)
-        if held is not None:
-            task_lock, file_lock = held
-            if file_lock is not None:
-                file_lock.release()
-            task_lock.release()
-
-    def close(self) -> None:
-        """Release every lock still held (the flow raised or was abandoned)."""
-        for key in list(self._held):
-            self._release(key)
 
 
 def drive_sync(
