@@ -27,7 +27,8 @@ Exception tree::
      ├── InsufficientScope         RFC 6750 §3.1          403
      ├── RateLimited               RFC 6585 §4            429
      ├── NotFound                  (API)                  404
-     └── ServerError               RFC 6749 §4.1.2.1      500
+     ├── ServerError               RFC 6749 §4.1.2.1      500
+     └── TemporarilyUnavailable    RFC 6749 §4.1.2.1      503
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "RequestTooLarge",
     "ServerError",
     "SlowDown",
+    "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
@@ -272,3 +274,19 @@ class ServerError(OAuthError):
     error = "server_error"
     status_code = 500
     default_description = "internal error"
+
+
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: the server cannot handle the request for now (503, ``Retry-After``).
+
+    Said while a service the server needs (its database) cannot be reached.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    default_description = "the service is temporarily unavailable; try again shortly"
+
+    def __init__(self, description: str | None = None, *, retry_after_s: int = 5,
+                 **kwargs: Any) -> None:
+        super().__init__(description, **kwargs)
+        self.headers.setdefault("Retry-After", str(max(1, int(retry_after_s))))

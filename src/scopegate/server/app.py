@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ..errors import NotFound, OAuthError, ServerError
+from ..store import DatabaseUnavailable
 from .endpoints import (
     api_keys,
     authorize,
@@ -48,6 +49,7 @@ from .grants.refresh_token import RefreshTokenGrant
 from .http import error_response
 from .logging import logger
 from .maintenance import MAINTENANCE_KEY, Maintenance
+from .outage import unavailable, unavailable_page
 from .settings import Features, Settings
 from .state import ServerState
 
@@ -79,6 +81,11 @@ ENDPOINT_MODULES: list[ModuleType] = [
 
 KEY_RELOAD_SECONDS = 60.0
 
+# Pages a person sees: while the database is unreachable they get a rendered 503 page.
+PAGE_PATHS = frozenset({login_page.LOGIN_PATH, login_page.LOGOUT_PATH,
+                        authorize.AUTHORIZE_PATH, authorize.DECISION_PATH,
+                        device.VERIFICATION_PATH})
+
 GRANTS: list[Grant] = [
     ClientCredentialsGrant(),
     AuthorizationCodeGrant(),
@@ -109,6 +116,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _oauth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OAuthError)
     return error_response(exc)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # Handled here (not by the catch-all, which re-raises): no traceback per request.
+    if request.url.path in PAGE_PATHS:
+        return unavailable_page()
+    return error_response(unavailable())
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
@@ -169,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             HTTPException: _http_error,
             OAuthError: _oauth_error,
+            DatabaseUnavailable: _database_unavailable,
             Exception: _unhandled,
         },
     )

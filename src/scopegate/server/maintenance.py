@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
-from ..store import Database
+from ..store import Database, DatabaseUnavailable
 from ..store.models import utcnow
 from ..store.repositories.api_keys import ApiKeyRepository
 from ..store.repositories.authorization_codes import AuthorizationCodeRepository
@@ -142,10 +142,14 @@ class Maintenance:
         """
         try:
             await run_in_threadpool(self.state.keys.reload)
+        except DatabaseUnavailable:
+            pass  # the outage is logged once when it starts; the loaded keys stay
         except Exception:
             logger.exception("reloading signing keys failed; keeping the loaded keys")
         try:
             report: PruneReport | None = await run_in_threadpool(prune_expired, self.state.db)
+        except DatabaseUnavailable:
+            report = None
         except Exception:
             logger.exception("pruning expired rows failed; the next pass retries")
             report = None

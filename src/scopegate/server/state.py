@@ -21,6 +21,7 @@ from .grants.base import Grant, GrantRegistry
 from .issuance import TokenIssuer
 from .keyring import KeyRing, ensure_signing_key
 from .metrics import Metrics
+from .outage import log_availability
 from .settings import Settings
 
 __all__ = ["PEPPER_SECRET", "SESSION_SECRET", "ServerState", "TokenHandler", "prepare_database"]
@@ -87,7 +88,7 @@ class ServerState:
     @classmethod
     def load(cls, settings: Settings, grants: Sequence[Grant]) -> ServerState:
         """Open the database, prepare it, load catalog, keys and secrets (blocking I/O)."""
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, on_availability=log_availability)
         prepare_database(db, settings)
         catalog = load_catalog(settings.catalog_path)
         keys = KeyRing(SigningKeyRepository(db), settings.issuer)

@@ -4,6 +4,7 @@ SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://``) scales ou
 same code. Scopes are stored as JSON lists of canonical names.
 """
 
-from .db import Database, DatabaseError
+from .availability import AvailabilityChange
+from .db import Database, DatabaseError, DatabaseUnavailable
 
-__all__ = ["Database", "DatabaseError"]
+__all__ = ["AvailabilityChange", "Database", "DatabaseError", "DatabaseUnavailable"]

@@ -21,11 +21,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "DatabaseError"]
+from .availability import Availability, AvailabilityChange, is_unreachable
+
+__all__ = ["Database", "DatabaseError", "DatabaseUnavailable"]
 
 
 class DatabaseError(RuntimeError):
     """The database is unreachable, its URL is invalid, or its schema is not current."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached right now (refused, dropped, file gone): retry later."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,9 +48,12 @@ class Database:
 
     :param url: a SQLAlchemy URL, e.g. ``sqlite:////path/scopegate.db`` or
         ``postgresql+psycopg://user@host/db``.
+    :param on_availability: called once when the database becomes unreachable and once
+        when it answers again (see :attr:`availability`).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False,
+                 on_availability: Callable[[AvailabilityChange], None] | None = None) -> None:
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -60,12 +69,27 @@ class Database:
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.availability = Availability(on_availability)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed on success, rolled back on error.
+
+        :raises DatabaseUnavailable: the database cannot be reached (the pool pings and
+            reconnects by itself, so the next session tries again).
+        """
+        availability = self.availability
+        epoch = availability.epoch
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except sa.exc.DBAPIError as exc:
+            if not is_unreachable(exc, self.engine.dialect):
+                raise
+            availability.lost(exc)
+            raise DatabaseUnavailable(f"the database cannot be reached: {exc.orig}") from exc
+        if availability.down:
+            availability.restored(epoch)
 
     # -- migrations --------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Endpoints as ordered lists of named async steps (node-oidc-provider's actions).
 
 A step takes the :class:`Context` and returns None to continue or a response to stop.
-An :class:`~scopegate.errors.OAuthError` becomes its RFC 6749 §5.2 answer; anything else
-becomes a bland ``server_error`` and is logged with its detail.
+An :class:`~scopegate.errors.OAuthError` becomes its RFC 6749 §5.2 answer; an unreachable
+database a 503 ``temporarily_unavailable`` (logged once per outage, see ``outage.py``);
+anything else becomes a bland ``server_error`` and is logged with its detail.
 
 :func:`action` makes a Starlette endpoint (``request -> response``); :func:`asgi_action`
 makes a plain ASGI app of the same steps for hot endpoints (the token endpoint): no
@@ -21,8 +22,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ...errors import OAuthError, ServerError
+from ...store import DatabaseUnavailable
 from ..http import error_response
 from ..logging import logger
+from ..outage import unavailable
 from .context import Context
 
 if TYPE_CHECKING:
@@ -74,6 +77,10 @@ class Action:
                                                       "detail": exc.detail})
             ctx.server.metrics.endpoint(name).error(exc.error)
             response = error_response(exc)
+        except DatabaseUnavailable:  # the store logged the outage once; no traceback here
+            outage = unavailable()
+            ctx.server.metrics.endpoint(name).error(outage.error)
+            response = error_response(outage)
         except Exception:
             logger.exception("unhandled error", extra={"endpoint": name})
             response = error_response(ServerError())
