@@ -19,6 +19,7 @@ from scopegate.tokens import access_token_claims
 
 ISSUER = "http://testserver"  # tests/server/conftest.py serves the app under this issuer
 KEYS = "/api/v1/keys"
+MANAGEMENT = ISSUER + "/api/v1/"  # the management API's resource identifier
 
 
 class Clock:
@@ -47,11 +48,12 @@ def make_user(state: ServerState, role: str) -> str:
     return user_id
 
 
-def bearer(state: ServerState, user_id: str, scope: str = "keys:write keys:read",
+def bearer(state: ServerState, user_id: str,
+           scope: str = "keys:write keys:read scopegate:all",
            subject_type: str = "user") -> dict[str, str]:
     claims = access_token_claims(issuer=ISSUER, subject=user_id,
                                  subject_type=subject_type,  # type: ignore[arg-type]
-                                 client_id="cli", audience=(ISSUER,), scopes=scope.split(),
+                                 client_id="cli", audience=(MANAGEMENT,), scopes=scope.split(),
                                  ttl=300)
     return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt")}
 

@@ -67,7 +67,7 @@ def test_code_exchange_returns_verified_id_token(logged_in: TestClient,
     assert isinstance(id_claims["auth_time"], int)
     access = _claims(logged_in, body["access_token"])
     assert access["sub"] == id_claims["sub"] and access["subject_type"] == "user"
-    assert access["aud"] == "https://api.scopegate.example"
+    assert access["aud"] == ["https://api.scopegate.example", ISSUER + "/userinfo"]
 
 
 def test_no_id_token_without_openid_and_no_refresh_without_the_grant(
