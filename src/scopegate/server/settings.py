@@ -131,7 +131,7 @@ class Settings:
             object.__setattr__(self, "database_url", default_database_url())
         if not self.management_audience:
             object.__setattr__(self, "management_audience", self.issuer + "/api/v1/")
-        if not _is_resource_uri(self.management_audience):
+        elif not _is_resource_uri(self.management_audience):
             raise ValueError("management_audience must be an absolute URI without a fragment")
 
     @property

@@ -72,7 +72,8 @@ def member(state: ServerState) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def introspector(make_client: Any) -> tuple[str, str]:
-    return make_client()
+    """A resource server of the example API: the keys' scopes are for it."""
+    return make_client(resource_servers=("https://api.scopegate.example",))
 
 
 def stored_scopes(state: ServerState, key_id: str) -> Any:
@@ -253,7 +254,7 @@ def test_valid_key_introspects_as_active_api_key(
                         headers=headers).json()
     answer = introspect(http, introspector, created["key"])
     assert answer["active"] is True
-    assert answer["token_type"] == "api_key"
+    assert answer["token_type"] == "Bearer" and answer["key_id"] == created["id"]
     assert answer["scope"] == "scopegate:application_connect workspace:read"
     assert answer["sub"] == user_id and answer["iss"] == ISSUER
     assert answer["client_id"] == f"api_key:{created['id']}"

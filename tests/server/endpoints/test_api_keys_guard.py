@@ -104,7 +104,7 @@ class GuardHarness:
 
 @pytest.fixture
 def guard(app: Starlette, http: TestClient, make_client: Any) -> GuardHarness:
-    return GuardHarness(app, make_client())
+    return GuardHarness(app, make_client(resource_servers=(API,)))
 
 
 def new_key(http: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
