@@ -22,7 +22,6 @@ from .keyring import KeyRing
 
 __all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
 
-MAX_RESOURCES = 8
 _MAX_MEMO = 4096
 
 
