@@ -100,6 +100,17 @@ def test_a_key_is_capped_by_the_token_that_mints_it(http: TestClient,
     assert created.json()["scopes"] == ["apps:read"]
 
 
+def test_rotating_a_key_needs_a_token_that_covers_it(http: TestClient,
+                                                     state: ServerState) -> None:
+    user = make_user(state)
+    wide = bearer(state, user, "keys:write apps:run", [MANAGEMENT])
+    created = http.post(KEYS, json={"scopes": ["apps:run"]}, headers=wide).json()
+    narrow = bearer(state, user, "keys:write apps:read", [MANAGEMENT])
+    refused = http.post(f"{KEYS}/{created['id']}/rotate", headers=narrow)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    assert http.post(f"{KEYS}/{created['id']}/rotate", headers=wide).status_code == 200
+
+
 def test_the_role_still_caps_a_key(http: TestClient, state: ServerState) -> None:
     headers = bearer(state, make_user(state, "viewer"), "keys:write scopegate:all",
                      [MANAGEMENT])
