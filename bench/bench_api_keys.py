@@ -78,7 +78,8 @@ def _setup(state: ServerState) -> tuple[str, tuple[str, str]]:
     client_id, secret = new_client_id(), new_client_secret()
     ClientRepository(state.db).create(
         client_id=client_id, name="guard", secret_hash=hash_client_secret(state.pepper, secret),
-        grant_types=["client_credentials"], allowed_scopes=["api"], default_scopes=["api"])
+        grant_types=["client_credentials"], allowed_scopes=["api"], default_scopes=["api"],
+        resource_servers=["https://api.scopegate.example"])  # RFC 7662 §4: the keys' API
     return key, (client_id, secret)
 
 

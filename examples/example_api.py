@@ -11,7 +11,10 @@ Run it::
 
 Environment: ``SCOPEGATE_ISSUER``, ``SCOPEGATE_AUDIENCE`` (default the catalog's API
 audience), ``SCOPEGATE_AUDIENCE_MODE`` (off/warn/enforce), ``SCOPEGATE_GUARD_CLIENT_ID`` and
-``SCOPEGATE_GUARD_CLIENT_SECRET`` (for opaque tokens and API keys), ``SCOPEGATE_REDIS_URL``
+``SCOPEGATE_GUARD_CLIENT_SECRET`` (for opaque tokens and API keys: a client registered as
+this API's resource server, ``scopegate clients create --name example-api
+--resource-server https://api.scopegate.example``, or introspection answers it nothing),
+``SCOPEGATE_REDIS_URL``
 (share the rate limit between replicas), ``SCOPEGATE_EXAMPLE_MEMBERS``
 (``workspace=sub1,sub2;other=*``; default ``demo=*``: every signed-in caller is a member of
 ``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``.

@@ -69,6 +69,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "--grant": ["", "password", "implicit"],
     "--redirect-uri": ["http://[::1", "http://x/ a", "http://127.0.0.1:99999/",
                        "http://example.com/cb", "https://x/#f", "ftp://x"],
+    "--resource-server": ["", "not a uri", "api.example", "https://x/#f", "http://[::1",
+                          "https://x/" + "a" * 3000],
     "--expires-in": ["abc", "-1", "0", "1y", "1" + "0" * 30, "999999999w"],
     "--grace": ["abc", "-1h", "8d", ""],
     "--email": ["", "not-an-email", "two@@example.com"],

@@ -97,3 +97,28 @@ def test_db_upgrade_and_signing_keys(env: dict[str, str]) -> None:
     retired = [k for k in after if not k["active"]]
     assert {k["kid"] for k in retired} == {k["kid"] for k in before}
     assert all(k["publish_until"] for k in retired)
+
+
+def test_a_resource_server_names_the_resources_it_serves(env: dict[str, str]) -> None:
+    code, out, _ = run(env, "clients", "create", "--name", "example-api guard",
+                       "--resource-server", "https://api.scopegate.example", "--json")
+    assert code == 0
+    client_id = json.loads(out)["client_id"]
+    record = ClientRepository(Database(env["SCOPEGATE_DATABASE_URL"])).get(client_id)
+    assert record is not None
+    assert record.resource_servers == {"https://api.scopegate.example"}
+    listed = json.loads(run(env, "clients", "list", "--json")[1])
+    assert listed[0]["resource_servers"] == ["https://api.scopegate.example"]
+
+
+@pytest.mark.parametrize("uri", ["not a uri", "https://api.example/#frag", "api.example"])
+def test_a_bad_resource_server_is_refused(env: dict[str, str], uri: str) -> None:
+    code, _, err = run(env, "clients", "create", "--name", "x", "--resource-server", uri)
+    assert code == 2 and "--resource-server" in err
+    assert json.loads(run(env, "clients", "list", "--json")[1]) == []
+
+
+def test_a_public_client_cannot_be_a_resource_server(env: dict[str, str]) -> None:
+    code, _, err = run(env, "clients", "create", "--name", "x", "--public", "--grant",
+                       "device_code", "--resource-server", "https://api.scopegate.example")
+    assert code == 2 and "public" in err

@@ -13,9 +13,15 @@ from scopegate.server.endpoints.scopes_api import public_catalog
 
 
 def test_json_matches_the_public_catalog() -> None:
-    result = CliRunner().invoke(app, ["scopes", "list", "--json"])
+    env = {"SCOPEGATE_ISSUER": "https://id.example"}
+    result = CliRunner().invoke(app, ["scopes", "list", "--json"], env=env)
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"scopes": public_catalog(default_catalog())}
+    served = default_catalog().resolve_audiences({
+        "@management": "https://id.example/api/v1/",
+        "@userinfo": "https://id.example/userinfo"})
+    assert json.loads(result.stdout) == {"scopes": public_catalog(served)}
+    listed = {s["name"]: s["audience"] for s in json.loads(result.stdout)["scopes"]}
+    assert listed["keys:read"] == "https://id.example/api/v1/"
     names = [s["name"] for s in json.loads(result.stdout)["scopes"]]
     assert "api" in names and "admin:clients" not in names
 

@@ -38,9 +38,11 @@ async def test_opaque_token_is_introspected_then_cached(server: AuthServer,
     assert auth.cached_until <= time.time() + guard.config.introspection_ttl_s
 
 
-async def test_api_key_mounts_api_key_caller(server: AuthServer, make_guard: MakeGuard) -> None:
-    server.introspection[API_KEY] = active(token_type="api_key", sub="owner-1",
-                                           subject_type="user")
+@pytest.mark.parametrize("marker", [{"token_type": "Bearer", "key_id": "k1"},
+                                    {"token_type": "api_key"}])  # today's answer, then older
+async def test_api_key_mounts_api_key_caller(server: AuthServer, make_guard: MakeGuard,
+                                             marker: dict[str, str]) -> None:
+    server.introspection[API_KEY] = active(sub="owner-1", subject_type="user", **marker)
     guard = make_guard()
     auth = await guard.authenticator.authenticate(API_KEY)
     from scopegate.guard import default_caller

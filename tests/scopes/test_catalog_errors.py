@@ -23,6 +23,7 @@ CASES = [
     ('namespace = "x"\n[scopes.a]\ndescription = 3\n', "a", "'description' must be a string"),
     ('namespace = "x"\n[scopes.a]\npublic = "yes"\n', "a", "'public' must be true or false"),
     ('namespace = "x"\n[scopes.a]\naudience = ""\n', "a", "'audience' must be a non-empty"),
+    ('namespace = "x"\n[scopes.a]\naudience = "@Bad name"\n', "a", "symbolic 'audience'"),
     ('namespace = "x"\n[scopes.a]\nimplies = ["nope"]\n', "a", "implies unknown scope 'nope'"),
     ('namespace = "x"\n[scopes.a]\nimplies = ["q:*"]\n', "a", "matches no scope"),
     ('namespace = "x"\n[scopes.a]\nimplies = ["b"]\n[scopes.b]\nimplies = ["a"]\n', None,
@@ -52,3 +53,19 @@ def test_error_names_file_scope_and_problem(tmp_path: Path, text: str, scope: st
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="cannot read file"):
         load_catalog(tmp_path / "missing.toml")
+
+
+def test_symbolic_audiences_resolve_or_name_the_unknown_symbol() -> None:
+    from scopegate.scopes import catalog_from_mapping
+
+    catalog = catalog_from_mapping({"scopes": {
+        "openid": {}, "keys:read": {"audience": "@management"},
+        "apps:read": {"audience": "https://api.example"}}})
+    resolved = catalog.resolve_audiences({"@management": "https://id.example/api/v1/",
+                                          "@userinfo": "https://id.example/userinfo"})
+    assert resolved.audiences(["keys:read"]) == ("https://id.example/api/v1/",)
+    # OpenID Connect: openid is the UserInfo scope unless the catalog says otherwise.
+    assert resolved.audiences(["openid"]) == ("https://id.example/userinfo",)
+    assert resolved.audiences(["apps:read"]) == ("https://api.example",)
+    with pytest.raises(CatalogError, match="unknown audience '@management'"):
+        catalog.resolve_audiences({"@userinfo": "https://id.example/userinfo"})

@@ -86,17 +86,20 @@ class ClientFactory:
     def __call__(self, scopes: tuple[str, ...] = ("api", "apps:read"),
                  defaults: tuple[str, ...] = ("api",),
                  grants: tuple[str, ...] = ("client_credentials",),
-                 public: bool = False) -> tuple[str, str]:
+                 public: bool = False,
+                 resource_servers: tuple[str, ...] = ()) -> tuple[str, str]:
         client_id = new_client_id()
         secret = "" if public else new_client_secret()
         ClientRepository(self.state.db).create(
             client_id=client_id, name="test",
             secret_hash=None if public else hash_client_secret(self.state.pepper, secret),
-            grant_types=grants, allowed_scopes=scopes, default_scopes=defaults)
+            grant_types=grants, allowed_scopes=scopes, default_scopes=defaults,
+            resource_servers=resource_servers)
         return client_id, secret
 
 
 @pytest.fixture(scope="module")
 def make_client(state: ServerState) -> ClientFactory:
-    """Register a client: ``make_client(scopes=..., defaults=..., grants=...)``."""
+    """Register a client: ``make_client(scopes=..., defaults=..., grants=...)``; a
+    resource server (one that introspects) names what it serves in ``resource_servers``."""
     return ClientFactory(state)

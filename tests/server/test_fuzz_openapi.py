@@ -66,8 +66,10 @@ class Credentials:
             email="fuzz@example.org", password_hash=hash_password("fuzz fuzz fuzz"),
             role="admin", name="Fuzz")
         claims = access_token_claims(issuer=ISSUER, subject=user.id, subject_type="user",
-                                     client_id=client_id, audience=(ISSUER,),
-                                     scopes=("openid", "keys:read", "keys:write"), ttl=3600)
+                                     client_id=client_id,
+                                     audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),
+                                     scopes=("openid", "keys:read", "keys:write",
+                                             "scopegate:all"), ttl=3600)
         self.bearer = state.keys.signer.sign(claims, typ="at+jwt")
 
 

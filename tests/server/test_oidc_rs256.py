@@ -131,7 +131,8 @@ def _forgeries(state: ServerState) -> dict[str, str]:
     rsa = _rsa_key(state)
     access_kid = state.keys.signer.kid
     claims = access_token_claims(issuer=ISSUER, subject="usr_x", subject_type="user",
-                                 client_id="c", audience=("https://api.scopegate.example",),
+                                 client_id="c",
+                                 audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),
                                  scopes=["openid", "keys:write", "keys:read"], ttl=300)
     payload = _b64(orjson.dumps(claims))
 

@@ -43,3 +43,16 @@ def test_environment_then_overrides() -> None:
 def test_bad_values_say_what_is_wrong(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_the_management_api_has_its_own_resource_identifier() -> None:
+    s = Settings.from_env(env={}, database_url="sqlite:///x.db", issuer="https://id.example/")
+    assert s.management_audience == "https://id.example/api/v1/"
+    assert s.userinfo_audience == "https://id.example/userinfo"
+    s = Settings.from_env(env={"SCOPEGATE_MANAGEMENT_AUDIENCE": "https://manage.example"},
+                          database_url="sqlite:///x.db")
+    assert s.management_audience == "https://manage.example"
+    assert s.audience_symbols["@management"] == "https://manage.example"
+    with pytest.raises(ValueError, match="management_audience must be an absolute URI"):
+        Settings.from_env(env={"SCOPEGATE_MANAGEMENT_AUDIENCE": "manage#it"},
+                          database_url="sqlite:///x.db")

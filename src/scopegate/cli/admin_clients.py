@@ -70,6 +70,19 @@ def _check_redirect_uri(uri: str) -> str:
         fail(str(exc))
 
 
+def _check_resource_server(uri: str) -> str:
+    """A resource identifier (RFC 8707 §2): an absolute URI without a fragment."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        parts = None
+    if (parts is None or not parts.scheme or not parts.netloc or "#" in uri
+            or len(uri) > MAX_REDIRECT_URI_LENGTH or any(c.isspace() for c in uri)):
+        fail(f"--resource-server {shown(uri)} must be an absolute URI without a fragment, "
+             "e.g. https://api.example.com")
+    return uri
+
+
 def _as_dict(client: ClientRecord) -> dict[str, object]:
     return {
         "client_id": client.client_id,
@@ -79,6 +92,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
         "scopes": sorted(client.allowed_scopes),
         "default_scopes": sorted(client.default_scopes),
         "redirect_uris": list(client.redirect_uris),
+        "resource_servers": sorted(client.resource_servers),
         "created_at": client.created_at.isoformat(),
     }
 
@@ -96,6 +110,10 @@ def clients_create(
         "--redirect-uri", help="Allowed redirect URI (repeatable).")] = None,
     public: Annotated[bool, typer.Option(
         "--public", help="A public client (no secret; e.g. a CLI using PKCE).")] = False,
+    resource_server: Annotated[list[str] | None, typer.Option(
+        "--resource-server", help="A resource identifier (the API's audience) this client "
+                                  "serves: introspection tells it about tokens meant for "
+                                  "that API, e.g. a guard's client (repeatable).")] = None,
     database_url: DatabaseUrlOption = None,
     catalog: CatalogOption = None,
     as_json: JsonOption = False,
@@ -111,6 +129,10 @@ def clients_create(
     if "authorization_code" in grants and not redirect_uri:
         fail("authorization_code needs at least one --redirect-uri")
     uris = [_check_redirect_uri(u) for u in (redirect_uri or [])]
+    if public and resource_server:
+        fail("a public client cannot be a resource server (it cannot authenticate to "
+             "introspect)")
+    served = [_check_resource_server(u) for u in (resource_server or [])]
     scopes_catalog = open_catalog(catalog)
     try:
         allowed = (scopes_catalog.parse_list(scope) if scope is not None
@@ -127,7 +149,8 @@ def clients_create(
             client_id=new_client_id(), name=name,
             secret_hash=hash_client_secret(pepper, secret) if secret else None,
             grant_types=grants, allowed_scopes=allowed,
-            default_scopes=default_scopes_for(scopes_catalog, allowed), redirect_uris=uris)
+            default_scopes=default_scopes_for(scopes_catalog, allowed), redirect_uris=uris,
+            resource_servers=served)
     if as_json:
         print_json({"client_id": record.client_id, "client_secret": secret})
         return

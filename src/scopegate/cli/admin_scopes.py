@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import typer
 
+from ..scopes import ScopeError
 from ..server.endpoints.scopes_api import public_catalog
-from ._common import CatalogOption, JsonOption, admin_command, open_catalog, print_json, print_table
+from ._common import (
+    CatalogOption,
+    JsonOption,
+    admin_command,
+    fail,
+    load_settings,
+    open_catalog,
+    print_json,
+    print_table,
+)
 
 __all__ = ["register"]
 
@@ -15,7 +25,12 @@ scopes_app = typer.Typer(help="The scope catalog.", no_args_is_help=True)
 @admin_command(scopes_app, "list")
 def scopes_list(catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
     """List the public scopes (the same data as ``GET /api/v1/scopes``)."""
-    entries = public_catalog(open_catalog(catalog))
+    # The server's own resources (@management, @userinfo) as this configuration names them.
+    symbols = load_settings(catalog_path=catalog).audience_symbols
+    try:
+        entries = public_catalog(open_catalog(catalog).resolve_audiences(symbols))
+    except ScopeError as exc:
+        fail(str(exc))
     if as_json:
         print_json({"scopes": entries})
         return

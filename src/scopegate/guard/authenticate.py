@@ -287,7 +287,9 @@ class Authenticator:
         try:
             if "iss" in body and body["iss"] != self.config.issuer:
                 raise InvalidToken("token rejected", detail=f"iss={body['iss']!r}")
-            kind = TokenKind.API_KEY if body.get("token_type") == "api_key" else TokenKind.OPAQUE
+            # An API key answers with ``key_id`` (older servers said token_type "api_key").
+            is_key = "key_id" in body or body.get("token_type") == "api_key"
+            kind = TokenKind.API_KEY if is_key else TokenKind.OPAQUE
             return self._entry(body, kind, digest, self.config.introspection_ttl_s)
         except InvalidToken:
             self.introspection.remember_inactive(digest)

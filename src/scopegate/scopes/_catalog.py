@@ -7,9 +7,9 @@ built; every query is pure and cheap (implication closures are computed at load 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ._errors import ScopeNotAllowedError, UnknownScopeError
+from ._errors import CatalogError, ScopeNotAllowedError, UnknownScopeError
 from ._grammar import parse_scope, validate_tokens
 
 __all__ = ["Catalog", "ScopeDef"]
@@ -191,6 +191,25 @@ class Catalog:
             if (scope := self._by_name.get(self._names.get(n, n))) is not None and scope.audience
         }
         return tuple(sorted(found))
+
+    def resolve_audiences(self, symbols: Mapping[str, str]) -> Catalog:
+        """Return a copy whose symbolic audiences (``@name``) are replaced by ``symbols``.
+
+        :raises CatalogError: a scope names a symbol ``symbols`` does not define.
+        """
+        scopes: list[ScopeDef] = []
+        for scope in self._by_name.values():
+            audience = scope.audience
+            if audience is not None and audience.startswith("@"):
+                if audience not in symbols:
+                    known = ", ".join(sorted(symbols)) or "none"
+                    raise CatalogError(self.source, scope.name,
+                                       f"unknown audience {audience!r} (known: {known})")
+                audience = symbols[audience]
+            scopes.append(replace(scope, audience=audience))
+        return Catalog(namespace=self.namespace, scopes=scopes, closure=self._closure,
+                       default_scopes=self.default_scopes, roles=self.roles,
+                       source=self.source)
 
     def all_audiences(self) -> frozenset[str]:
         """Every resource some scope in the catalog targets."""

@@ -14,10 +14,17 @@ File format::
     public = true                      # false: internal, never requestable by keys/clients
     implies = ["apps:list", "apps:*"]  # other scopes or a wildcard ("*" = every public scope)
     audience = "https://api.example"   # RFC 8707 resource of tokens carrying it
+
+An audience may be symbolic, ``@name``: a resource of the authorization server itself
+whose URI depends on its issuer (``@management`` for ``/api/v1/*``, ``@userinfo``). The
+server resolves the symbols with :meth:`Catalog.resolve_audiences` at start-up. OpenID
+Connect defines ``openid`` as the scope of UserInfo, so an ``openid`` declared without an
+audience targets ``@userinfo``.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -33,6 +40,9 @@ __all__ = ["DEFAULT_CATALOG_NAME", "catalog_from_mapping", "default_catalog", "l
 DEFAULT_CATALOG_NAME = "default.toml"
 _SCOPE_KEYS = {"description", "aliases", "public", "implies", "audience"}
 _TOP_KEYS = {"namespace", "default_scopes", "roles", "scopes"}
+_SYMBOL = re.compile(r"@[a-z][a-z0-9_]{0,31}")
+OPENID = "openid"
+USERINFO_SYMBOL = "@userinfo"
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -117,6 +127,11 @@ def catalog_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> C
             raise CatalogError(source, name, "'public' must be true or false")
         if audience is not None and (not isinstance(audience, str) or not audience):
             raise CatalogError(source, name, "'audience' must be a non-empty string")
+        if isinstance(audience, str) and audience.startswith("@") \
+                and not _SYMBOL.fullmatch(audience):
+            raise CatalogError(source, name, "a symbolic 'audience' is @ and a lowercase name")
+        if name == OPENID and audience is None:
+            audience = USERINFO_SYMBOL
         raw_implies[name] = _str_list(body.get("implies", []), source, name, "implies")
         partial[name] = {"description": description, "aliases": tuple(aliases),
                          "public": public, "audience": audience}

@@ -3,7 +3,8 @@
 Registered on ``ServerState.token_handlers`` when the ``api_keys`` feature is on. A string
 carrying this server's key prefix is answered here: the checksum is checked first, so a
 typo or a random string is ``{"active": false}`` without a store read. An active key
-answers ``token_type: "api_key"`` with its canonical scopes as they stand *now* (stored
+answers ``token_type: "Bearer"`` (how it is presented; RFC 7662 wants a registered
+type), ``key_id`` (what marks it as a key), its canonical scopes as they stand *now* (stored
 scopes narrowed to the owner's current role), ``sub`` (the owner), ``client_id``
 (``api_key:<key id>``), ``exp``, ``workspace`` and the audiences of its scopes.
 """
@@ -39,7 +40,7 @@ def introspection_answer(state: ServerState, verified: VerifiedApiKey) -> dict[s
         return dict(_INACTIVE)  # the owner's role no longer allows anything the key had
     out: dict[str, Any] = {
         "active": True,
-        "token_type": "api_key",
+        "token_type": "Bearer",
         "scope": format_scope(scopes),
         "sub": record.user_id,
         "subject_type": "user",

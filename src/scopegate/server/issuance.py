@@ -22,7 +22,6 @@ from .keyring import KeyRing
 
 __all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
 
-MAX_RESOURCES = 8
 _MAX_MEMO = 4096
 
 
@@ -62,23 +61,48 @@ def resolve_audience(
     allowed_scopes: Iterable[str],
     scopes: Iterable[str],
     resources: Iterable[str] = (),
+    companions: Iterable[str] = (),
 ) -> tuple[str, ...]:
-    """The token ``aud``: the requested resources, else the scopes' audiences, else issuer.
+    """The token ``aud``: one resource, then the companion audiences its scopes target.
 
-    :raises InvalidTarget: a resource is malformed or no allowed scope targets it.
+    RFC 8707 with node-oidc-provider's and Auth0's rule, one resource per access token:
+    ``resource`` picks it among those the allowed scopes target; without it, the scopes
+    must target exactly one resource. A companion (the issuer's UserInfo, targeted by
+    ``openid``) rides along with any resource; a token whose scopes target nothing is
+    for the issuer.
+
+    :raises InvalidTarget: a resource is malformed, not permitted, more than one is
+        asked for, or none is and the scopes target several.
     """
+    scopes = frozenset(scopes)
+    extras = tuple(companions)
+    targeted = catalog.audiences(scopes)
+    riders = tuple(a for a in targeted if a in extras)
     wanted = tuple(dict.fromkeys(resources))
-    if not wanted:
-        return catalog.audiences(scopes) or (issuer,)
-    if len(wanted) > MAX_RESOURCES:
-        raise InvalidTarget(f"at most {MAX_RESOURCES} resource parameters")
-    permitted = set(catalog.audiences(catalog.expand(allowed_scopes)))
-    for resource in wanted:
+    if len(wanted) > 1:
+        raise InvalidTarget("send one resource parameter: an access token serves one "
+                            "resource; a refresh token can then get a token for each other")
+    if wanted:
+        resource = wanted[0]
         if not _valid_resource(resource):
             raise InvalidTarget("resource must be an absolute URI without a fragment")
-        if resource not in permitted:
+        if resource not in catalog.audiences(catalog.expand(allowed_scopes)):
             raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
-    return tuple(sorted(wanted))
+        return (resource, *(a for a in riders if a != resource))
+    primary = [a for a in targeted if a not in extras]
+    if len(primary) > 1:
+        raise InvalidTarget(_ambiguous(catalog, scopes, primary))
+    return (*primary, *riders) or (issuer,)
+
+
+def _ambiguous(catalog: Catalog, scopes: frozenset[str], resources: list[str]) -> str:
+    """The sentence telling the client what to send (the scope list last: it may be cut)."""
+    which = "; ".join(
+        f"{r}: " + " ".join(sorted(s for s in scopes if r in catalog.audiences([s])))
+        for r in resources)
+    return ("send " + " or ".join(f"resource={r}" for r in resources)
+            + ": these scopes are for several resources and an access token serves one; "
+            f"a refresh token can then get a token for each ({which})")
 
 
 class TokenIssuer:
@@ -89,11 +113,14 @@ class TokenIssuer:
     :param issuer: the ``iss`` value.
     :param access_token_ttl: lifetime in seconds.
     :param on_issued: called with the grant type after each issue (metrics).
+    :param companions: audiences that ride along with any resource (the issuer's UserInfo).
     """
 
     def __init__(self, *, catalog: Catalog, keys: KeyRing, issuer: str, access_token_ttl: int,
-                 on_issued: Callable[[str], None] | None = None) -> None:
+                 on_issued: Callable[[str], None] | None = None,
+                 companions: tuple[str, ...] = ()) -> None:
         self.catalog = catalog
+        self.companions = companions
         self.keys = keys
         self.issuer = issuer
         self.access_token_ttl = access_token_ttl
@@ -102,6 +129,15 @@ class TokenIssuer:
         self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
         self._scope_text: dict[frozenset[str], str] = {}
         self._on_issued = on_issued
+
+    def audience(self, permitted_scopes: Iterable[str], scopes: Iterable[str],
+                 resources: Iterable[str] = ()) -> tuple[str, ...]:
+        """The ``aud`` a token for ``scopes`` would get (a request checks it up front).
+
+        :raises InvalidTarget: as :func:`resolve_audience`.
+        """
+        return resolve_audience(self.catalog, self.issuer, permitted_scopes, scopes,
+                                resources, self.companions)
 
     async def issue(
         self,
@@ -112,6 +148,7 @@ class TokenIssuer:
         scopes: frozenset[str],
         resources: tuple[str, ...] = (),
         audience: tuple[str, ...] | None = None,
+        permitted_scopes: frozenset[str] | None = None,
         extra_claims: Mapping[str, Any] | None = None,
         grant_type: str,
         extras: Mapping[str, Any] | None = None,
@@ -120,7 +157,9 @@ class TokenIssuer:
 
         :param scopes: canonical names the grant allows (already narrowed).
         :param resources: RFC 8707 ``resource`` values to check and use as ``aud``.
-        :param audience: a pre-resolved audience (skips ``resources``), e.g. on refresh.
+        :param audience: a pre-resolved audience (skips ``resources``).
+        :param permitted_scopes: the scopes whose resources ``resources`` may name (the
+            client's allowed scopes by default; a refresh passes its grant's).
         :param extra_claims: more access-token claims (never override registered ones).
         :param extras: values for response hooks (refresh token, ID token); without
             them no hook runs.
@@ -128,12 +167,14 @@ class TokenIssuer:
         if audience is not None:
             aud = audience
         elif resources:
-            aud = resolve_audience(self.catalog, self.issuer, client.allowed_scopes, scopes,
-                                   resources)
+            permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
+            aud = resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
+                                   self.companions)
         else:
             found = self._audiences.get(scopes)
             if found is None:
-                found = resolve_audience(self.catalog, self.issuer, (), scopes)
+                found = resolve_audience(self.catalog, self.issuer, (), scopes,
+                                         companions=self.companions)
                 if len(self._audiences) < _MAX_MEMO:
                     self._audiences[scopes] = found
             aud = found

@@ -101,7 +101,7 @@ class RefreshTokenHandler:
             return {"active": False}
         return {
             "active": True,
-            "token_type": "refresh_token",
+            "token_type": "N_A",  # RFC 8693 §3: registered, "not an access token"
             "client_id": record.client_id,
             "sub": record.user_id,
             "scope": format_scope(record.scopes),

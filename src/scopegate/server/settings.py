@@ -26,7 +26,12 @@ api_key_prefix         ``sg``
 session_secret         None: generated once and stored in the database
 client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoint
 workers                1
+management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
+                       management API; ``keys:*`` and ``admin:*`` tokens carry it as ``aud``
 =====================  ==============================================================
+
+The issuer's UserInfo endpoint is a resource too: ``{issuer}/userinfo``
+(:attr:`Settings.userinfo_audience`), which every token with ``openid`` also names.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -99,6 +105,7 @@ class Settings:
     session_secret: str | None = None
     client_cache_ttl: float = 5.0
     workers: int = 1
+    management_audience: str = ""
     features: Features = field(default_factory=Features)
 
     def __post_init__(self) -> None:
@@ -122,6 +129,20 @@ class Settings:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
+        if not self.management_audience:
+            object.__setattr__(self, "management_audience", self.issuer + "/api/v1/")
+        elif not _is_resource_uri(self.management_audience):
+            raise ValueError("management_audience must be an absolute URI without a fragment")
+
+    @property
+    def userinfo_audience(self) -> str:
+        """The ``aud`` value that makes an access token valid at ``/userinfo``."""
+        return self.issuer + "/userinfo"
+
+    @property
+    def audience_symbols(self) -> dict[str, str]:
+        """What the catalog's symbolic audiences (``@management``, ``@userinfo``) mean here."""
+        return {"@management": self.management_audience, "@userinfo": self.userinfo_audience}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -155,6 +176,15 @@ class Settings:
             elif value is not None:
                 out[ENV_PREFIX + f.name.upper()] = str(value)
         return out
+
+
+def _is_resource_uri(value: str) -> bool:
+    # RFC 8707 §2: an absolute URI without a fragment.
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.netloc) and "#" not in value
 
 
 def _convert(name: str, raw: str, annotation: Any) -> Any:

@@ -90,7 +90,8 @@ class ServerState:
         """Open the database, prepare it, load catalog, keys and secrets (blocking I/O)."""
         db = Database(settings.database_url, on_availability=log_availability)
         prepare_database(db, settings)
-        catalog = load_catalog(settings.catalog_path)
+        catalog = load_catalog(settings.catalog_path).resolve_audiences(
+            settings.audience_symbols)
         keys = KeyRing(SigningKeyRepository(db), settings.issuer)
         secrets_repo = SecretRepository(db)
         metrics = Metrics()
@@ -104,6 +105,7 @@ class ServerState:
             clients=ClientCache(ClientRepository(db), settings.client_cache_ttl),
             denylist=denylist,
             issuer=TokenIssuer(catalog=catalog, keys=keys, issuer=settings.issuer,
+                               companions=(settings.userinfo_audience,),
                                access_token_ttl=settings.access_token_ttl,
                                on_issued=metrics.token_issued),
             grants=GrantRegistry(grants, settings.features),

@@ -5,6 +5,8 @@ Every scope question goes to the catalog:
 - input accepts canonical names and aliases, as a ``scopes`` list or the legacy
   space-delimited ``scope`` string; storage holds canonical names only;
 - only public scopes may be put on a key (``Catalog.non_public``);
+- a key's scopes never exceed the access token that creates or rotates it
+  (:func:`capped_by_token`: a token is delegation, never a way to widen it);
 - a key's scopes never exceed its owner's role, at creation (refused, naming the excess)
   and at every use (:func:`effective_key_scopes` intersects with the role held *now*, so a
   demoted owner's keys shrink at once);
@@ -29,6 +31,7 @@ __all__ = [
     "MAX_GRACE",
     "MAX_LIFETIME",
     "capped_by_roles",
+    "capped_by_token",
     "effective_key_scopes",
     "expiry",
     "parse_duration",
@@ -143,6 +146,17 @@ def capped_by_roles(catalog: Catalog, wanted: Iterable[str], roles: Iterable[str
         if beyond:
             raise InvalidScope(
                 f"scope(s) beyond your role ({role}): " + ", ".join(sorted(beyond)))
+
+
+def capped_by_token(catalog: Catalog, wanted: Iterable[str], granted: Iterable[str]) -> None:
+    """Refuse key scopes that the access token's own scopes do not cover.
+
+    :raises InvalidScope: naming every scope beyond the token.
+    """
+    beyond = catalog.missing(granted, wanted)
+    if beyond:
+        raise InvalidScope("scope(s) beyond your access token (ask for them when you get "
+                           "it): " + ", ".join(sorted(beyond)))
 
 
 def effective_key_scopes(

@@ -19,6 +19,7 @@ from scopegate.tokens import access_token_claims
 
 ISSUER = "http://testserver"  # tests/server/conftest.py serves the app under this issuer
 KEYS = "/api/v1/keys"
+MANAGEMENT = ISSUER + "/api/v1/"  # the management API's resource identifier
 
 
 class Clock:
@@ -47,11 +48,12 @@ def make_user(state: ServerState, role: str) -> str:
     return user_id
 
 
-def bearer(state: ServerState, user_id: str, scope: str = "keys:write keys:read",
+def bearer(state: ServerState, user_id: str,
+           scope: str = "keys:write keys:read scopegate:all",
            subject_type: str = "user") -> dict[str, str]:
     claims = access_token_claims(issuer=ISSUER, subject=user_id,
                                  subject_type=subject_type,  # type: ignore[arg-type]
-                                 client_id="cli", audience=(ISSUER,), scopes=scope.split(),
+                                 client_id="cli", audience=(MANAGEMENT,), scopes=scope.split(),
                                  ttl=300)
     return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt")}
 
@@ -70,7 +72,8 @@ def member(state: ServerState) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def introspector(make_client: Any) -> tuple[str, str]:
-    return make_client()
+    """A resource server of the example API: the keys' scopes are for it."""
+    return make_client(resource_servers=("https://api.scopegate.example",))
 
 
 def stored_scopes(state: ServerState, key_id: str) -> Any:
@@ -251,7 +254,7 @@ def test_valid_key_introspects_as_active_api_key(
                         headers=headers).json()
     answer = introspect(http, introspector, created["key"])
     assert answer["active"] is True
-    assert answer["token_type"] == "api_key"
+    assert answer["token_type"] == "Bearer" and answer["key_id"] == created["id"]
     assert answer["scope"] == "scopegate:application_connect workspace:read"
     assert answer["sub"] == user_id and answer["iss"] == ISSUER
     assert answer["client_id"] == f"api_key:{created['id']}"

@@ -64,8 +64,8 @@ def user_headers(state: ServerState) -> dict[str, str]:
         session.add(User(id=user_id, email=f"{user_id}@example.com", password_hash="x",
                          role="member"))
     claims = access_token_claims(issuer=ISSUER, subject=user_id, subject_type="user",
-                                 client_id="cli", audience=(ISSUER,),
-                                 scopes=["keys:write", "keys:read"], ttl=300)
+                                 client_id="cli", audience=(ISSUER + "/api/v1/",),
+                                 scopes=["keys:write", "keys:read", "scopegate:all"], ttl=300)
     return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt"),
             "X-User": user_id}
 
@@ -104,7 +104,7 @@ class GuardHarness:
 
 @pytest.fixture
 def guard(app: Starlette, http: TestClient, make_client: Any) -> GuardHarness:
-    return GuardHarness(app, make_client())
+    return GuardHarness(app, make_client(resource_servers=(API,)))
 
 
 def new_key(http: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:

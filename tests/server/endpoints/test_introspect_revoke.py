@@ -23,7 +23,8 @@ def introspect(http: TestClient, client: tuple[str, str] | None, tok: str) -> An
 def test_active_token_introspects_with_its_claims(http: TestClient,
                                                   make_client: ClientFactory) -> None:
     client = make_client()
-    r = introspect(http, make_client(), issue(http, client))
+    resource_server = make_client(resource_servers=("https://api.scopegate.example",))
+    r = introspect(http, resource_server, issue(http, client))
     assert r.status_code == 200
     body = r.json()
     assert body["active"] is True

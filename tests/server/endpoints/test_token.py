@@ -73,9 +73,15 @@ def test_aliases_are_accepted_and_canonical_names_issued(
 
 def test_scope_without_audience_gets_the_issuer_as_audience(
         http: TestClient, make_client: ClientFactory) -> None:
-    client = make_client(scopes=("openid",), defaults=("openid",))
+    client = make_client(scopes=("profile",), defaults=("profile",))
     claims = decode(http, token(http, client).json()["access_token"])[1]
     assert claims["aud"] == ISSUER
+
+
+def test_openid_alone_is_for_userinfo(http: TestClient, make_client: ClientFactory) -> None:
+    client = make_client(scopes=("openid",), defaults=("openid",))
+    claims = decode(http, token(http, client).json()["access_token"])[1]
+    assert claims["aud"] == ISSUER + "/userinfo"
 
 
 @pytest.mark.parametrize("scope", ["apps:write", "nope", "api bad\"token"])
@@ -90,7 +96,7 @@ def test_resource_selects_the_audience(http: TestClient, make_client: ClientFact
     client = make_client(scopes=("api", "openid"), defaults=("openid",))
     r = token(http, client, scope="openid", resource=API)
     assert r.status_code == 200
-    assert decode(http, r.json()["access_token"])[1]["aud"] == API
+    assert decode(http, r.json()["access_token"])[1]["aud"] == [API, ISSUER + "/userinfo"]
 
 
 @pytest.mark.parametrize("resource", ["https://other.example", "not a uri", API + "#frag"])

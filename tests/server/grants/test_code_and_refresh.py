@@ -67,7 +67,7 @@ def test_code_exchange_returns_verified_id_token(logged_in: TestClient,
     assert isinstance(id_claims["auth_time"], int)
     access = _claims(logged_in, body["access_token"])
     assert access["sub"] == id_claims["sub"] and access["subject_type"] == "user"
-    assert access["aud"] == "https://api.scopegate.example"
+    assert access["aud"] == ["https://api.scopegate.example", ISSUER + "/userinfo"]
 
 
 def test_no_id_token_without_openid_and_no_refresh_without_the_grant(
@@ -205,7 +205,7 @@ def test_refresh_token_is_introspectable_and_revocable(logged_in: TestClient,
     body = exchange(logged_in, client_id, code, verifier, secret=secret).json()
     seen = logged_in.post("/oauth/introspect", data={"token": body["refresh_token"]},
                           auth=(client_id, secret)).json()
-    assert seen["active"] is True and seen["token_type"] == "refresh_token"
+    assert seen["active"] is True and seen["token_type"] == "N_A"
     revoked = logged_in.post("/oauth/revoke", data={"token": body["refresh_token"]},
                              auth=(client_id, secret))
     assert revoked.status_code == 200

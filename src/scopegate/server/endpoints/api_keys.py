@@ -1,9 +1,11 @@
 """``/api/v1/keys``: create, list, rotate and revoke a user's API keys.
 
 Each endpoint is an ordered list of steps: ``no_store``, ``bearer_user`` (this server's
-JWT access token of a *user*, checked against the catalog for ``keys:write`` or
-``keys:read``), the JSON body through a Pydantic model, then the handler. Every check
-runs before the single store write, so a refused request stores nothing.
+JWT access token of a *user*, whose ``aud`` names the management API and whose scopes
+cover ``keys:write`` or ``keys:read``), the JSON body through a Pydantic model, then the
+handler. Every check runs before the single store write, so a refused request stores
+nothing. A key created or rotated never holds more than the token's scopes (nor the
+owner's role): a token is delegation, never a way to widen it.
 
 =================================  ==========  ===========================================
 route                              scope       answer
@@ -52,6 +54,7 @@ from ...tokens.api_key_policy import (
     DEFAULT_GRACE,
     MAX_GRACE,
     capped_by_roles,
+    capped_by_token,
     expiry,
     parse_duration,
     requested_key_scopes,
@@ -178,6 +181,10 @@ def bearer_user(required: str) -> Callable[[Context], Awaitable[Response | None]
         jti = claims.get("jti")
         if not isinstance(jti, str) or await ctx.server.denylist.is_revoked(jti):
             raise InvalidToken("the access token was revoked", realm=REALM)
+        audience = ctx.server.settings.management_audience
+        if not _names(claims.get("aud"), audience):
+            raise InvalidToken("this access token is not for the management API: request "
+                               f"one with resource={audience}", realm=REALM)
         subject = claims.get("sub")
         if claims.get("subject_type") != "user" or not isinstance(subject, str):
             raise InvalidToken("API keys belong to users: use a user's access token",
@@ -186,10 +193,16 @@ def bearer_user(required: str) -> Callable[[Context], Awaitable[Response | None]
         if ctx.server.catalog.missing(granted, [required]):
             raise InsufficientScope([required], realm=REALM)
         ctx.data["user_id"] = subject
+        ctx.data["granted"] = granted
         return None
 
     step.__name__ = f"bearer_user_{required.replace(':', '_')}"
     return step
+
+
+def _names(aud: Any, audience: str) -> bool:
+    """Whether a JWT ``aud`` claim (a string or a list, RFC 7519 §4.1.3) names ``audience``."""
+    return aud == audience or (isinstance(aud, list) and audience in aud)
 
 
 async def _json_body(ctx: Context, model: type[_Body], *, required: bool) -> _Body:
@@ -233,6 +246,7 @@ async def create_key(ctx: Context) -> Response:
     repo = repository(state)
     now = repo.clock()
     wanted = requested_key_scopes(state.catalog, scopes=body.scopes, scope=body.scope)
+    capped_by_token(state.catalog, wanted, ctx.data["granted"])
     expires_at = expiry(now, expires_in=body.expires_in, expires_at=body.expires_at)
     role = await run_in_threadpool(repo.owner_role, user_id)
     if role is None:
@@ -283,6 +297,9 @@ async def rotate_key(ctx: Context) -> Response:
         if grace > MAX_GRACE:
             raise InvalidRequest(f"grace_period may be at most {MAX_GRACE.days} days")
     try:
+        current = await run_in_threadpool(lambda: repo.get(key_id, user_id=ctx.data["user_id"]))
+        capped_by_token(ctx.server.catalog, ctx.server.catalog.stored_key_scopes(current.scopes),
+                        ctx.data["granted"])
         record, key = await run_in_threadpool(
             lambda: repo.rotate(key_id, grace=grace, user_id=ctx.data["user_id"]))
     except ApiKeyNotFound:

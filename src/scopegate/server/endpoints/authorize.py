@@ -35,7 +35,6 @@ from ...scopes import ScopeError
 from ...store.models import utcnow
 from .. import pkce
 from ..interactive import cap_to_role, hash_secret, interactive
-from ..issuance import resolve_audience
 from ..pages.forms import read_form
 from ..pages.render import message_page, page, scope_rows
 from ..redirect_uri import add_query, match_redirect_uri
@@ -195,7 +194,7 @@ def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
         raise InvalidScope(str(exc)) from None
     resource = params.get("resource")
     resources = (resource,) if resource else ()
-    resolve_audience(catalog, state.settings.issuer, client.allowed_scopes, scopes, resources)
+    state.issuer.audience(client.allowed_scopes, scopes, resources)
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS:
         raise InvalidRequest("prompt may contain only none, login and consent")

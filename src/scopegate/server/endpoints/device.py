@@ -26,7 +26,6 @@ from ...store.repositories.device_codes import DeviceCodeRecord
 from ..grants.base import GRANT_TYPE_URN_PREFIX
 from ..http import JSONResponse
 from ..interactive import cap_to_role, hash_secret, interactive
-from ..issuance import resolve_audience
 from ..pages.forms import read_csrf_form
 from ..pages.render import client_ip, message_page, page, scope_rows
 from ..sessions import BrowserSession
@@ -63,7 +62,7 @@ async def start(ctx: Context) -> Response | None:
     except ScopeError as exc:
         raise InvalidScope(str(exc)) from None
     resources = tuple(ctx.form.get("resource", ()))
-    resolve_audience(catalog, state.settings.issuer, client.allowed_scopes, scopes, resources)
+    state.issuer.audience(client.allowed_scopes, scopes, resources)
     settings = state.settings
     device_code = secrets.token_urlsafe(32)
     user_code = new_user_code()

@@ -1,6 +1,8 @@
 """OIDC UserInfo (OIDC Core §5.3): claims about the user behind a Bearer access token.
 
-The token must be ours, unexpired, not revoked, issued to a user, and cover ``openid``;
+The token must be ours, unexpired, not revoked, meant for UserInfo (its ``aud`` names
+``<issuer>/userinfo``, as every token with ``openid`` does), issued to a user, and cover
+``openid``;
 ``profile`` adds ``name``, ``email`` adds ``email`` and ``email_verified``. Errors use
 RFC 6750 §3 challenges.
 """
@@ -60,6 +62,10 @@ async def userinfo(request: Request) -> Response:
         scopes = state.catalog.expand(granted_from_claims(claims) or ())
         if not state.catalog.covers(scopes, ["openid"]):
             raise InsufficientScope(["openid"])
+        aud, wanted = claims.get("aud"), state.settings.userinfo_audience
+        if aud != wanted and not (isinstance(aud, list) and wanted in aud):
+            raise InvalidToken("this access token is not meant for userinfo: request one "
+                               "with the openid scope")
         user = await run_in_threadpool(interactive(state).users.get, str(claims["sub"]))
         if user is None:
             raise InvalidToken("the user no longer exists")

@@ -101,7 +101,8 @@ class AuthorizationCodeGrant(Grant):
                           refresh=refresh_plan_for(ctx, record.scopes, record.resources))
         response = await ctx.server.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
-            resources=record.resources, grant_type=self.grant_type,
+            resources=tuple(ctx.form.get("resource", ())) or record.resources,
+            permitted_scopes=record.scopes, grant_type=self.grant_type,
             extras={EXTRAS_KEY: grant})
         family_id = grant.refresh.family_id if grant.refresh else None
         access_expires_at = (datetime.fromtimestamp(grant.minted.exp, UTC)

@@ -75,5 +75,6 @@ class DeviceCodeGrant(Grant):
                           refresh=refresh_plan_for(ctx, record.scopes, record.resources))
         return await ctx.server.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
-            resources=record.resources, grant_type=self.grant_type,
+            resources=tuple(ctx.form.get("resource", ())) or record.resources,
+            permitted_scopes=record.scopes, grant_type=self.grant_type,
             extras={EXTRAS_KEY: grant})

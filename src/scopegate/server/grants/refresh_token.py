@@ -3,7 +3,9 @@
 The presented token must be live, unexpired and the client's own. A token that was
 already rotated is reuse (RFC 9700 §4.14.2): the whole family is revoked, with the access
 tokens issued from it. ``scope`` may ask for a subset of the family's original grant
-(``invalid_scope`` beyond it); the user's current role still caps it.
+(``invalid_scope`` beyond it); the user's current role still caps it. ``resource``
+(RFC 8707 §2.2) picks the new token's audience among the resources the grant covers;
+without it the token is for the grant's own resource.
 """
 
 from __future__ import annotations
@@ -76,5 +78,6 @@ class RefreshTokenGrant(Grant):
                           refresh=plan)
         return await state.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=scopes,
-            resources=record.resources, grant_type=self.grant_type,
+            resources=tuple(ctx.form.get("resource", ())) or record.resources,
+            permitted_scopes=record.scopes, grant_type=self.grant_type,
             extras={EXTRAS_KEY: grant})

@@ -17,6 +17,8 @@ class Client(Base):
 
     ``secret_hash`` is the HMAC-SHA-256 of the secret under the server pepper; it is None
     for public clients, which cannot authenticate at the token endpoint.
+    ``resource_servers`` lists the resource identifiers (RFC 8707) the client serves as a
+    resource server: introspection tells it about tokens meant for them (NULL: none).
     """
 
     __tablename__ = "clients"
@@ -29,4 +31,5 @@ class Client(Base):
     redirect_uris: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     allowed_scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     default_scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    resource_servers: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -27,6 +27,7 @@ class ClientRecord:
     allowed_scopes: frozenset[str]
     default_scopes: frozenset[str]
     created_at: datetime
+    resource_servers: frozenset[str] = frozenset()
 
     @classmethod
     def from_row(cls, row: Client) -> ClientRecord:
@@ -41,6 +42,7 @@ class ClientRecord:
             allowed_scopes=frozenset(row.allowed_scopes),
             default_scopes=frozenset(row.default_scopes),
             created_at=row.created_at,
+            resource_servers=frozenset(row.resource_servers or ()),
         )
 
 
@@ -60,8 +62,13 @@ class ClientRepository:
         allowed_scopes: Iterable[str],
         default_scopes: Iterable[str],
         redirect_uris: Iterable[str] = (),
+        resource_servers: Iterable[str] = (),
     ) -> ClientRecord:
-        """Insert a client; scopes must already be canonical names."""
+        """Insert a client; scopes must already be canonical names.
+
+        :param resource_servers: resource identifiers the client serves (introspection).
+        """
+        served = sorted(set(resource_servers))
         row = Client(
             client_id=client_id,
             name=name,
@@ -71,6 +78,7 @@ class ClientRepository:
             redirect_uris=list(dict.fromkeys(redirect_uris)),
             allowed_scopes=sorted(set(allowed_scopes)),
             default_scopes=sorted(set(default_scopes)),
+            resource_servers=served or None,
         )
         with self.db.session() as session:
             session.add(row)
