@@ -46,6 +46,7 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIssuer:
     }
     (tmp_path / "environments.json").write_text(json.dumps({"environments": envs}))
     (tmp_path / "creds.json").write_text(json.dumps({"clientId": "svc", "clientSecret": "s"}))
+    (tmp_path / "creds.json").chmod(0o600)  # as a secret should be (else a warning)
     return issuer
 
 

@@ -23,7 +23,7 @@ import filelock
 from scopegate.scopes import Catalog
 
 from ._compare import covers
-from ._config import KEYRING_SERVICE, keyring_call
+from ._config import KEYRING_SERVICE, keyring_call, warn_if_open
 from ._exceptions import TokenStoreError
 from ._tokens import Token
 
@@ -81,17 +81,21 @@ class MemoryTokenStore:
         self._doc = doc
 
 
-def _parse_document(raw: bytes | str, where: str) -> Document:
+class _Unreadable(Exception):
+    """A stored token cache that cannot be used; the message says why."""
+
+
+def _parse_document(raw: bytes | str) -> Document:
+    """Return the entries of a stored cache, or raise :class:`_Unreadable`."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        log.warning("%s: token cache is not valid JSON; ignoring it", where)
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    entries = data.get("tokens")
-    if not isinstance(entries, dict):
-        return {}
+        raise _Unreadable("not valid JSON") from None
+    except RecursionError:  # the decoder recurses once per nesting level
+        raise _Unreadable("nested too deeply") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tokens", {}), dict):
+        raise _Unreadable("not a token cache")
+    entries = data.get("tokens", {})
     return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
@@ -102,7 +106,9 @@ def _dump_document(doc: Document) -> str:
 class FileTokenStore:
     """A JSON file with mode 0600, replaced atomically under a file lock.
 
-    It is re-read only when its mtime, size or inode changed since the last read.
+    It is re-read only when its mtime, size or inode changed since the last read. A file
+    that cannot be used (not JSON, too deep, over 4 MB) is renamed aside to
+    ``<name>.corrupt-<UTC time>`` with one warning, and the cache starts empty.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -130,17 +136,54 @@ class FileTokenStore:
             if stamp is None:
                 self._seen, self._doc = None, {}
             elif stamp != self._seen:
-                if stamp[1] > _MAX_STORE_BYTES:
-                    raise TokenStoreError(f"{self.path}: token cache larger than 4 MB")
                 self.reads += 1
-                self._doc = _parse_document(self.path.read_bytes(), str(self.path))
-                self._seen = stamp
+                self._doc = self._read(stamp)
+                self._seen = self._stamp()
             return self._doc
+
+    def _read(self, stamp: tuple[int, int, int]) -> Document:
+        try:
+            with self.path.open("rb") as handle:
+                mode = os.fstat(handle.fileno()).st_mode
+                raw = handle.read(_MAX_STORE_BYTES + 1)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise TokenStoreError(
+                f"{self.path}: cannot read token cache: {exc.strerror}"
+            ) from None
+        try:
+            if len(raw) > _MAX_STORE_BYTES:
+                raise _Unreadable("larger than 4 MB")
+            doc = _parse_document(raw)
+        except _Unreadable as exc:
+            self._set_aside(str(exc), stamp)
+            return {}
+        warn_if_open(self.path, mode, "token cache")
+        return doc
+
+    def _set_aside(self, problem: str, stamp: tuple[int, int, int]) -> None:
+        """Move an unusable cache out of the way (kept for a post-mortem), saying so once."""
+        when = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{when}")
+        if aside.exists():
+            aside = aside.with_name(f"{aside.name}-{os.getpid()}")
+        try:
+            with self._lock:  # reentrant: update() may already hold it
+                if self._stamp() == stamp:  # another process may have just replaced it
+                    self.path.rename(aside)
+        except (OSError, filelock.Timeout) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is locked"
+            log.warning("%s: token cache is %s; ignoring it (could not move it aside: %s)",
+                        self.path, problem, reason)
+            return
+        log.warning("%s: token cache was %s; moved it to %s and started a new one",
+                    self.path, problem, aside.name)
 
     def update(self, change: Callable[[Document], None]) -> None:
         """Re-read under the lock, apply ``change``, write a 0600 temp file, then replace."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self._lock:
                 doc = dict(self.load())
                 change(doc)
@@ -150,6 +193,10 @@ class FileTokenStore:
         except filelock.Timeout:
             raise TokenStoreError(
                 f"{self.path}: token cache is locked by another process"
+            ) from None
+        except OSError as exc:  # e.g. a read-only config directory: the lock file
+            raise TokenStoreError(
+                f"{self.path}: cannot write token cache: {exc.strerror or exc}"
             ) from None
 
     def _write(self, doc: Document) -> None:
@@ -182,7 +229,13 @@ class KeyringTokenStore:
 
         self.reads += 1
         raw = keyring_call(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
-        return _parse_document(raw, f"keyring:{self.service}") if raw else {}
+        if not raw:
+            return {}
+        try:
+            return _parse_document(raw)
+        except _Unreadable as exc:  # the next save replaces it
+            log.warning("keyring:%s: token cache is %s; ignoring it", self.service, exc)
+            return {}
 
     def update(self, change: Callable[[Document], None]) -> None:
         """Read, apply ``change`` and write the secret back."""
@@ -360,6 +413,15 @@ class TokenCache:
         """Drop one token from memory only (e.g. the server rejected it)."""
         with self._guard:
             self._memory.get((token.issuer, token.client_id), {}).pop(token.cache_key, None)
+
+    def discard(self, token: Token) -> None:
+        """Drop one token from memory and the store (its refresh token is dead)."""
+        self.forget_memory(token)
+
+        def change(doc: Document) -> None:
+            doc.pop(token.cache_key, None)
+
+        self.store.update(change)
 
     def remove(self, issuer: str, client_id: str) -> int:
         """Remove every token of a client from memory and the store; return how many."""
