@@ -68,6 +68,7 @@ class LoopbackIssuer:
             "issuer": self.url,
             "token_endpoint": self.url + "/oauth/token",
             "authorization_endpoint": self.url + "/oauth/authorize",
+            "device_authorization_endpoint": self.url + "/oauth/device_authorization",
             "revocation_endpoint": self.url + "/oauth/revoke",
             "introspection_endpoint": self.url + "/oauth/introspect",
         })

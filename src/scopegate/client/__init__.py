@@ -61,12 +61,14 @@ from ._exceptions import (
     IdentityChanged,
     LoginRequired,
     LoginTimeout,
+    RevocationError,
     ScopeNotGranted,
     ScopeStepUpRequired,
     StepUpError,
     TokenEndpointError,
     TokenStoreError,
     login_command,
+    retry_after_seconds,
 )
 from ._flow import (
     Acquire,
@@ -93,6 +95,9 @@ from ._providers import (
     TokenProvider,
     pkce_pair,
 )
+from ._revocation import (
+    revoke_flow,
+)
 from ._session import (
     TokenSession,
     current_session,
@@ -109,6 +114,9 @@ from ._stepup import (
     is_interactive,
     plan_step_up,
     verify_granted,
+)
+from ._terminal import (
+    terminal_text,
 )
 from ._tokens import (
     Token,
@@ -162,6 +170,7 @@ __all__ = [
     "PersistentTokenStore",
     "Reauthenticate",
     "Release",
+    "RevocationError",
     "RichDeviceDisplay",
     "ScopeChoice",
     "ScopeNotGranted",
@@ -196,8 +205,11 @@ __all__ = [
     "required_scopes_extension",
     "requires_scopes",
     "resolve_scopes",
+    "retry_after_seconds",
+    "revoke_flow",
     "session_from_env",
     "shared_cache",
+    "terminal_text",
     "use_session",
     "verify_granted",
 ]
