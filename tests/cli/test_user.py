@@ -165,7 +165,7 @@ def test_keyring_fallback_is_announced_once_as_one_line(
     import keyring
     from keyring.backends.fail import Keyring as NoKeyring
 
-    import scopegate.client._cache as cache_module
+    import scopegate.client._stores as cache_module
 
     monkeypatch.setenv("SCOPEGATE_NO_KEYRING", "0")
     monkeypatch.setattr(cache_module, "_announced", False)

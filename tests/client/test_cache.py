@@ -15,7 +15,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-import scopegate.client._cache as cache_module
+import scopegate.client._stores as cache_module
 from scopegate.client import (
     ClientCredentialsProvider,
     FileTokenStore,
@@ -209,3 +209,36 @@ def test_a_hanging_keyring_falls_back_to_the_file_and_says_so(
     finally:
         backend.release.set()
         keyring.set_keyring(previous)
+
+
+class StoredKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret: str | None = secret
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secret
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secret = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secret = None
+
+
+def test_a_corrupt_keyring_cache_is_ignored_with_a_warning_then_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = StoredKeyring("[" * 200_000)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        cache = TokenCache(PersistentTokenStore(tmp_path / "tokens.json"))
+        cache.reload()
+        assert "token cache is nested too deeply; ignoring it" in caplog.text
+        cache.save(make_token({"api"}))
+    finally:
+        keyring.set_keyring(previous)
+    assert backend.secret is not None and json.loads(backend.secret)["version"] == 2

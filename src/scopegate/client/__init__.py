@@ -23,13 +23,7 @@ from ._auth import (
 )
 from ._cache import (
     DEFAULT_EXPIRY_MARGIN,
-    FileTokenStore,
-    KeyringFallbackWarning,
-    KeyringTokenStore,
-    MemoryTokenStore,
-    PersistentTokenStore,
     TokenCache,
-    TokenStore,
 )
 from ._config import (
     CONFIG_DIR_ENV,
@@ -114,6 +108,14 @@ from ._stepup import (
     is_interactive,
     plan_step_up,
     verify_granted,
+)
+from ._stores import (
+    FileTokenStore,
+    KeyringFallbackWarning,
+    KeyringTokenStore,
+    MemoryTokenStore,
+    PersistentTokenStore,
+    TokenStore,
 )
 from ._terminal import (
     terminal_text,
