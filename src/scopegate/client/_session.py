@@ -235,7 +235,9 @@ class TokenSession:
             yield Blocking(lambda: self.cache.save(token, replaces=replaces))
         except TokenStoreError as exc:
             # The new token still serves this process; the old one stays stored.
-            log.warning("%s; the new token was not saved and serves this process only", exc)
+            kept = "; keeping the previous session on disk" if replaces else ""
+            log.warning("%s; the new token was not saved and serves this process only%s",
+                        exc, kept)
 
     def _discard_flow(self, token: Token) -> Flow[None]:
         """Forget a dead session on disk too, so it is neither re-sent nor reported."""
