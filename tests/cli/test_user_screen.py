@@ -212,3 +212,16 @@ def test_a_received_request_is_recorded(server: LoopbackIssuer) -> None:
     assert server.received[0] == Received("/.well-known/oauth-authorization-server", {},
                                           server.received[0].headers)
     assert SERVICE_ID not in server.received[0].headers.values()
+
+
+def test_logout_when_the_server_cannot_be_asked_says_so_and_still_forgets_locally(
+    config: Path, server: LoopbackIssuer
+) -> None:
+    code, _, _ = run_cli("token", "--env", "svc")
+    assert code == 0
+    server.overrides["/.well-known/oauth-authorization-server"] = lambda _: Answer(
+        404, b"gone", {"Content-Type": "text/plain"})
+    code, _, err = run_cli("logout", "--env", "svc")
+    assert code == 1
+    assert "HTTP 404" in err and "still valid" in err and "Removed 1 token(s)" in err
+    assert run_cli("status", "--env", "svc")[0] == 1  # not logged in
