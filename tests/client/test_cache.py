@@ -242,3 +242,22 @@ def test_a_corrupt_keyring_cache_is_ignored_with_a_warning_then_replaced(
     finally:
         keyring.set_keyring(previous)
     assert backend.secret is not None and json.loads(backend.secret)["version"] == 2
+
+
+def test_processes_meeting_a_corrupt_cache_set_it_aside_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "tokens.json"
+    path.write_text("{not json")
+    script = (
+        "import logging, sys; logging.basicConfig(level=logging.WARNING); "
+        "from scopegate.client import FileTokenStore; "
+        "assert FileTokenStore(sys.argv[1]).load() == {}"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(path)],
+                             stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, errors
+    assert sum("moved it to" in err for err in errors) == 1, errors
+    assert len(list(tmp_path.glob("tokens.json.corrupt-*"))) == 1

@@ -132,7 +132,7 @@ class FileTokenStore:
             elif stamp != self._seen:
                 self.reads += 1
                 self._doc = self._read(stamp)
-                self._seen = self._stamp()
+                self._seen = stamp
             return self._doc
 
     def _read(self, stamp: tuple[int, int, int]) -> Document:
@@ -164,8 +164,9 @@ class FileTokenStore:
             aside = aside.with_name(f"{aside.name}-{os.getpid()}")
         try:
             with self._lock:  # reentrant: update() may already hold it
-                if self._stamp() == stamp:  # another process may have just replaced it
-                    self.path.rename(aside)
+                if self._stamp() != stamp:
+                    return  # another process moved or replaced it meanwhile
+                self.path.rename(aside)
         except (OSError, filelock.Timeout) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "it is locked"
             log.warning("%s: token cache is %s; ignoring it (could not move it aside: %s)",
