@@ -16,7 +16,7 @@ import pytest
 from scopegate.client import FileTokenStore, Token, TokenCache, TokenEndpointError, session_from_env
 
 from .conftest import run_cli
-from .loopback_issuer import PUBLIC_ID, SERVICE_ID, Answer, LoopbackIssuer, Received
+from .loopback_issuer import PUBLIC_ID, Answer, LoopbackIssuer
 
 HOSTILE = [
     pytest.param("\x1b[2J\x1b[Hcleared", id="erase-screen"),
@@ -205,13 +205,6 @@ def test_a_429_is_reported_with_its_retry_after(
     assert caught.value.status_code == 429
     assert caught.value.retry_after is not None
     assert expected - 2 <= caught.value.retry_after <= expected
-
-
-def test_a_received_request_is_recorded(server: LoopbackIssuer) -> None:
-    httpx.get(server.url + "/.well-known/oauth-authorization-server")
-    assert server.received[0] == Received("/.well-known/oauth-authorization-server", {},
-                                          server.received[0].headers)
-    assert SERVICE_ID not in server.received[0].headers.values()
 
 
 def test_logout_when_the_server_cannot_be_asked_says_so_and_still_forgets_locally(
