@@ -46,6 +46,7 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIssuer:
     }
     (tmp_path / "environments.json").write_text(json.dumps({"environments": envs}))
     (tmp_path / "creds.json").write_text(json.dumps({"clientId": "svc", "clientSecret": "s"}))
+    (tmp_path / "creds.json").chmod(0o600)  # as a secret should be (else a warning)
     return issuer
 
 
@@ -164,7 +165,7 @@ def test_keyring_fallback_is_announced_once_as_one_line(
     import keyring
     from keyring.backends.fail import Keyring as NoKeyring
 
-    import scopegate.client._cache as cache_module
+    import scopegate.client._stores as cache_module
 
     monkeypatch.setenv("SCOPEGATE_NO_KEYRING", "0")
     monkeypatch.setattr(cache_module, "_announced", False)

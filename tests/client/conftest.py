@@ -59,6 +59,7 @@ class FakeIssuer:
     counter: int = 0
     device_scope: str = ""
     refresh_scopes: dict[str, set[str]] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)
 
     def mint(self, scopes: set[str], client_id: str) -> dict[str, Any]:
         self.counter += 1
@@ -143,6 +144,9 @@ class FakeIssuer:
             return httpx.Response(
                 200, json=self.mint(set(form.get("scope", "").split()), client_id or "")
             )
+        if path == "/oauth/revoke":
+            self.revoked.append(dict(urllib.parse.parse_qsl(request.content.decode()))["token"])
+            return httpx.Response(200)  # RFC 7009 §2.2: also for unknown tokens
         if request.url.host == "api.example.test":
             self.api_calls += 1
             auth = request.headers.get("authorization", "")

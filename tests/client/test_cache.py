@@ -15,7 +15,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-import scopegate.client._cache as cache_module
+import scopegate.client._stores as cache_module
 from scopegate.client import (
     ClientCredentialsProvider,
     FileTokenStore,
@@ -209,3 +209,55 @@ def test_a_hanging_keyring_falls_back_to_the_file_and_says_so(
     finally:
         backend.release.set()
         keyring.set_keyring(previous)
+
+
+class StoredKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret: str | None = secret
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secret
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secret = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secret = None
+
+
+def test_a_corrupt_keyring_cache_is_ignored_with_a_warning_then_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = StoredKeyring("[" * 200_000)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        cache = TokenCache(PersistentTokenStore(tmp_path / "tokens.json"))
+        cache.reload()
+        assert "token cache is nested too deeply; ignoring it" in caplog.text
+        cache.save(make_token({"api"}))
+    finally:
+        keyring.set_keyring(previous)
+    assert backend.secret is not None and json.loads(backend.secret)["version"] == 2
+
+
+def test_processes_meeting_a_corrupt_cache_set_it_aside_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "tokens.json"
+    path.write_text("{not json")
+    script = (
+        "import logging, sys; logging.basicConfig(level=logging.WARNING); "
+        "from scopegate.client import FileTokenStore; "
+        "assert FileTokenStore(sys.argv[1]).load() == {}"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(path)],
+                             stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, errors
+    assert sum("moved it to" in err for err in errors) == 1, errors
+    assert len(list(tmp_path.glob("tokens.json.corrupt-*"))) == 1

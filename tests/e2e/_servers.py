@@ -122,6 +122,8 @@ def write_config(directory: Path, stack: Stack) -> Path:
     (directory / "credentials.json").write_text(
         json.dumps({**secret, "scopes": ["api", "workspace:read"]}))
     (directory / "bare.json").write_text(json.dumps(secret))
+    for name in ("credentials.json", "bare.json"):
+        (directory / name).chmod(0o600)  # secrets: anything wider draws a warning
     return directory
 
 

@@ -148,3 +148,27 @@ def test_async_client_and_requests_adapter_step_up_the_same_way(
     finally:
         auth.close()
     assert ran.status_code == 200 and [r.status_code for r in ran.history] == [403]
+
+
+def test_cli_logout_revokes_the_token_at_the_real_server(stack: Stack, config: Path) -> None:
+    """RFC 7009 §2.1: the revocation is authenticated as the client, so it takes effect."""
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SCOPEGATE, *args, "--env", "svc"], env=cli_env(config),
+                              capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+
+    def active(token: str) -> bool:
+        answer = httpx.post(stack.metadata["introspection_endpoint"], data={"token": token},
+                            auth=(stack.service_client_id, stack.service_client_secret))
+        assert answer.status_code == 200
+        return bool(answer.json()["active"])
+
+    issued = cli("token")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert active(token)
+    logout = cli("logout")
+    assert logout.returncode == 0, logout.stderr
+    assert "Logged out of svc (1 token(s) removed)" in logout.stderr
+    assert not active(token)

@@ -33,6 +33,7 @@ from ..client import (
     Token,
     TokenSession,
     insufficient_scope,
+    terminal_text,
 )
 from ..scopes import ScopeError, format_scope, load_catalog
 from ..server.settings import Settings
@@ -91,20 +92,22 @@ class _Trace:
         self.console.print(line, highlight=False, soft_wrap=True)
 
     def response(self, response: httpx.Response) -> None:
-        line = f"  ← {response.status_code} {response.reason_phrase}"
+        line = f"  ← {response.status_code} {terminal_text(response.reason_phrase)}"
         challenge = response.headers.get("www-authenticate")
         if challenge:
-            line += f"  WWW-Authenticate: {challenge}"
+            line += f"  WWW-Authenticate: {terminal_text(challenge)}"
         self.console.print(line, highlight=False, soft_wrap=True)
 
 
 def _show_token(console: Console, token: Token) -> dict[str, Any]:
     claims = token.claims()
     aud = claims.get("aud")
-    console.print(f"  aud:   [bold]{' '.join(aud) if isinstance(aud, list) else aud}[/]",
-                  highlight=False, soft_wrap=True)
-    console.print(f"  scope: [bold]{claims.get('scope')}[/]", highlight=False, soft_wrap=True)
-    console.print(f"  sub:   {claims.get('sub')}   client_id: {claims.get('client_id')}",
+    shown = terminal_text(" ".join(map(str, aud)) if isinstance(aud, list) else aud)
+    console.print(f"  aud:   [bold]{shown}[/]", highlight=False, soft_wrap=True)
+    console.print(f"  scope: [bold]{terminal_text(claims.get('scope'))}[/]", highlight=False,
+                  soft_wrap=True)
+    console.print(f"  sub:   {terminal_text(claims.get('sub'))}   "
+                  f"client_id: {terminal_text(claims.get('client_id'))}",
                   highlight=False, soft_wrap=True)
     return claims
 
@@ -132,7 +135,7 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
     if "apps:run" in token.scopes or "apps:read" not in token.scopes:
         raise DemoFailed(f"issue: unexpected scopes {format_scope(token.scopes)}")
     console.print(f"  [green]✓[/] the [bold]api[/] scope put the API audience in aud "
-                  f"({claims.get('aud')})", highlight=False, soft_wrap=True)
+                  f"({terminal_text(claims.get('aud'))})", highlight=False, soft_wrap=True)
 
     trace = _Trace(console, issuer)
     hooks = {"request": [trace.request], "response": [trace.response]}
@@ -140,7 +143,7 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
         _step(console, 2, f"call: GET {READ_PATH} (needs apps:read)")
         listed = api.get(READ_PATH)
         _expect("call", listed, 200)
-        names = ", ".join(app["name"] for app in listed.json()["apps"])
+        names = terminal_text(", ".join(str(app["name"]) for app in listed.json()["apps"]))
         console.print(f"  [green]✓[/] 200 OK, the cached token was reused; apps: {names}",
                       highlight=False, soft_wrap=True)
 
@@ -152,7 +155,8 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
         challenge = refused.headers.get("www-authenticate", "")
         if insufficient_scope([challenge]) is None:
             raise DemoFailed(f"refuse: no insufficient_scope challenge (got {challenge!r})")
-        console.print(f"  [red]✗[/] 403 Forbidden\n  WWW-Authenticate: [bold]{challenge}[/]",
+        console.print(f"  [red]✗[/] 403 Forbidden\n  WWW-Authenticate: "
+                      f"[bold]{terminal_text(challenge)}[/]",
                       highlight=False, soft_wrap=True)
 
         _step(console, 4, "step-up: the SDK asks for configured + granted + required, "
@@ -163,7 +167,8 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
         if stepped is None:
             raise DemoFailed("step-up: the session holds no token with apps:run")
         _show_token(console, stepped)
-        console.print(f"  [green]✓[/] 200 OK after the step-up: {json.dumps(ran.json())}",
+        console.print(f"  [green]✓[/] 200 OK after the step-up: "
+                      f"{terminal_text(json.dumps(ran.json()))}",
                       highlight=False, soft_wrap=True)
 
 
@@ -230,11 +235,13 @@ def demo(
         _walk_through(console, auth.url, api.url, client_id, secret)
         ok = True
     except (ScopeError, ValueError) as exc:  # a bad catalog or SCOPEGATE_* setting
-        Console(stderr=True).print(f"[red]error:[/] demo cannot start: {exc}", highlight=False,
+        Console(stderr=True).print(f"[red]error:[/] demo cannot start: {terminal_text(exc)}",
+                                   highlight=False,
                                    soft_wrap=True)
         raise typer.Exit(2) from None
     except (ServiceError, DemoFailed, ClientError, httpx.HTTPError, DatabaseError) as exc:
-        Console(stderr=True).print(f"[red]error:[/] demo failed: {exc}", highlight=False,
+        Console(stderr=True).print(f"[red]error:[/] demo failed: {terminal_text(exc)}",
+                                   highlight=False,
                                    soft_wrap=True)
         raise typer.Exit(1) from None
     finally:

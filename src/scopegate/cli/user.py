@@ -8,7 +8,9 @@ Exit codes (scripts may rely on them):
     4  step-up required: scopes are missing and this session cannot log in
        (no TTY, or CI set); the message carries the `scopegate login ...` to run
 
-Errors are printed as one line on stderr, never a traceback.
+Errors are printed as one line on stderr, never a traceback. Whatever the server says
+(error descriptions, subjects, scopes) is printed through ``terminal_text``: no control
+characters, escape sequences, line breaks or rich markup reach the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import re
 import sys
 import time
 import warnings
@@ -31,9 +34,13 @@ from scopegate.client import (
     ClientError,
     EnvSession,
     KeyringFallbackWarning,
+    RevocationError,
     Token,
+    TokenEndpointError,
     drive_sync,
+    revoke_flow,
     session_from_env,
+    terminal_text,
 )
 from scopegate.scopes import ScopeError, format_scope, validate_tokens
 
@@ -56,6 +63,9 @@ def _default_http_client() -> httpx.Client:
 http_client_factory: Callable[[], httpx.Client] = _default_http_client
 #: How the device flow waits between polls; tests replace it.
 sleep: Callable[[float], None] = time.sleep
+
+#: RFC 6749 Appendix A.12: an access token is visible ASCII (and spaces).
+_VSCHAR = re.compile(r"[\x20-\x7e]+")
 
 _out = Console()
 _err = Console(stderr=True)
@@ -95,7 +105,15 @@ class _WarningLine(logging.Handler):
     """Show the SDK's warnings (e.g. the keyring fallback) as one line on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        _err.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
+        _warn(record.getMessage())
+
+
+def _warn(message: object) -> None:
+    _err.print(f"[yellow]warning:[/] {terminal_text(message)}", highlight=False, soft_wrap=True)
+
+
+def _error(message: object) -> None:
+    _err.print(f"[red]error:[/] {terminal_text(message)}", highlight=False, soft_wrap=True)
 
 
 def _friendly(func: Callable[P, R]) -> Callable[P, R]:
@@ -112,16 +130,14 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
                 warnings.simplefilter("ignore", KeyringFallbackWarning)
                 return func(*args, **kwargs)
         except ClientError as exc:
-            _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _error(exc)
             raise typer.Exit(exc.exit_code) from None
         except httpx.HTTPError as exc:
             try:
                 where = str(exc.request.url)
             except RuntimeError:  # an error raised before any request was built
                 where = "the server"
-            _err.print(
-                f"[red]error:[/] cannot reach {where}: {exc}", highlight=False, soft_wrap=True
-            )
+            _error(f"cannot reach {where}: {exc}")
             raise typer.Exit(1) from None
         finally:
             sdk_log.removeHandler(handler)
@@ -133,11 +149,12 @@ def _session(env: str | None, scopes: list[str], **kwargs: object) -> tuple[EnvS
     """Build the session; return it with the scopes to require on top of its own.
 
     For client credentials an explicit --scope wins the precedence (it may narrow);
-    for interactive logins it adds to what the session already asks (a step-up).
+    for interactive logins it adds to what the session already asks (a step-up). Either
+    way every --scope is required: a token lacking one is neither reused nor accepted.
     """
     session = session_from_env(env, **kwargs)  # type: ignore[arg-type]
     if scopes and session.provider.silent:
-        return session_from_env(env, scopes=scopes, **kwargs), []  # type: ignore[arg-type]
+        return session_from_env(env, scopes=scopes, **kwargs), scopes  # type: ignore[arg-type]
     return session, scopes
 
 
@@ -162,39 +179,49 @@ def login(
     )
     with http_client_factory() as http:
         token = drive_sync(session.login_flow(extra), http.send, session.locks, sleep)
-    who = token.subject or token.client_id
+    who = terminal_text(token.subject or token.client_id)
     _err.print(
-        f"Logged in to [bold]{session.env.name}[/] as [bold]{who}[/] "
-        f"with scopes: {format_scope(token.scopes)}",
+        f"Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "
+        f"with scopes: {terminal_text(format_scope(token.scopes))}",
         highlight=False,
     )
 
 
-def _revoke(session: EnvSession, tokens: list[Token]) -> None:
-    """Best effort RFC 7009 revocation; logging out locally never depends on it."""
-    try:
-        with http_client_factory() as http:
-            metadata = drive_sync(session.provider.metadata_flow(), http.send, session.locks)
-            url = metadata.get("revocation_endpoint")
-            if not isinstance(url, str):
-                return
-            for token in tokens:
-                value = token.refresh_token or token.access_token
-                http.post(url, data={"token": value, "client_id": token.client_id}, timeout=5)
-    except (httpx.HTTPError, ClientError) as exc:
-        _err.print(f"[yellow]warning:[/] could not revoke at the server: {exc}", highlight=False)
+def _revoke(session: EnvSession, tokens: list[Token]) -> str | None:
+    """Revoke each token at the server (RFC 7009); return why that failed, if it did."""
+    problems: list[str] = []
+    with http_client_factory() as http:
+        for token in tokens:
+            try:
+                if not drive_sync(revoke_flow(session.provider, token), http.send, session.locks):
+                    _warn("the server offers no token revocation; the tokens stay valid "
+                          "until they expire")
+                    return None
+            except RevocationError as exc:
+                problems.append(str(exc))
+            except (httpx.HTTPError, ClientError) as exc:
+                problems.append(f"could not revoke at the server: {exc}")
+    return problems[0] if problems else None
 
 
 @_friendly
 def logout(env: EnvOption = None) -> None:
-    """Forget this environment's tokens (and revoke them at the server when possible)."""
+    """Revoke this environment's tokens at the server and forget them here.
+
+    The tokens are removed from this machine even when the server does not revoke
+    them; then the command says so and exits 1.
+    """
     session, _ = _session(env, [])
     session.cache.reload()
     tokens = session.cache.tokens(session.provider.issuer, session.provider.client_id)
-    if tokens:
-        _revoke(session, tokens)
+    problem = _revoke(session, tokens) if tokens else None
     removed = session.cache.remove(session.provider.issuer, session.provider.client_id)
-    _err.print(f"Logged out of [bold]{session.env.name}[/] ({removed} token(s) removed)")
+    name = terminal_text(session.env.name)
+    if problem is not None:
+        _error(f"{problem}; it is still valid until it expires. Removed {removed} token(s) "
+               f"of {session.env.name} from this machine.")
+        raise typer.Exit(1)
+    _err.print(f"Logged out of [bold]{name}[/] ({removed} token(s) removed)", highlight=False)
 
 
 @_friendly
@@ -227,11 +254,12 @@ def status(
         _out.print(f"Not logged in to {session.env.name}.", highlight=False)
     for row in [] if as_json else rows:
         state = "valid" if row["valid"] else "expired"
+        who = terminal_text(row["subject"] or row["client_id"])
         _out.print(
-            f"[bold]{row['subject'] or row['client_id']}[/] @ {row['environment']} "
+            f"[bold]{who}[/] @ {terminal_text(row['environment'])} "
             f"({state}, expires {row['expires_at'] or 'never'})\n"
-            f"  scopes:   {' '.join(row['scopes'])}\n"  # type: ignore[arg-type]
-            f"  audience: {' '.join(row['audience']) or '-'}",  # type: ignore[arg-type]
+            f"  scopes:   {terminal_text(' '.join(row['scopes']))}\n"  # type: ignore[arg-type]
+            f"  audience: {terminal_text(' '.join(row['audience']) or '-')}",  # type: ignore[arg-type]
             highlight=False,
         )
     if not rows:
@@ -253,6 +281,10 @@ def token(
     if decode:
         claims = found.claims() or {"opaque": True, "scope": format_scope(found.scopes)}
         sys.stdout.write(json.dumps(claims, indent=2, sort_keys=True) + "\n")
+    elif not _VSCHAR.fullmatch(found.access_token):
+        raise TokenEndpointError(  # printed raw it could drive the terminal
+            "invalid_response", "the access token has characters RFC 6749 does not allow"
+        )
     else:
         sys.stdout.write(found.access_token + "\n")
 

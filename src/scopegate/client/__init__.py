@@ -23,13 +23,7 @@ from ._auth import (
 )
 from ._cache import (
     DEFAULT_EXPIRY_MARGIN,
-    FileTokenStore,
-    KeyringFallbackWarning,
-    KeyringTokenStore,
-    MemoryTokenStore,
-    PersistentTokenStore,
     TokenCache,
-    TokenStore,
 )
 from ._config import (
     CONFIG_DIR_ENV,
@@ -61,12 +55,14 @@ from ._exceptions import (
     IdentityChanged,
     LoginRequired,
     LoginTimeout,
+    RevocationError,
     ScopeNotGranted,
     ScopeStepUpRequired,
     StepUpError,
     TokenEndpointError,
     TokenStoreError,
     login_command,
+    retry_after_seconds,
 )
 from ._flow import (
     Acquire,
@@ -93,6 +89,9 @@ from ._providers import (
     TokenProvider,
     pkce_pair,
 )
+from ._revocation import (
+    revoke_flow,
+)
 from ._session import (
     TokenSession,
     current_session,
@@ -109,6 +108,17 @@ from ._stepup import (
     is_interactive,
     plan_step_up,
     verify_granted,
+)
+from ._stores import (
+    FileTokenStore,
+    KeyringFallbackWarning,
+    KeyringTokenStore,
+    MemoryTokenStore,
+    PersistentTokenStore,
+    TokenStore,
+)
+from ._terminal import (
+    terminal_text,
 )
 from ._tokens import (
     Token,
@@ -162,6 +172,7 @@ __all__ = [
     "PersistentTokenStore",
     "Reauthenticate",
     "Release",
+    "RevocationError",
     "RichDeviceDisplay",
     "ScopeChoice",
     "ScopeNotGranted",
@@ -196,8 +207,11 @@ __all__ = [
     "required_scopes_extension",
     "requires_scopes",
     "resolve_scopes",
+    "retry_after_seconds",
+    "revoke_flow",
     "session_from_env",
     "shared_cache",
+    "terminal_text",
     "use_session",
     "verify_granted",
 ]

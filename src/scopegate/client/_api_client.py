@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from ._auth import ScopegateAuth
-from ._cache import PersistentTokenStore, TokenCache
+from ._cache import TokenCache
 from ._config import (
     CREDENTIALS_FILE,
     ENVIRONMENTS_FILE,
@@ -32,6 +32,7 @@ from ._providers import (
     TokenProvider,
 )
 from ._session import TokenSession
+from ._stores import PersistentTokenStore
 
 __all__ = [
     "NO_KEYRING_ENV",

@@ -7,243 +7,23 @@ the required ones. A cache hit touches memory only: no file or keyring read.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any, Protocol
-
-import filelock
 
 from scopegate.scopes import Catalog
 
 from ._compare import covers
-from ._config import KEYRING_SERVICE, keyring_call
 from ._exceptions import TokenStoreError
+from ._stores import Document, MemoryTokenStore, TokenStore
 from ._tokens import Token
 
-__all__ = [
-    "DEFAULT_EXPIRY_MARGIN",
-    "FileTokenStore",
-    "KeyringFallbackWarning",
-    "KeyringTokenStore",
-    "MemoryTokenStore",
-    "PersistentTokenStore",
-    "TokenCache",
-    "TokenStore",
-]
+__all__ = ["DEFAULT_EXPIRY_MARGIN", "TokenCache"]
 
 log = logging.getLogger("scopegate.client")
 
 DEFAULT_EXPIRY_MARGIN = 60.0
-_FORMAT_VERSION = 2
-_KEYRING_USER = "token-cache"
-_MAX_STORE_BYTES = 4_000_000
-
-Document = dict[str, dict[str, Any]]
-
-
-class KeyringFallbackWarning(UserWarning):
-    """The OS keyring is unusable, so tokens are kept in a 0600 file instead."""
-
-
-class TokenStore(Protocol):
-    """Where tokens persist: ``load`` returns {cache_key: entry}; ``update`` rewrites it."""
-
-    def load(self) -> Document:
-        """Return the stored entries (cheap when nothing changed)."""
-        ...
-
-    def update(self, change: Callable[[Document], None]) -> None:
-        """Apply ``change`` to the freshest entries and store the result atomically."""
-        ...
-
-
-class MemoryTokenStore:
-    """A store that keeps nothing beyond the process (tests, or ``persist=False``)."""
-
-    def __init__(self) -> None:
-        self._doc: Document = {}
-
-    def load(self) -> Document:
-        """Return the entries (the same object until the next update)."""
-        return self._doc
-
-    def update(self, change: Callable[[Document], None]) -> None:
-        """Apply ``change`` to a copy and keep it."""
-        doc = dict(self._doc)
-        change(doc)
-        self._doc = doc
-
-
-def _parse_document(raw: bytes | str, where: str) -> Document:
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        log.warning("%s: token cache is not valid JSON; ignoring it", where)
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    entries = data.get("tokens")
-    if not isinstance(entries, dict):
-        return {}
-    return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, dict)}
-
-
-def _dump_document(doc: Document) -> str:
-    return json.dumps({"version": _FORMAT_VERSION, "tokens": doc}, sort_keys=True)
-
-
-class FileTokenStore:
-    """A JSON file with mode 0600, replaced atomically under a file lock.
-
-    It is re-read only when its mtime, size or inode changed since the last read.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = filelock.FileLock(str(self.path) + ".lock", timeout=30, thread_local=False)
-        self._guard = threading.Lock()
-        self._seen: tuple[int, int, int] | None = None
-        self._doc: Document = {}
-        self.reads = 0
-
-    def _stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def load(self) -> Document:
-        """Return the entries, re-reading the file only if it changed.
-
-        The same object comes back while the file is unchanged; callers must not mutate it.
-        """
-        with self._guard:
-            stamp = self._stamp()
-            if stamp is None:
-                self._seen, self._doc = None, {}
-            elif stamp != self._seen:
-                if stamp[1] > _MAX_STORE_BYTES:
-                    raise TokenStoreError(f"{self.path}: token cache larger than 4 MB")
-                self.reads += 1
-                self._doc = _parse_document(self.path.read_bytes(), str(self.path))
-                self._seen = stamp
-            return self._doc
-
-    def update(self, change: Callable[[Document], None]) -> None:
-        """Re-read under the lock, apply ``change``, write a 0600 temp file, then replace."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            with self._lock:
-                doc = dict(self.load())
-                change(doc)
-                self._write(doc)
-                with self._guard:
-                    self._doc, self._seen = doc, self._stamp()
-        except filelock.Timeout:
-            raise TokenStoreError(
-                f"{self.path}: token cache is locked by another process"
-            ) from None
-
-    def _write(self, doc: Document) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(_dump_document(doc))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise TokenStoreError(
-                f"{self.path}: cannot write token cache: {exc.strerror}"
-            ) from None
-
-
-class KeyringTokenStore:
-    """All entries as one JSON secret in the OS keyring; every call has a hard timeout."""
-
-    def __init__(self, service: str = KEYRING_SERVICE, timeout: float = 2.0) -> None:
-        self.service = service
-        self.timeout = timeout
-        self.reads = 0
-
-    def load(self) -> Document:
-        """Read the secret (raises on timeout or keyring failure)."""
-        import keyring
-
-        self.reads += 1
-        raw = keyring_call(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
-        return _parse_document(raw, f"keyring:{self.service}") if raw else {}
-
-    def update(self, change: Callable[[Document], None]) -> None:
-        """Read, apply ``change`` and write the secret back."""
-        import keyring
-
-        doc = self.load()
-        change(doc)
-        payload = _dump_document(doc)
-        keyring_call(
-            lambda: keyring.set_password(self.service, _KEYRING_USER, payload), self.timeout
-        )
-
-
-_announced = False
-_announce_lock = threading.Lock()
-
-
-def _announce_fallback(reason: str, path: Path) -> None:
-    global _announced
-    with _announce_lock:
-        if _announced:
-            return
-        _announced = True
-    message = f"OS keyring unavailable ({reason}); storing tokens in {path} (mode 0600)"
-    log.warning(message)
-    warnings.warn(message, KeyringFallbackWarning, stacklevel=3)
-
-
-class PersistentTokenStore:
-    """The OS keyring, or, once it fails or hangs, the 0600 file (announced once)."""
-
-    def __init__(self, file_path: Path, *, use_keyring: bool = True, timeout: float = 2.0) -> None:
-        self.file = FileTokenStore(file_path)
-        self.keyring: KeyringTokenStore | None = (
-            KeyringTokenStore(timeout=timeout) if use_keyring else None
-        )
-
-    def _fall_back(self, exc: BaseException) -> None:
-        self.keyring = None
-        # Backends explain at length; the first sentence says enough.
-        reason = (str(exc) or type(exc).__name__).split(". ")[0].rstrip(".")
-        _announce_fallback(reason, self.file.path)
-
-    def load(self) -> Document:
-        """Load from the keyring, or from the file after falling back."""
-        if self.keyring is not None:
-            try:
-                return self.keyring.load()
-            except Exception as exc:
-                self._fall_back(exc)
-        return self.file.load()
-
-    def update(self, change: Callable[[Document], None]) -> None:
-        """Update the keyring secret, or the file after falling back."""
-        if self.keyring is not None:
-            try:
-                self.keyring.update(change)
-                return
-            except Exception as exc:
-                self._fall_back(exc)
-        self.file.update(change)
 
 
 class TokenCache:
@@ -360,6 +140,15 @@ class TokenCache:
         """Drop one token from memory only (e.g. the server rejected it)."""
         with self._guard:
             self._memory.get((token.issuer, token.client_id), {}).pop(token.cache_key, None)
+
+    def discard(self, token: Token) -> None:
+        """Drop one token from memory and the store (its refresh token is dead)."""
+        self.forget_memory(token)
+
+        def change(doc: Document) -> None:
+            doc.pop(token.cache_key, None)
+
+        self.store.update(change)
 
     def remove(self, issuer: str, client_id: str) -> int:
         """Remove every token of a client from memory and the store; return how many."""

@@ -14,7 +14,9 @@ explicit argument / ``--scope`` > environment entry > credentials file > provide
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,7 +46,10 @@ __all__ = [
     "load_environment",
     "load_environments",
     "resolve_scopes",
+    "warn_if_open",
 ]
+
+log = logging.getLogger("scopegate.client")
 
 CONFIG_DIR_ENV = "SCOPEGATE_CONFIG_DIR"
 ENV_SELECT_ENV = "SCOPEGATE_ENV"
@@ -77,6 +82,23 @@ def keyring_call(call: Callable[[], Any], timeout: float) -> Any:
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+_warned_open: set[tuple[str, int]] = set()
+
+
+def warn_if_open(path: Path, mode: int, what: str) -> None:
+    """Warn (once per file and mode) that a file holding secrets is open to other users.
+
+    Like ssh with a private key, but a warning: the file is still used.
+    """
+    if os.name != "posix" or not mode & 0o077 or (str(path), mode) in _warned_open:
+        return
+    _warned_open.add((str(path), mode))
+    log.warning(
+        "%s: %s is accessible to other users (mode %04o); run: chmod 600 %s",
+        path, what, stat.S_IMODE(mode), path,
+    )
 
 
 def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -132,8 +154,10 @@ class Environment:
     source: str = ""
 
 
-def _read_json(path: Path, what: str) -> Any:
+def _read_json(path: Path, what: str, *, secret: bool = False) -> Any:
     try:
+        if secret:
+            warn_if_open(path, path.stat().st_mode, what)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} not found") from None
@@ -252,7 +276,7 @@ def load_credentials(
     file = Path(reference) if reference else Path(CREDENTIALS_FILE)
     if not file.is_absolute():
         file = base / file
-    return _credentials_from(_read_json(file, "credentials file"), str(file))
+    return _credentials_from(_read_json(file, "credentials file", secret=True), str(file))
 
 
 def resolve_scopes(

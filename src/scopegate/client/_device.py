@@ -9,6 +9,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.status import Status
 
+from ._terminal import terminal_text
+
 __all__ = ["DeviceDisplay", "DevicePrompt", "RichDeviceDisplay"]
 
 
@@ -48,12 +50,16 @@ class RichDeviceDisplay:
 
     def show(self, prompt: DevicePrompt) -> None:
         """Print the URL and code, then start the spinner."""
+        # Every field is the server's text: shown inert (no escapes, markup or newlines).
         self.console.print(
-            f"Open [bold]{prompt.verification_uri}[/] and enter the code "
-            f"[bold cyan]{prompt.user_code}[/]"
+            f"Open [bold]{terminal_text(prompt.verification_uri)}[/] and enter the code "
+            f"[bold cyan]{terminal_text(prompt.user_code)}[/]",
+            highlight=False,
         )
         if prompt.verification_uri_complete:
-            self.console.print(f"or open {prompt.verification_uri_complete}")
+            self.console.print(
+                f"or open {terminal_text(prompt.verification_uri_complete)}", highlight=False
+            )
         self._status = self.console.status(self._text(prompt.expires_in, prompt.interval))
         self._status.start()
 

@@ -13,14 +13,20 @@ Exception tree::
      │    ├── ScopeStepUpRequired        exit 4  scopes are missing and nobody can log in here
      │    ├── ScopeNotGranted                    the server declined scopes that were required
      │    └── IdentityChanged                    the new login is a different account
+     ├── RevocationError                 exit 1  the server did not revoke a token (RFC 7009)
      └── TokenStoreError                 exit 1  the token could not be saved or read
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import shlex
+import time
 from collections.abc import Iterable
 from typing import ClassVar
+
+from ._terminal import terminal_text
 
 __all__ = [
     "AuthenticationError",
@@ -30,13 +36,17 @@ __all__ = [
     "IdentityChanged",
     "LoginRequired",
     "LoginTimeout",
+    "RevocationError",
     "ScopeNotGranted",
     "ScopeStepUpRequired",
     "StepUpError",
     "TokenEndpointError",
     "TokenStoreError",
     "login_command",
+    "retry_after_seconds",
 ]
+
+_MAX_RETRY_AFTER = 86_400  # a day: anything longer is a broken or hostile header
 
 
 def login_command(environment: str | None, scopes: Iterable[str] = ()) -> str:
@@ -66,14 +76,49 @@ class AuthenticationError(ClientError):
 
 
 class TokenEndpointError(AuthenticationError):
-    """The authorization server answered an RFC 6749 §5.2 error."""
+    """The authorization server answered an RFC 6749 §5.2 error.
 
-    def __init__(self, error: str, description: str = "", status_code: int = 400) -> None:
+    ``retry_after`` is the seconds its ``Retry-After`` header asked to wait (a 429 or
+    503, RFC 9110 §10.2.3), else None. The message shows the server's description with
+    control characters removed; ``description`` keeps it as received.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        description: str = "",
+        status_code: int = 400,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         self.error = error
         self.description = description
         self.status_code = status_code
-        text = f"authorization server refused the request: {error}"
-        super().__init__(f"{text} ({description})" if description else text)
+        self.retry_after = retry_after
+        details = [terminal_text(description, markup=False)] if description else []
+        if status_code == 429 and f"HTTP {status_code}" not in description:
+            details.insert(0, "HTTP 429 Too Many Requests")
+        if retry_after is not None:
+            details.append(f"retry after {retry_after:.0f} s")
+        text = f"authorization server refused the request: {terminal_text(error, markup=False)}"
+        super().__init__(f"{text} ({'; '.join(details)})" if details else text)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a ``Retry-After`` header (delay-seconds or an HTTP-date) into seconds."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), _MAX_RETRY_AFTER))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a bare one is read as such
+        when = when.replace(tzinfo=dt.UTC)
+    delay = when.timestamp() - (time.time() if now is None else now)
+    return float(min(max(0.0, round(delay)), _MAX_RETRY_AFTER))
 
 
 class LoginRequired(AuthenticationError):
@@ -138,6 +183,18 @@ class IdentityChanged(StepUpError):
             f"step-up aborted: you signed in as {actual!r} but this session belongs to "
             f"{expected!r}; log out first to switch accounts"
         )
+
+
+class RevocationError(ClientError):
+    """The server refused to revoke a token, which stays valid until it expires.
+
+    ``answer`` is what the server said (status, RFC 6749 error code, description).
+    """
+
+    def __init__(self, answer: str, status_code: int) -> None:
+        self.answer = answer
+        self.status_code = status_code
+        super().__init__(f"the server did not revoke the token: {answer}")
 
 
 class TokenStoreError(ClientError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 import weakref
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger("scopegate.client")
 
 
 class Effect:
@@ -110,18 +112,29 @@ class LockRegistry:
         """Return a fresh cross-process lock for ``key``, or None without a lock dir."""
         if self.lock_dir is None:
             return None
-        self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            _unlockable(self.lock_dir, exc)
+            return None
         name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock"
         return filelock.FileLock(self.lock_dir / name, timeout=_LOCK_TIMEOUT, thread_local=False)
+
+
+def _unlockable(where: Path | str, exc: OSError) -> None:
+    # A directory nobody can write (read-only config) holds no cache to protect either.
+    log.info("cannot lock %s (%s); not coordinating with other processes", where, exc.strerror)
 
 
 def _acquire_file(lock: filelock.FileLock) -> None:
     try:
         lock.acquire()
-    except filelock.Timeout:
+    except filelock.Timeout:  # before OSError: it is a TimeoutError
         raise TokenStoreError(
             f"another scopegate process has held {lock.lock_file} for {_LOCK_TIMEOUT:.0f}s"
         ) from None
+    except OSError as exc:
+        _unlockable(lock.lock_file, exc)  # releasing a lock never taken is a no-op
 
 
 class _HeldLocks:

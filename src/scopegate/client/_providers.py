@@ -22,9 +22,15 @@ import httpx
 from scopegate.scopes import Catalog, ScopeError, catalog_from_listing, format_scope, scope_set
 
 from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
-from ._exceptions import AuthenticationError, DeviceFlowError, TokenEndpointError
+from ._exceptions import (
+    AuthenticationError,
+    DeviceFlowError,
+    TokenEndpointError,
+    retry_after_seconds,
+)
 from ._flow import Blocking, Flow, Sleep
 from ._loopback import LoopbackListener
+from ._terminal import terminal_text
 from ._tokens import Token
 
 __all__ = [
@@ -78,6 +84,7 @@ def _json_body(response: httpx.Response) -> dict[str, Any]:
             "invalid_response",
             f"HTTP {response.status_code} without a JSON object",
             response.status_code,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
     return data
 
@@ -90,11 +97,12 @@ def _raise_for_error(response: httpx.Response, body: Mapping[str, Any]) -> None:
             error if isinstance(error, str) else "invalid_response",
             description if isinstance(description, str) else f"HTTP {response.status_code}",
             response.status_code,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
 
 
 def _announce_url(url: str) -> None:
-    print(f"Open this URL to log in:\n{url}", file=sys.stderr)
+    print(f"Open this URL to log in:\n{terminal_text(url, markup=False)}", file=sys.stderr)
 
 
 class TokenProvider:

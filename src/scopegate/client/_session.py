@@ -185,6 +185,8 @@ class TokenSession:
         except TokenEndpointError as exc:
             log.info("refresh refused (%s); a new login is needed", exc.error)
             self.cache.forget_memory(current)
+            if exc.error == "invalid_grant":  # RFC 6749 §5.2: the refresh token is dead
+                yield from self._discard_flow(current)
             return None
         if not covers(catalog, token.scopes, need):
             return None
@@ -233,7 +235,16 @@ class TokenSession:
             yield Blocking(lambda: self.cache.save(token, replaces=replaces))
         except TokenStoreError as exc:
             # The new token still serves this process; the old one stays stored.
-            log.warning("%s; keeping the previous session on disk", exc)
+            kept = "; keeping the previous session on disk" if replaces else ""
+            log.warning("%s; the new token was not saved and serves this process only%s",
+                        exc, kept)
+
+    def _discard_flow(self, token: Token) -> Flow[None]:
+        """Forget a dead session on disk too, so it is neither re-sent nor reported."""
+        try:
+            yield Blocking(lambda: self.cache.discard(token))
+        except TokenStoreError as exc:
+            log.warning("%s; the expired session could not be removed", exc)
 
     def login_flow(self, scopes: Iterable[str] = ()) -> Flow[Token]:
         """Log in once for the session's scopes + already granted + ``scopes``.
