@@ -93,16 +93,16 @@ def test_login_failures_are_refused_and_rate_limited(browser: TestClient,
     forged = browser.post("/login", data={"csrf": "forged", "email": user.email,
                                           "password": "x"}, follow_redirects=False)
     assert forged.status_code == 403 and "invalid_csrf" in forged.text
-    limits = interactive(state).limits
-    limits.logins_per_email = 3
+    limits = interactive(state).login_limits
+    limits.failures_per_account_address = 3
     try:
         statuses = [login(browser, user.email, "bad password!").status_code for _ in range(3)]
         assert statuses[-1] == 429
-        # Even the right password is refused while the window is full.
+        # From this address even the right password is refused while it must wait.
         blocked = login(browser, user.email)
         assert blocked.status_code == 429 and "Retry-After" in blocked.headers
     finally:
-        limits.logins_per_email = 10
+        limits.failures_per_account_address = 5
 
 
 def test_login_next_never_leaves_the_site(browser: TestClient, state: ServerState) -> None:
