@@ -3,17 +3,20 @@ growing wait; the owner elsewhere is never refused. In memory and on the real Re
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scopegate.cli._local_stack import free_port
 from scopegate.server.app import create_app
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
@@ -168,3 +171,31 @@ def test_replicas_share_the_counters(settings: Settings, app: Starlette,
             assert _login(first, user.email, "wrong password").status_code == 401
         _assert_refused(_login(second, user.email))
         assert _login(owner, user.email).status_code == 303
+
+
+def test_failures_are_forgotten_after_the_reset_time(settings: Settings,
+                                                    state: ServerState) -> None:
+    quick = create_app(dataclasses.replace(settings, login_failures_per_account_address=2,
+                                           login_failure_reset=1.0))
+    user = make_user(state)
+    with TestClient(quick), _browser(quick, _address()) as browser:
+        assert [_login(browser, user.email, "wrong password").status_code
+                for _ in range(2)] == [401, 401]
+        time.sleep(1.2)  # the 1 s wait and the 1 s reset both passed
+        assert [_login(browser, user.email, "wrong password").status_code
+                for _ in range(2)] == [401, 401]
+        _assert_refused(_login(browser, user.email))
+
+
+def test_sign_in_works_and_is_throttled_while_redis_is_down(tmp_path: Path) -> None:
+    down = Settings(database_url=f"sqlite:///{tmp_path / 'down.db'}", issuer=ISSUER,
+                    redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nobody listens
+                    login_failures_per_account_address=2, login_first_wait=60.0,
+                    login_max_wait=60.0)
+    app = create_app(down)
+    with TestClient(app), _browser(app, _address()) as browser:
+        user = make_user(app.state.server)
+        assert _login(browser, user.email).status_code == 303
+        assert [_login(browser, user.email, "wrong password").status_code
+                for _ in range(2)] == [401, 401]
+        assert _assert_refused(_login(browser, user.email)) >= 59
