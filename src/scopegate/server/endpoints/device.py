@@ -12,7 +12,6 @@ entered that code, so it is no guess and is not counted.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,15 +32,17 @@ from ..interactive import cap_to_role, hash_secret, interactive
 from ..issuance import resolve_audience
 from ..pages.forms import read_csrf_form
 from ..pages.render import message_page, page, scope_rows
+from ..pages.user_codes import confirm_proof, proven, reserve_guess
 from ..sessions import BrowserSession
 from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
-from ..throttle import Backoff, Ticket, client_address, wait_phrase
+from ..throttle import wait_phrase
 from ..user_code import format_user_code, new_user_code, normalize_user_code
 from .login import LOGIN_PATH
 from .openapi import error_responses, form_body, html_responses, json_response
 
 if TYPE_CHECKING:
     from ...store.repositories import ClientRecord
+    from ...store.repositories.users import UserRecord
     from ..state import ServerState
 
 __all__ = ["DEVICE_AUTHORIZATION_PATH", "VERIFICATION_PATH", "feature", "openapi_paths",
@@ -124,38 +125,6 @@ async def verification_page(request: Request) -> Response:
                 email=user.email, user_code=typed, error=None)
 
 
-_CONFIRM_SALT = "scopegate.device-confirm"
-
-
-def _confirm_proof(state: ServerState, session: BrowserSession, code: str) -> str:
-    """Signed into the confirmation page: this session has entered this valid code."""
-    return interactive(state).sessions.sign({"c": code, "s": hash_secret(session.csrf)},
-                                            salt=_CONFIRM_SALT)
-
-
-def _proven(state: ServerState, session: BrowserSession, code: str | None,
-            proof: str | None) -> bool:
-    if code is None or not proof:
-        return False
-    data = interactive(state).sessions.unsign(proof, _CONFIRM_SALT,
-                                              max_age_s=state.settings.device_code_ttl)
-    return (data is not None and data.get("c") == code
-            and hmac.compare_digest(str(data.get("s")), hash_secret(session.csrf)))
-
-
-async def _reserve_guess(state: ServerState, request: Request,
-                         session: BrowserSession) -> Ticket:
-    """Count one code lookup per session, user and address, unless one must wait."""
-    limits = interactive(state).limits
-    per_session = Backoff(limits.code_lookups_per_session, 1.0, limits.window_s,
-                          limits.window_s)
-    per_address = Backoff(limits.code_lookups_per_ip, 1.0, limits.window_s, limits.window_s)
-    return await interactive(state).throttle.reserve((
-        (f"code:session:{hash_secret(session.csrf)[:32]}", per_session),
-        (f"code:user:{session.user_id}", per_session),
-        (f"code:addr:{client_address(request)}", per_address)))
-
-
 def _usable(record: DeviceCodeRecord | None) -> DeviceCodeRecord | None:
     if record is None or record.status != "pending" or record.expires_at <= utcnow():
         return None
@@ -179,8 +148,8 @@ async def _find_code(state: ServerState, request: Request, session: BrowserSessi
     this guess must wait. Only wrong codes stay counted; a proven decision is no guess."""
     code = normalize_user_code(typed)
     ticket = None
-    if not _proven(state, session, code, proof):
-        ticket = await _reserve_guess(state, request, session)
+    if not proven(state, session, code, proof):
+        ticket = await reserve_guess(state, request, session)
         if not ticket.admitted:
             return ticket.retry_after_s
     try:
@@ -229,11 +198,20 @@ async def verification_submit(request: Request) -> Response:
         return page("device_confirm.html", action=VERIFICATION_PATH, csrf=session.csrf,
                     client_name=client.name, email=user.email,
                     user_code=format_user_code(code),
-                    confirm=_confirm_proof(state, session, code),
+                    confirm=confirm_proof(state, session, code),
                     scopes=scope_rows(state.catalog, record.scopes, granted))
     if decision not in ("approve", "deny"):
         return retry("Choose Allow or Deny.", 400)
-    approve = decision == "approve"
+    outcome = await _decide(state, session, user, code, record, client,
+                            approve=decision == "approve")
+    return outcome or retry("That code is not valid or has expired. Check your device.", 400)
+
+
+async def _decide(state: ServerState, session: BrowserSession, user: UserRecord, code: str,
+                  record: DeviceCodeRecord, client: ClientRecord, *, approve: bool
+                  ) -> Response | None:
+    """Record Allow or Deny; the result page, or None if the code was used meanwhile."""
+    services = interactive(state)
     if approve:
         try:
             cap_to_role(state.catalog, user.role, record.scopes)
@@ -248,7 +226,7 @@ async def verification_submit(request: Request) -> Response:
     done = await run_in_threadpool(services.devices.decide, hash_secret(code),
                                    user_id=user.id, approve=approve, auth_time=auth_time)
     if not done:
-        return retry("That code is not valid or has expired. Check your device.", 400)
+        return None
     if not approve:
         return message_page("Request denied",
                             f"{client.name} was not given access. You can close this page.")
