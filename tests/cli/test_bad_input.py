@@ -81,6 +81,12 @@ BAD_VALUES: dict[str, list[str]] = {
     "--host": ["", "no such host!"],
     "--port": ["abc", "0", "70000"],
     "--workers": ["abc", "0"],
+    "--forwarded-allow-ips": ["proxy.internal", "10.0.0.0/33", "10.0.0.1;10.0.0.2", "*x"],
+    "--login-failures-per-account-address": ["abc", "0", "-1", "100001", "1.5"],
+    "--login-failures-per-address": ["abc", "0", "-5"],
+    "--login-first-wait": ["abc", "0", "-1", "nan", "86401"],
+    "--login-max-wait": ["abc", "0", "inf", "nan", "1e9"],
+    "--login-failure-reset": ["abc", "0", "nan", "inf", "2592001"],
     "--issuer": ["not a url", "ftp://x", "https://x/?q=1", "https://x:99999"],
     "--env": ["no-such-env", ""],
     "client_id": ["", "sgc_" + "x" * 5000],
@@ -306,7 +312,9 @@ def test_exit_codes_and_messages(args: list[str], code: int, message: str,
                                       "SCOPEGATE_ACCESS_TOKEN_TTL=" + "9" * 30,
                                       "SCOPEGATE_CLIENT_CACHE_TTL=nan",
                                       "SCOPEGATE_SIGNING_ALG=none",
-                                      "SCOPEGATE_FEATURE_METRICS=maybe"])
+                                      "SCOPEGATE_FEATURE_METRICS=maybe",
+                                      "SCOPEGATE_LOGIN_MAX_WAIT=0",
+                                      "SCOPEGATE_FORWARDED_ALLOW_IPS=proxy.internal"])
 def test_bad_settings_in_the_environment(variable: str, environment: dict[str, str]) -> None:
     name, _, value = variable.partition("=")
     for args in (["clients", "list"], ["signing-keys", "rotate"], ["serve"]):

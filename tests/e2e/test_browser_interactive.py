@@ -209,3 +209,55 @@ def test_screenshot_of_the_consent_page(world: dict[str, Any], page: Any,
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 1000
         assert page.get_by_role("button", name="Deny").is_visible()
+
+
+def test_wrong_passwords_make_the_page_say_when_to_try_again(world: dict[str, Any],
+                                                             page: Any) -> None:
+    context = page.context.browser.new_context()  # signed out
+
+    def sign_in(fresh: Any, password: str) -> Any:
+        fresh.get_by_label("Email").fill(EMAIL)
+        fresh.get_by_label("Password").fill(password)
+        with fresh.expect_response(world["issuer"] + "/login") as answer:
+            fresh.get_by_role("button", name="Sign in").click()
+        return answer.value
+
+    try:
+        fresh = context.new_page()
+        fresh.goto(world["issuer"] + "/login")
+        for _ in range(5):  # SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS, default 5
+            assert sign_in(fresh, "not the password").status == 401
+        # Then each try waits 1 s, doubled per failure: a slow machine may get one more.
+        statuses = []
+        while (refused := sign_in(fresh, "not the password")).status == 401:
+            statuses.append(401)
+            assert len(statuses) < 4
+        wait = int(refused.headers["retry-after"])
+        assert refused.status == 429 and 1 <= wait <= 16
+        unit = "second" if wait == 1 else "seconds"
+        assert (f"Too many sign-in attempts. Try again in {wait} {unit}."
+                in fresh.locator("main").inner_text())
+        fresh.wait_for_timeout(wait * 1000 + 100)
+        assert sign_in(fresh, PASSWORD).status == 303
+        fresh.wait_for_url(world["issuer"] + "/device")
+    finally:
+        context.close()
+
+
+def test_allow_after_mistyped_codes_is_not_a_guess(world: dict[str, Any], page: Any) -> None:
+    start = httpx.post(world["meta"]["device_authorization_endpoint"],
+                       data={"client_id": world["client_id"], "scope": "openid api"}).json()
+    page.goto(world["issuer"] + "/device")
+    if page.url.startswith(world["issuer"] + "/login"):
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+    for _ in range(9):  # one short of the ten free wrong codes per session
+        page.get_by_label("Code").fill("BCDF-GHJK")
+        page.get_by_role("button", name="Continue").click()
+        assert "not valid" in page.locator("main").inner_text()
+    page.get_by_label("Code").fill(start["user_code"])
+    page.get_by_role("button", name="Continue").click()
+    assert page.locator("#user-code").inner_text() == start["user_code"]
+    page.get_by_role("button", name="Allow").click()
+    assert page.locator("#message-title").inner_text() == "Device connected"

@@ -68,6 +68,21 @@ def test_verify_accepts_the_right_verifier_and_refuses_others() -> None:
     ("http://127.0.0.1/callback", "https://127.0.0.1:53121/callback", False),
     ("http://127.0.0.1/callback", "http://127.0.0.1:99999/callback", False),
     ("http://localhost/callback", "http://localhost:5000/callback", False),
+    ("http://127.0.0.1/callback", "http://evil.example@127.0.0.1:51234/callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1@127.0.0.1:51234/callback", False),
+    ("http://127.0.0.1/callback", "HTTP://127.0.0.1:51234/callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:051234/callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:0/callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:65536/callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:65535/callback", True),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:1/callback", True),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:/callback", False),
+    ("http://127.0.0.1/callback", "http://127.000.000.001:5000/callback", False),
+    ("http://[::1]/callback", "http://[0:0:0:0:0:0:0:1]:4000/callback", False),
+    ("http://127.0.0.1/callback?a=1", "http://127.0.0.1:4000/callback?a=1", True),
+    ("http://127.0.0.1/callback?a=1", "http://127.0.0.1:4000/callback?a=2", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:4000/Callback", False),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:4000/callback/", False),
 ])
 def test_redirect_uri_matching(registered: str, requested: str, ok: bool) -> None:
     assert (match_redirect_uri([registered], requested) == requested) is ok

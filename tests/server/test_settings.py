@@ -56,3 +56,40 @@ def test_the_management_api_has_its_own_resource_identifier() -> None:
     with pytest.raises(ValueError, match="management_audience must be an absolute URI"):
         Settings.from_env(env={"SCOPEGATE_MANAGEMENT_AUDIENCE": "manage#it"},
                           database_url="sqlite:///x.db")
+
+
+def test_login_throttle_and_proxy_settings_come_from_the_environment() -> None:
+    defaults = Settings.from_env(env={}, database_url="sqlite:///x.db")
+    assert (defaults.login_failures_per_account_address, defaults.login_failures_per_address,
+            defaults.login_first_wait, defaults.login_max_wait,
+            defaults.login_failure_reset) == (5, 100, 1.0, 900.0, 43200.0)
+    assert defaults.forwarded_allow_ips == ""  # only the direct peer is believed
+    env = {"SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS": "3",
+           "SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS": "40", "SCOPEGATE_LOGIN_FIRST_WAIT": "0.5",
+           "SCOPEGATE_LOGIN_MAX_WAIT": "60", "SCOPEGATE_LOGIN_FAILURE_RESET": "3600",
+           "SCOPEGATE_FORWARDED_ALLOW_IPS": "10.0.0.0/8, 192.0.2.7",
+           "SCOPEGATE_DATABASE_URL": "sqlite:///e.db"}
+    s = Settings.from_env(env=env)
+    assert (s.login_failures_per_account_address, s.login_failures_per_address,
+            s.login_first_wait, s.login_max_wait, s.login_failure_reset) == (3, 40, 0.5, 60.0,
+                                                                             3600.0)
+    assert s.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+    assert Settings.from_env(env=s.to_env()) == s
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS": "0"},
+     "SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS must be"),
+    ({"SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS": "-1"}, "SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS"),
+    ({"SCOPEGATE_LOGIN_FIRST_WAIT": "nan"}, "SCOPEGATE_LOGIN_FIRST_WAIT"),
+    ({"SCOPEGATE_LOGIN_FIRST_WAIT": "0"}, "SCOPEGATE_LOGIN_FIRST_WAIT"),
+    ({"SCOPEGATE_LOGIN_MAX_WAIT": "0.5"}, "SCOPEGATE_LOGIN_MAX_WAIT must be at least"),
+    ({"SCOPEGATE_LOGIN_MAX_WAIT": "1e9"}, "SCOPEGATE_LOGIN_MAX_WAIT"),
+    ({"SCOPEGATE_LOGIN_FAILURE_RESET": "0"}, "SCOPEGATE_LOGIN_FAILURE_RESET"),
+    ({"SCOPEGATE_FORWARDED_ALLOW_IPS": "proxy.internal"}, "SCOPEGATE_FORWARDED_ALLOW_IPS"),
+    ({"SCOPEGATE_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "SCOPEGATE_FORWARDED_ALLOW_IPS"),
+])
+def test_bad_login_or_proxy_settings_name_the_variable(env: dict[str, str],
+                                                       message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})

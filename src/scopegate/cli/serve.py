@@ -83,10 +83,38 @@ def serve(
     workers: Annotated[int | None, typer.Option(envvar="SCOPEGATE_WORKERS",
                                                 help="Worker processes (default 1).")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        envvar="SCOPEGATE_FORWARDED_ALLOW_IPS",
+        help="Proxies (addresses or networks, comma-separated, or *) whose X-Forwarded-For "
+             "and X-Forwarded-Proto are believed (default: none; the client is the TCP "
+             "peer).")] = None,
+    login_failures_per_account_address: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS",
+        help="Wrong passwords for one account from one address before each further try "
+             "waits (default 5).")] = None,
+    login_failures_per_address: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS",
+        help="Wrong passwords from one address, any accounts, before each further try "
+             "waits (default 100).")] = None,
+    login_first_wait: Annotated[float | None, typer.Option(
+        envvar="SCOPEGATE_LOGIN_FIRST_WAIT",
+        help="Seconds of the first wait, doubled per further failure (default 1).")] = None,
+    login_max_wait: Annotated[float | None, typer.Option(
+        envvar="SCOPEGATE_LOGIN_MAX_WAIT",
+        help="Longest wait in seconds (default 900).")] = None,
+    login_failure_reset: Annotated[float | None, typer.Option(
+        envvar="SCOPEGATE_LOGIN_FAILURE_RESET",
+        help="Seconds without an attempt after which failures are forgotten "
+             "(default 43200).")] = None,
 ) -> None:
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
-    settings = load_settings(host=host, port=port, database_url=database_url, issuer=issuer,
-                             catalog_path=catalog, workers=workers)
+    settings = load_settings(
+        host=host, port=port, database_url=database_url, issuer=issuer, catalog_path=catalog,
+        workers=workers, forwarded_allow_ips=forwarded_allow_ips,
+        login_failures_per_account_address=login_failures_per_account_address,
+        login_failures_per_address=login_failures_per_address,
+        login_first_wait=login_first_wait, login_max_wait=login_max_wait,
+        login_failure_reset=login_failure_reset)
     if not settings.host.strip():
         fail("--host needs an address, e.g. 127.0.0.1")
     _check_can_listen(settings.host, settings.port)
@@ -103,9 +131,13 @@ def serve(
     configure_logging()
     typer.echo(f"scopegate listening on http://{settings.host}:{settings.port} "
                f"(issuer {settings.issuer})", err=True)
+    # Only a listed proxy may say who the client is; by default the TCP peer is (uvicorn
+    # would otherwise believe X-Forwarded-For from 127.0.0.1).
     uvicorn.run("scopegate.server.app:app_from_env", factory=True, host=settings.host,
                 port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
-                access_log=access_log, log_config=None, server_header=False)
+                access_log=access_log, log_config=None, server_header=False,
+                proxy_headers=bool(settings.forwarded_allow_ips),
+                forwarded_allow_ips=settings.forwarded_allow_ips or None)
 
 
 @admin_command(db_app, "upgrade")

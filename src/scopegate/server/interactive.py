@@ -2,7 +2,7 @@
 role cap, the values grants hand to response hooks, and family revocation.
 
 :func:`install` runs once at startup (``SETUP_HOOKS`` in :mod:`scopegate.server.app`):
-it builds the repositories, the session codec and the rate limiter, registers the
+it builds the repositories, the session codec and the failure throttle, registers the
 refresh-token and ID-token response hooks, and the refresh-token introspection handler.
 """
 
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import InvalidScope
-from ..ratelimit import DualRateLimiter, create_rate_limiter
 from ..scopes import Catalog, ScopeError
 from ..store.repositories.authorization_codes import AuthorizationCodeRepository
 from ..store.repositories.device_codes import DeviceCodeRepository
@@ -29,6 +28,7 @@ from ..store.repositories.users import (
     WorkspaceRepository,
 )
 from .sessions import SessionCodec
+from .throttle import FailureStore, LoginLimits, create_failure_store
 
 if TYPE_CHECKING:
     from .state import ServerState
@@ -57,11 +57,10 @@ def hash_secret(value: str) -> str:
 
 @dataclass(slots=True)
 class PageLimits:
-    """Sliding-window limits of the pages (attempts per window); tests may lower them."""
+    """Wrong user codes on the device page before each further one waits (doubling from
+    1 s up to ``window_s``, forgotten after ``window_s``); tests may lower them."""
 
     window_s: float = 300.0
-    logins_per_ip: int = 20
-    logins_per_email: int = 10
     code_lookups_per_session: int = 10
     code_lookups_per_ip: int = 20
 
@@ -77,7 +76,8 @@ class Interactive:
     devices: DeviceCodeRepository
     refresh: RefreshTokenRepository
     sessions: SessionCodec
-    limiter: DualRateLimiter
+    throttle: FailureStore
+    login_limits: LoginLimits
     limits: PageLimits = field(default_factory=lambda: PageLimits())
 
 
@@ -158,7 +158,7 @@ def install(state: ServerState) -> None:
     from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
 
     db = state.db
-    limiter = create_rate_limiter(state.settings.redis_url, prefix="scopegate:login:")
+    throttle = create_failure_store(state.settings.redis_url, prefix="scopegate:failures:")
     state.extras[EXTRAS_KEY] = Interactive(
         users=UserRepository(db),
         workspaces=WorkspaceRepository(db),
@@ -168,11 +168,12 @@ def install(state: ServerState) -> None:
         refresh=RefreshTokenRepository(db),
         sessions=SessionCodec(state.session_secret,
                               secure=state.settings.issuer.startswith("https://")),
-        limiter=limiter,
+        throttle=throttle,
+        login_limits=LoginLimits.from_settings(state.settings),
     )
     hooks = state.issuer.response_hooks
     hooks.append(minted_access_hook)
     hooks.append(refresh_token_hook(state))
     hooks.append(id_token_hook(state))
     state.token_handlers.append(RefreshTokenHandler())
-    state.on_shutdown.append(limiter.aclose)
+    state.on_shutdown.append(throttle.aclose)

@@ -1,12 +1,17 @@
 """Redirect-URI rules: exact match, except the port of a loopback URI (RFC 8252 §7.3).
 
 A native app listens on ``http://127.0.0.1:<any port>/path`` (or ``[::1]``), so for a
-registered loopback URI only the port may differ; scheme, host, path and query must be
-identical. Everything else must match the registered string exactly (RFC 6749 §3.1.2).
+registered loopback URI only the port may differ. Everything else is compared as written,
+never as parsed (RFC 9700 §4.1.3): the lowercase scheme ``http``, no userinfo, the host
+spelled as registered, a port in 1..65535 in plain digits (no leading zero), the same path
+and query. A parser would read ``http://evil.example@127.0.0.1:1/cb`` or ``HTTP://…`` as
+the same loopback host and the server would then echo that spelling in ``Location``.
+Every other URI must match the registered string exactly (RFC 6749 §3.1.2).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -15,6 +20,11 @@ __all__ = ["MAX_REDIRECT_URI_LENGTH", "add_query", "is_loopback", "match_redirec
 
 MAX_REDIRECT_URI_LENGTH = 2000
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
+# The only loopback spelling whose port may vary: scheme, literal host, optional plain
+# port, then path and query as written (no userinfo, no fragment).
+_LOOPBACK_SPELLING = re.compile(
+    r"http://(?P<host>127\.0\.0\.1|\[::1\])(?::(?P<port>[1-9][0-9]{0,4}))?"
+    r"(?P<rest>[/?][^#]*)?", re.ASCII)
 
 
 def is_loopback(uri: str) -> bool:
@@ -27,9 +37,15 @@ def is_loopback(uri: str) -> bool:
     return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
 
 
-def _without_port(uri: str) -> tuple[str, str | None, str, str]:
-    parts = urlsplit(uri)
-    return parts.scheme, parts.hostname, parts.path or "/", parts.query
+def _without_port(uri: str) -> tuple[str, str] | None:
+    """The loopback URI's host and path-and-query as written, or None if it is not one.
+
+    None also for a port outside 1..65535 or spelled with a leading zero.
+    """
+    found = _LOOPBACK_SPELLING.fullmatch(uri)
+    if found is None or (found["port"] is not None and int(found["port"]) > 65535):
+        return None
+    return found["host"], found["rest"] or ""
 
 
 def _well_formed(uri: str) -> bool:
@@ -67,11 +83,11 @@ def match_redirect_uri(registered: Iterable[str], requested: str) -> str | None:
     """
     if not _well_formed(requested):
         return None
-    loopback = is_loopback(requested)
+    loopback = _without_port(requested)
     for uri in registered:
         if uri == requested:
             return requested
-        if loopback and is_loopback(uri) and _without_port(uri) == _without_port(requested):
+        if loopback is not None and _without_port(uri) == loopback:
             return requested
     return None
 

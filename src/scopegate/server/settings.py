@@ -28,6 +28,14 @@ client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoi
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
                        management API; ``keys:*`` and ``admin:*`` tokens carry it as ``aud``
+login_failures_per_    5 wrong passwords for one account from one address, then waits
+  account_address
+login_failures_per_    100 wrong passwords from one address (any accounts), then waits
+  address
+login_first_wait       1.0 s, the first wait; doubled per further failure
+login_max_wait         900.0 s (15 min), the longest wait
+login_failure_reset    43200.0 s (12 h) without an attempt and a counter is forgotten
+forwarded_allow_ips    ``""``: trust no proxy; client address = the TCP peer
 =====================  ==============================================================
 
 The issuer's UserInfo endpoint is a resource too: ``{issuer}/userinfo``
@@ -37,6 +45,8 @@ The issuer's UserInfo endpoint is a resource too: ``{issuer}/userinfo``
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +116,12 @@ class Settings:
     client_cache_ttl: float = 5.0
     workers: int = 1
     management_audience: str = ""
+    login_failures_per_account_address: int = 5
+    login_failures_per_address: int = 100
+    login_first_wait: float = 1.0
+    login_max_wait: float = 900.0
+    login_failure_reset: float = 12 * 3600.0
+    forwarded_allow_ips: str = ""
     features: Features = field(default_factory=Features)
 
     def __post_init__(self) -> None:
@@ -124,6 +140,9 @@ class Settings:
                 raise ValueError(f"{name} must be at most {MAX_LIFETIME} seconds (ten years)")
         if not 0 <= self.client_cache_ttl <= MAX_LIFETIME:  # also refuses nan
             raise ValueError("client_cache_ttl must be between 0 and ten years")
+        _check_login_throttle(self)
+        object.__setattr__(self, "forwarded_allow_ips",
+                           _trusted_proxies(self.forwarded_allow_ips))
         if not self.issuer:
             object.__setattr__(self, "issuer", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
@@ -197,6 +216,45 @@ def _convert(name: str, raw: str, annotation: Any) -> Any:
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, not {raw!r}") from None
     return raw
+
+
+MAX_LOGIN_FAILURES = 100_000
+MAX_LOGIN_WAIT = 86_400.0
+
+
+def _check_login_throttle(settings: Settings) -> None:
+    """Refuse login-throttle values that would lock nobody or everybody forever."""
+    for name in ("login_failures_per_account_address", "login_failures_per_address"):
+        value = getattr(settings, name)
+        if not 1 <= value <= MAX_LOGIN_FAILURES:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a whole number from 1 to "
+                             f"{MAX_LOGIN_FAILURES}, not {value}")
+    first, longest = settings.login_first_wait, settings.login_max_wait
+    if not 0.001 <= first <= MAX_LOGIN_WAIT:  # also refuses nan
+        raise ValueError(f"{ENV_PREFIX}LOGIN_FIRST_WAIT must be 0.001 to {MAX_LOGIN_WAIT:g} "
+                         f"seconds, not {first}")
+    if not first <= longest <= MAX_LOGIN_WAIT:
+        raise ValueError(f"{ENV_PREFIX}LOGIN_MAX_WAIT must be at least LOGIN_FIRST_WAIT "
+                         f"({first:g}) and at most {MAX_LOGIN_WAIT:g} seconds, not {longest}")
+    reset = settings.login_failure_reset
+    if not (math.isfinite(reset) and 1 <= reset <= 30 * 86_400):
+        raise ValueError(f"{ENV_PREFIX}LOGIN_FAILURE_RESET must be 1 to 2592000 seconds "
+                         f"(30 days), not {reset}")
+
+
+def _trusted_proxies(raw: str) -> str:
+    """Normalise the proxy list uvicorn gets: addresses or networks, comma-separated, or *."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}FORWARDED_ALLOW_IPS must list proxy addresses or "
+                             f"networks (e.g. 10.0.0.5,10.1.0.0/16) or *, not {item!r}"
+                             ) from None
+    return ",".join(items)
 
 
 def _features_from_env(source: Mapping[str, str]) -> Features:

@@ -93,16 +93,16 @@ def test_login_failures_are_refused_and_rate_limited(browser: TestClient,
     forged = browser.post("/login", data={"csrf": "forged", "email": user.email,
                                           "password": "x"}, follow_redirects=False)
     assert forged.status_code == 403 and "invalid_csrf" in forged.text
-    limits = interactive(state).limits
-    limits.logins_per_email = 3
+    limits = interactive(state).login_limits
+    limits.failures_per_account_address = 3
     try:
         statuses = [login(browser, user.email, "bad password!").status_code for _ in range(3)]
         assert statuses[-1] == 429
-        # Even the right password is refused while the window is full.
+        # From this address even the right password is refused while it must wait.
         blocked = login(browser, user.email)
         assert blocked.status_code == 429 and "Retry-After" in blocked.headers
     finally:
-        limits.logins_per_email = 10
+        limits.failures_per_account_address = 5
 
 
 def test_login_next_never_leaves_the_site(browser: TestClient, state: ServerState) -> None:
@@ -126,6 +126,34 @@ def test_bad_client_or_redirect_is_shown_not_redirected(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert f'<code id="error-code">{code}</code>' in response.text
+
+
+@pytest.mark.parametrize("requested", [
+    "http://evil.example@127.0.0.1:51234/callback",  # userinfo: shown as the "host"
+    "HTTP://127.0.0.1:51234/callback",                # scheme spelled differently
+    "http://127.0.0.1:051234/callback",               # port with a leading zero
+    "http://127.0.0.1:0/callback",                    # port 0 is nobody's listener
+    "http://127.0.0.1:/callback",                     # empty port
+    "http://127.0.0.1:51234/callback?extra=1",        # query not registered
+])
+def test_loopback_redirect_is_exact_except_the_port(
+        logged_in: TestClient, state: ServerState, requested: str) -> None:
+    """RFC 8252 §7.3, RFC 9700 §4.1.3: only the port may vary, written plainly."""
+    client_id, _ = make_client(state)
+    response = _authorize(logged_in, client_id, redirect_uri=requested)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert '<code id="error-code">invalid_request</code>' in response.text
+
+
+@pytest.mark.parametrize("port", ["1", "8080", "51234", "65535"])
+def test_loopback_redirect_accepts_any_plain_port(
+        logged_in: TestClient, state: ServerState, port: str) -> None:
+    client_id, _ = make_client(state)
+    response = _authorize(logged_in, client_id, redirect_uri=f"http://127.0.0.1:{port}/callback",
+                          prompt="none")
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(f"http://127.0.0.1:{port}/callback?")
 
 
 def test_repeated_parameter_is_shown(logged_in: TestClient, state: ServerState) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -50,9 +53,9 @@ def _enter(browser: TestClient, user_code: str) -> Any:
 
 
 def _decide(browser: TestClient, confirm: Any, decision: str) -> Any:
-    return browser.post("/device", data={"csrf": hidden(confirm.text, "csrf"),
-                                         "user_code": hidden(confirm.text, "user_code"),
-                                         "decision": decision})
+    """Press Allow or Deny: every hidden field of the page's form, as a browser sends it."""
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', confirm.text))
+    return browser.post("/device", data={**fields, "decision": decision})
 
 
 def test_device_authorization_response(http: TestClient, state: ServerState) -> None:
@@ -154,6 +157,59 @@ def test_wrong_codes_are_refused_then_rate_limited(logged_in: TestClient,
     statuses = [logged_in.post("/device", data={"csrf": csrf, "user_code": "BCDF-GHJK"})
                 .status_code for _ in range(limits.code_lookups_per_session)]
     assert statuses[-1] == 429
+
+
+_addresses = itertools.count(1)
+
+
+@pytest.fixture
+def elsewhere(app: Starlette, state: ServerState) -> Iterator[TestClient]:
+    """A logged-in browser at an address of its own (its wrong codes are its own)."""
+    with closing(TestClient(app, raise_server_exceptions=False,
+                            client=(f"192.0.2.{next(_addresses)}", 40000))) as browser:
+        yield log_in_new_member(browser, state)
+
+
+def _wrong_codes(browser: TestClient, csrf: str, count: int) -> list[int]:
+    return [browser.post("/device", data={"csrf": csrf, "user_code": "BCDF-GHJK"}).status_code
+            for _ in range(count)]
+
+
+def test_the_right_code_and_allow_are_not_guesses(elsewhere: TestClient, http: TestClient,
+                                                  state: ServerState) -> None:
+    limits = interactive(state).limits
+    client_id, _ = make_client(state)
+    body = _start(http, client_id).json()
+    csrf = hidden(elsewhere.get("/device").text, "csrf")
+    wrong = _wrong_codes(elsewhere, csrf, limits.code_lookups_per_session - 1)
+    assert wrong == [400] * (limits.code_lookups_per_session - 1)
+    confirm = _enter(elsewhere, body["user_code"])
+    assert confirm.status_code == 200
+    done = _decide(elsewhere, confirm, "approve")
+    assert done.status_code == 200 and "Device connected" in done.text
+
+
+def test_allow_on_a_shown_page_works_while_wrong_codes_must_wait(
+        elsewhere: TestClient, http: TestClient, state: ServerState) -> None:
+    limits = interactive(state).limits
+    client_id, _ = make_client(state)
+    body = _start(http, client_id).json()
+    confirm = _enter(elsewhere, body["user_code"])
+    assert confirm.status_code == 200
+    csrf = hidden(confirm.text, "csrf")
+    statuses = _wrong_codes(elsewhere, csrf, limits.code_lookups_per_session + 1)
+    assert statuses[-1] == 429
+    # The page's proof names its own code: with another code it is just another guess.
+    other = elsewhere.post("/device", data={"csrf": csrf, "user_code": "BCDF-GHJK",
+                                            "confirm": hidden(confirm.text, "confirm")
+                                            if 'name="confirm"' in confirm.text else "",
+                                            "decision": "approve"})
+    assert other.status_code == 429 and int(other.headers["retry-after"]) >= 1
+    assert "Try again in" in other.text
+    done = _decide(elsewhere, confirm, "approve")
+    assert done.status_code == 200 and "Device connected" in done.text
+    _forget_last_poll(state)
+    assert _poll(http, client_id, body["device_code"]).status_code == 200
 
 
 def test_role_that_cannot_hold_the_scopes_denies(browser: TestClient, http: TestClient,

@@ -142,7 +142,7 @@ def refresh(http: TestClient, client_id: str, token: str, **extra: str) -> httpx
 def open_browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
     """A fresh browser (its own cookie jar) on the module's running app (fixture body)."""
     client = TestClient(app, raise_server_exceptions=False)
-    interactive(state).limits.logins_per_ip = 10_000
+    interactive(state).login_limits.failures_per_address = 10_000
     yield client
     client.close()
 

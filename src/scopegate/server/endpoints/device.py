@@ -3,8 +3,11 @@
 ``POST /oauth/device_authorization`` is an action like the token endpoint: the client
 (public or confidential) asks for scopes and gets a device code, a user code and where
 to send the person. ``/device`` is the page: log in, enter or confirm the code, see the
-scopes with their descriptions, allow or deny. Every code lookup counts against a
-window per session and one per IP, so user codes cannot be guessed.
+scopes with their descriptions, allow or deny. Wrong user codes are counted per session,
+per user and per client address, each counted before the lookup and un-counted when the
+code turns out valid; past the free ones each further try waits longer (429). Allow or
+Deny on a confirmation page already shown carries a signed proof that this session
+entered that code, so it is no guess and is not counted.
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from ..grants.base import GRANT_TYPE_URN_PREFIX
 from ..http import JSONResponse
 from ..interactive import cap_to_role, hash_secret, interactive
 from ..pages.forms import read_csrf_form
-from ..pages.render import client_ip, message_page, page, scope_rows
+from ..pages.render import message_page, page, scope_rows
+from ..pages.user_codes import confirm_proof, proven, reserve_guess
 from ..sessions import BrowserSession
 from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..throttle import wait_phrase
 from ..user_code import format_user_code, new_user_code, normalize_user_code
 from .login import LOGIN_PATH
 from .openapi import error_responses, form_body, html_responses, json_response
 
 if TYPE_CHECKING:
+    from ...store.repositories import ClientRecord
+    from ...store.repositories.users import UserRecord
     from ..state import ServerState
 
 __all__ = ["DEVICE_AUTHORIZATION_PATH", "VERIFICATION_PATH", "feature", "openapi_paths",
@@ -117,30 +124,48 @@ async def verification_page(request: Request) -> Response:
                 email=user.email, user_code=typed, error=None)
 
 
-async def _lookup_allowed(state: ServerState, request: Request,
-                          session: BrowserSession) -> int:
-    """Count one code lookup; the milliseconds to wait if a window is full, else 0."""
-    services = interactive(state)
-    limits = services.limits
-    waits = []
-    for key, limit in ((f"usercode:session:{hash_secret(session.csrf)[:32]}",
-                        limits.code_lookups_per_session),
-                       (f"usercode:user:{session.user_id}", limits.code_lookups_per_session),
-                       (f"usercode:ip:{client_ip(request)}", limits.code_lookups_per_ip)):
-        decision = await services.limiter.hit(key, limit=limit, window_s=limits.window_s)
-        if not decision.allowed:
-            waits.append(decision.retry_after_ms)
-    return max(waits, default=0)
-
-
 def _usable(record: DeviceCodeRecord | None) -> DeviceCodeRecord | None:
     if record is None or record.status != "pending" or record.expires_at <= utcnow():
         return None
     return record
 
 
+async def _lookup(state: ServerState, code: str | None
+                  ) -> tuple[DeviceCodeRecord, ClientRecord] | None:
+    if code is None:
+        return None
+    record = _usable(await run_in_threadpool(interactive(state).devices.by_user_code,
+                                             hash_secret(code)))
+    client = None if record is None else await state.clients.get(record.client_id)
+    return None if record is None or client is None else (record, client)
+
+
+async def _find_code(state: ServerState, request: Request, session: BrowserSession,
+                     typed: str, proof: str | None
+                     ) -> tuple[str, DeviceCodeRecord, ClientRecord] | int | None:
+    """The pending code with its record and client; None if wrong; seconds to wait if
+    this guess must wait. Only wrong codes stay counted; a proven decision is no guess."""
+    code = normalize_user_code(typed)
+    ticket = None
+    if not proven(state, session, code, proof):
+        ticket = await reserve_guess(state, request, session)
+        if not ticket.admitted:
+            return ticket.retry_after_s
+    try:
+        found = await _lookup(state, code)
+    except Exception:
+        if ticket is not None:
+            await interactive(state).throttle.release(ticket)  # an outage is not a guess
+        raise
+    if code is None or found is None:
+        return None
+    if ticket is not None:
+        await interactive(state).throttle.release(ticket)
+    return code, *found
+
+
 async def verification_submit(request: Request) -> Response:
-    """POST ``/device``: look the code up (rate limited), then confirm or decide."""
+    """POST ``/device``: look the code up (wrong codes throttled), then confirm or decide."""
     state: ServerState = request.app.state.server
     services = interactive(state)
     read = await read_csrf_form(request, state, services.sessions, require_login=True,
@@ -158,30 +183,34 @@ async def verification_submit(request: Request) -> Response:
         return page("device_enter.html", status=status, action=VERIFICATION_PATH,
                     csrf=session.csrf, email=user.email, user_code=typed[:32], error=error)
 
-    wait_ms = await _lookup_allowed(state, request, session)
-    if wait_ms:
-        response = retry(f"Too many codes tried. Wait {-(-wait_ms // 1000)} s.", 429)
-        response.headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
+    found = await _find_code(state, request, session, typed,
+                             form.get("confirm") if decision is not None else None)
+    if isinstance(found, int):
+        response = retry(f"Too many codes tried. Try again in {wait_phrase(found)}.", 429)
+        response.headers["Retry-After"] = str(found)
         return response
-    code = normalize_user_code(typed)
-    record = None
-    if code is not None:
-        record = _usable(await run_in_threadpool(services.devices.by_user_code,
-                                                 hash_secret(code)))
-    if code is None or record is None:
+    if found is None:
         return retry("That code is not valid or has expired. Check your device.", 400)
-    client = await state.clients.get(record.client_id)
-    if client is None:
-        return retry("That code is not valid or has expired. Check your device.", 400)
+    code, record, client = found
     if decision is None:
         granted = await run_in_threadpool(services.consents.granted, user.id, client.client_id)
         return page("device_confirm.html", action=VERIFICATION_PATH, csrf=session.csrf,
                     client_name=client.name, email=user.email,
                     user_code=format_user_code(code),
+                    confirm=confirm_proof(state, session, code),
                     scopes=scope_rows(state.catalog, record.scopes, granted))
     if decision not in ("approve", "deny"):
         return retry("Choose Allow or Deny.", 400)
-    approve = decision == "approve"
+    outcome = await _decide(state, session, user, code, record, client,
+                            approve=decision == "approve")
+    return outcome or retry("That code is not valid or has expired. Check your device.", 400)
+
+
+async def _decide(state: ServerState, session: BrowserSession, user: UserRecord, code: str,
+                  record: DeviceCodeRecord, client: ClientRecord, *, approve: bool
+                  ) -> Response | None:
+    """Record Allow or Deny; the result page, or None if the code was used meanwhile."""
+    services = interactive(state)
     if approve:
         try:
             cap_to_role(state.catalog, user.role, record.scopes)
@@ -196,7 +225,7 @@ async def verification_submit(request: Request) -> Response:
     done = await run_in_threadpool(services.devices.decide, hash_secret(code),
                                    user_id=user.id, approve=approve, auth_time=auth_time)
     if not done:
-        return retry("That code is not valid or has expired. Check your device.", 400)
+        return None
     if not approve:
         return message_page("Request denied",
                             f"{client.name} was not given access. You can close this page.")
@@ -242,11 +271,13 @@ openapi_paths: dict[str, Any] = {
                                 "schema": {"type": "string", "maxLength": 32}}],
                 "responses": {**html_responses({200: "Enter or confirm the code"}),
                               "302": {"description": "Log in first"}}},
-        "post": {"summary": "Look up, approve or deny a user code (rate limited)",
+        "post": {"summary": "Look up, approve or deny a user code (wrong codes throttled)",
                  "operationId": "device_decision",
                  "requestBody": form_body({
                      "csrf": {"type": "string"}, "user_code": {"type": "string"},
                      "decision": {"type": "string", "enum": ["approve", "deny"]},
+                     "confirm": {"type": "string", "description":
+                                 "from the confirmation page: this session entered the code"},
                  }, ["csrf", "user_code"]),
                  "responses": {
                      **html_responses({

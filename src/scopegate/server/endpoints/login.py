@@ -1,14 +1,17 @@
-"""The login page: email and password, CSRF-protected, failed attempts rate limited.
+"""The login page: email and password, CSRF-protected, wrong passwords throttled.
 
-Every attempt counts against two sliding windows before the password is checked: one
-per client IP and one per email address (the limiter has no "peek", so successful
-attempts count too; a person never comes near the limits). Unknown emails cost the same
-argon2 verification as wrong passwords.
+Each attempt is counted before the password is checked, on two failure counters: the
+(account, client address) pair and the client address (:mod:`..throttle`). A successful
+login un-counts itself and clears its pair, so only failures add up, and failures from
+one address never lock the owner out of another. Past ``SCOPEGATE_LOGIN_*`` free failures
+each further try waits longer; while it must wait the page answers 429 with Retry-After
+without looking at the password. Unknown emails cost the same argon2 verification as
+wrong passwords and are counted the same way.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +19,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ...store.repositories.users import UserRecord
 from ..interactive import install, interactive
 from ..pages.forms import read_csrf_form
-from ..pages.render import client_ip, page, safe_next
+from ..pages.render import page, safe_next
 from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
+from ..throttle import client_address, wait_phrase
 from .openapi import form_body, html_responses
 
 __all__ = ["LOGIN_PATH", "LOGOUT_PATH", "on_startup", "openapi_paths", "routes"]
@@ -44,22 +49,35 @@ async def login_page(request: Request) -> Response:
     return response
 
 
-async def _limited(request: Request, email: str) -> int:
-    """Count one attempt; return the milliseconds to wait if a window is full, else 0."""
+async def _check_password(request: Request, email: str, password: str
+                          ) -> UserRecord | int | None:
+    """The user if the password is right; None if wrong; the seconds to wait if throttled."""
     services = interactive(request.app.state.server)
-    limits = services.limits
-    by_email = "login:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    waits = []
-    for key, limit in ((f"login:ip:{client_ip(request)}", limits.logins_per_ip),
-                       (by_email, limits.logins_per_email)):
-        decision = await services.limiter.hit(key, limit=limit, window_s=limits.window_s)
-        if not decision.allowed:
-            waits.append(decision.retry_after_ms)
-    return max(waits, default=0)
+    counters = services.login_limits.counters(email, client_address(request))
+    ticket = await services.throttle.reserve(counters)
+    if not ticket.admitted:
+        return ticket.retry_after_s
+    try:
+        user = await run_in_threadpool(services.users.by_email, email)
+        ok = await run_in_threadpool(verify_password_or_dummy,
+                                     user.password_hash if user else None, password)
+    except Exception:
+        await services.throttle.release(ticket)  # an outage is not a wrong password
+        raise
+    if user is None or not ok:
+        return None
+    await services.throttle.release(ticket, forget={counters[0][0]})
+    return user
+
+
+def _too_many(again: Callable[[str, int], Response], wait_s: int) -> Response:
+    response = again(f"Too many sign-in attempts. Try again in {wait_phrase(wait_s)}.", 429)
+    response.headers["Retry-After"] = str(wait_s)
+    return response
 
 
 async def login_submit(request: Request) -> Response:
-    """POST: check CSRF, the rate limits, then the password; log in and go ``next``."""
+    """POST: check CSRF, the throttle, then the password; log in and go ``next``."""
     state = request.app.state.server
     services = interactive(state)
     read = await read_csrf_form(request, state, services.sessions,
@@ -76,16 +94,10 @@ async def login_submit(request: Request) -> Response:
 
     if not email or not password:
         return again("Enter your email and password.", 400)
-    wait_ms = await _limited(request, email)
-    if wait_ms:
-        response = again(f"Too many sign-in attempts. Try again in {-(-wait_ms // 1000)} s.",
-                         429)
-        response.headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
-        return response
-    user = await run_in_threadpool(services.users.by_email, email)
-    ok = await run_in_threadpool(verify_password_or_dummy,
-                                 user.password_hash if user else None, password)
-    if user is None or not ok:
+    user = await _check_password(request, email, password)
+    if isinstance(user, int):
+        return _too_many(again, user)
+    if user is None:
         return again(_WRONG, 401)
     if needs_rehash(user.password_hash):
         await run_in_threadpool(services.users.set_password_hash, user.id,
@@ -124,7 +136,7 @@ openapi_paths: dict[str, Any] = {
         "get": {"summary": "Login page", "operationId": "login_page",
                 "parameters": [{"name": "next", "in": "query", "schema": _NEXT}],
                 "responses": html_responses({200: "The sign-in form"})},
-        "post": {"summary": "Log in (CSRF-checked, rate limited)", "operationId": "login",
+        "post": {"summary": "Log in (CSRF-checked, failures throttled)", "operationId": "login",
                  "requestBody": form_body({
                      "csrf": {"type": "string"}, "email": {"type": "string"},
                      "password": {"type": "string", "format": "password"}, "next": _NEXT,
@@ -132,7 +144,8 @@ openapi_paths: dict[str, Any] = {
                  "responses": {"303": {"description": "Logged in: go to next"},
                                **html_responses({**_FORM_ERRORS,
                                                  401: "Wrong email or password",
-                                                 429: "Too many attempts"})}},
+                                                 429: "Too many wrong passwords from this "
+                                                      "address: wait Retry-After seconds"})}},
     },
     LOGOUT_PATH: {"post": {
         "summary": "Log out", "operationId": "logout",
