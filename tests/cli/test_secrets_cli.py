@@ -130,6 +130,8 @@ def test_rotate_kek_reencrypts_everything_and_the_old_kek_is_no_longer_needed(
     client = json.loads(created.stdout)
     kids = json.loads(run(env, "signing-keys", "list", "--json").stdout)
     assert sealed_by(database_url) == {kek_id(old)}
+    both = {**env, "SCOPEGATE_KEK": f"{new.read_text().strip()},{env['SCOPEGATE_KEK']}"}
+    assert run(both, "clients", "list").exit_code == 0  # an old KEK listed second still opens
 
     rotated = run(env, "secrets", "rotate-kek", "--new-kek-file", str(new))
     assert rotated.exit_code == 0, rotated.output

@@ -19,8 +19,8 @@ from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.models import utcnow
-from scopegate.store.repositories import ClientRepository
-from scopegate.store.sealing import SealError, generate_kek
+from scopegate.store.repositories import ClientRepository, StoredSecrets
+from scopegate.store.sealing import KekRing, SealError, generate_kek
 from scopegate.tokens import generate_key, hash_client_secret, new_client_secret
 
 from .conftest import fresh_database_url, settings_for
@@ -122,3 +122,22 @@ def test_cleartext_rows_from_before_are_sealed_on_first_start_and_keep_working(
     with TestClient(create_app(settings_for(legacy_url))) as http:  # a second start
         assert http.post("/oauth/token", data={"grant_type": "client_credentials"},
                          auth=("legacy-bot", secret)).status_code == 200
+
+
+def test_a_running_server_keeps_signing_after_the_kek_is_rotated_under_it(
+        tmp_path: Path) -> None:
+    old, new = generate_kek(), generate_kek()
+    settings = settings_for(f"sqlite:///{tmp_path / 'scopegate.db'}", kek=old)
+    with TestClient(create_app(settings)) as http:
+        state: ServerState = http.app.state.server  # type: ignore[attr-defined]
+        before = http.get("/jwks.json").json()
+        resealed = StoredSecrets(state.db).reseal(KekRing.parse(old, "old"),
+                                                  KekRing.parse(new, "new"))
+        assert resealed >= 4
+        state.keys.reload()  # the periodic reload: keys already loaded are not reopened
+        assert http.get("/jwks.json").json() == before
+        assert state.keys.signer.kid in {k["kid"] for k in before["keys"]}
+    with pytest.raises(SealError), TestClient(create_app(settings)):
+        pass  # restarted with the old KEK: refused
+    with TestClient(create_app(settings_for(settings.database_url, kek=new))) as http:
+        assert http.get("/jwks.json").json() == before

@@ -104,6 +104,8 @@ def rotate_kek(
         try:
             count = StoredSecrets(db).reseal(current, new)
         except SealError as exc:
+            if local is not None:  # nothing was re-sealed: the new key is not needed
+                write_kek_file(local, _texts(local)[1:], replace=True)
             fail(str(exc))
         if local is not None:
             write_kek_file(local, _texts(local)[:1], replace=True)  # drop the old key
