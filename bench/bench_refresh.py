@@ -52,6 +52,7 @@ from scopegate.store import Database
 from scopegate.store.repositories import ClientRepository
 from scopegate.store.repositories.refresh_tokens import NewRefreshToken
 from scopegate.store.repositories.users import new_id
+from scopegate.store.sealing import generate_kek
 
 POSTGRES_URL = os.environ.get("SCOPEGATE_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -122,7 +123,9 @@ class WriteCounter:
 async def run(kind: str, n: int, chains: int) -> dict[str, float]:
     """Time ``n`` refreshes per chain, ``chains`` chains at once; return the figures."""
     with database(kind) as url:
-        settings = Settings.from_env(env={}, database_url=url, issuer="http://bench")
+        # A fresh KEK per run: PostgreSQL needs one, and the database is thrown away after.
+        settings = Settings.from_env(env={}, database_url=url, issuer="http://bench",
+                                     kek=generate_kek())
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             state: ServerState = app.state.server

@@ -89,6 +89,9 @@ BAD_VALUES: dict[str, list[str]] = {
     "--login-failure-reset": ["abc", "0", "nan", "inf", "2592001"],
     "--issuer": ["not a url", "ftp://x", "https://x/?q=1", "https://x:99999"],
     "--env": ["no-such-env", ""],
+    "--kek-file": ["{missing}", "{malformed}", "{not_a_db}", ""],
+    "--new-kek-file": ["{missing}", "{malformed}", ""],
+    "--output": ["", "{malformed}", "/proc/no/such/dir/kek"],
     "client_id": ["", "sgc_" + "x" * 5000],
     "key_id": ["", "no-such-key"],
     "name": ["", "a\nb", "x" * 101],
@@ -237,6 +240,7 @@ def environment(seeded: dict[str, str], tmp_path: Path,
 
     monkeypatch.setattr(uvicorn, "run", refuse)
     shutil.copy(seeded["db"], tmp_path / "cli.db")
+    shutil.copy(seeded["db"] + ".kek", tmp_path / "cli.db.kek")  # the key file goes with it
     for name in ("SCOPEGATE_ENV", "SCOPEGATE_CATALOG_PATH", "SCOPEGATE_ISSUER", "CI"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "config").mkdir()
@@ -295,6 +299,9 @@ def test_bad_input_fails_in_one_line_and_stores_nothing(
      "cannot use the database"),
     (["serve", "--issuer", "not a url"], 2, "--issuer must be"),
     (["routes", "check", ""], 2, "cannot load"),
+    (["serve", "--kek-file", "{missing}"], 2, "No such file"),
+    (["secrets", "rotate-kek", "--new-kek-file", "{malformed}"], 2, "base64url of 32"),
+    (["secrets", "generate-kek", "--output", "{malformed}"], 1, "already exists"),
     (["token", "--env", "dev"], 2, "environments file not found"),
     (["login", "--scope", ""], 2, "--scope needs a scope name"),
     (["clients", "lst"], 2, "Did you mean 'list'"),

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
+from scopegate.server.kek import load_keks
+from scopegate.server.settings import Settings
 from scopegate.server.state import PEPPER_SECRET
 from scopegate.store import Database
 from scopegate.store.repositories import ClientRepository, SecretRepository
@@ -35,7 +37,8 @@ def test_create_prints_the_secret_once_and_stores_only_its_hash(env: dict[str, s
     assert record is not None and record.allowed_scopes == {"api", "apps:read"}
     assert record.default_scopes == {"api"}
     assert created["client_secret"] not in (record.secret_hash or "")
-    pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+    keks = load_keks(Settings.from_env(env=env), may_create=False)  # the local key file
+    pepper = SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
     assert verify_client_secret(pepper, created["client_secret"], record.secret_hash)
     code, out, _ = run(env, "clients", "list", "--json")
     listed = json.loads(out)

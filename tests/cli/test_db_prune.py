@@ -18,6 +18,7 @@ from scopegate.server.state import prepare_database
 from scopegate.store import Database
 from scopegate.store.models import Client, DeviceCode, RevokedToken, utcnow
 
+TEST_KEK = "dGVzdC1rZWstZm9yLXNjb3BlZ2F0ZS10ZXN0cy0wMDA"  # PostgreSQL needs a KEK
 PAST = utcnow() - timedelta(hours=1)
 FUTURE = utcnow() + timedelta(hours=1)
 
@@ -37,7 +38,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         url = f"{base}?options=-csearch_path%3D{schema}"
     db = Database(url)
     db.upgrade()
-    prepare_database(db, Settings.from_env(env={}, database_url=url))
+    prepare_database(db, Settings.from_env(env={}, database_url=url, kek=TEST_KEK))
     with db.session() as session:
         session.add(Client(client_id="cli", name="cli", secret_hash=None, is_public=True,
                            grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
@@ -73,7 +74,7 @@ def _remaining(url: str) -> tuple[int, list[str]]:
 def test_prune_json_counts_each_table_and_a_second_run_finds_nothing(database_url: str
                                                                       ) -> None:
     runner = CliRunner()
-    env = {"SCOPEGATE_DATABASE_URL": database_url}
+    env = {"SCOPEGATE_DATABASE_URL": database_url, "SCOPEGATE_KEK": TEST_KEK}
     first = runner.invoke(app, ["db", "prune", "--json"], env=env)
     assert first.exit_code == 0, first.output
     body = json.loads(first.stdout)
@@ -88,7 +89,8 @@ def test_prune_json_counts_each_table_and_a_second_run_finds_nothing(database_ur
 
 
 def test_prune_prints_a_table_for_people(database_url: str) -> None:
-    result = CliRunner().invoke(app, ["db", "prune", "--database-url", database_url])
+    result = CliRunner().invoke(app, ["db", "prune", "--database-url", database_url],
+                                env={"SCOPEGATE_KEK": TEST_KEK})
     assert result.exit_code == 0, result.output
     device_line = next(line for line in result.stdout.splitlines() if "device_codes" in line)
     assert "3" in device_line

@@ -8,7 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
+from scopegate.server.kek import load_keks
 from scopegate.server.keyring import KeyRing
+from scopegate.server.settings import Settings
 from scopegate.store import Database
 from scopegate.store.repositories import SigningKeyRepository
 
@@ -41,7 +43,8 @@ def test_rotate_prints_the_access_token_and_id_token_kids(tmp_path: Path) -> Non
     assert {k["kid"] for k in body["retired"]} == set(first.values())
     assert all(k["publish_until"] for k in body["retired"])
 
-    ring = KeyRing(SigningKeyRepository(Database(url)), "http://issuer.test")
+    keks = load_keks(Settings.from_env(env={}, database_url=url), may_create=False)
+    ring = KeyRing(SigningKeyRepository(Database(url), keks), "http://issuer.test")
     published = {k["kid"] for k in ring.jwks["keys"]}
     assert set(first.values()) | set(second.values()) <= published
     assert ring.signer.kid == second["EdDSA"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,17 @@ from scopegate.store.repositories import ClientRepository
 from scopegate.tokens import hash_client_secret, new_client_id, new_client_secret
 
 ISSUER = "http://testserver"
+#: The key-encryption key of every PostgreSQL test server (a PostgreSQL database gets no
+#: local key file: the server refuses to start without SCOPEGATE_KEK or SCOPEGATE_KEK_FILE).
+TEST_KEK = "dGVzdC1rZWstZm9yLXNjb3BlZ2F0ZS10ZXN0cy0wMDA"
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Server settings on ``database_url``: SQLite uses its local key file, PostgreSQL
+    :data:`TEST_KEK`."""
+    kek = None if database_url.startswith("sqlite") else TEST_KEK
+    return Settings.from_env(env={}, database_url=database_url,
+                             **{"issuer": ISSUER, "kek": kek, **overrides})
 
 
 def fresh_database_url(kind: str, request: pytest.FixtureRequest,
@@ -54,7 +66,7 @@ def database_url(request: pytest.FixtureRequest,
 @pytest.fixture(scope="module")
 def settings(database_url: str) -> Settings:
     """Server settings on the module's database."""
-    return Settings.from_env(env={}, database_url=database_url, issuer=ISSUER)
+    return settings_for(database_url)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 
 from scopegate.server.keyring import rotate_signing_key
 from scopegate.server.state import ServerState
-from scopegate.store.repositories import SigningKeyRepository
 
 ClientFactory = Callable[..., tuple[str, str]]
 
@@ -21,7 +20,7 @@ def test_rotation_keeps_old_keys_published_until_their_tokens_expire(
     old = http.post("/oauth/token", data={"grant_type": "client_credentials"},
                     auth=client).json()["access_token"]
     old_kid = jwt.get_unverified_header(old)["kid"]
-    repo = SigningKeyRepository(state.db)
+    repo = state.keys.repo
     new_kid = rotate_signing_key(repo, "ES256", timedelta(hours=1))
     state.keys.reload()  # what the server's periodic reload does
     kids = [k["kid"] for k in http.get("/jwks.json").json()["keys"]]

@@ -31,10 +31,10 @@ from starlette.testclient import TestClient
 from scopegate.server.app import create_app
 from scopegate.server.id_token import at_hash
 from scopegate.server.keyring import KeyRing, ensure_signing_key, rotate_signing_key
-from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.repositories import SigningKeyRepository
+from scopegate.store.sealing import KekRing, generate_kek
 from scopegate.tokens import (
     JwsSigner,
     SigningKeyPair,
@@ -44,6 +44,7 @@ from scopegate.tokens import (
     generate_key,
 )
 
+from .conftest import settings_for
 from .grants.flow import exchange, get_code, log_in_new_member, make_client, open_browser
 
 ISSUER = "http://testserver"
@@ -74,14 +75,13 @@ def _b64(data: bytes) -> str:
 
 def _rsa_key(state: ServerState) -> SigningKeyPair:
     """The server's active RS256 key, read from the store as the server does."""
-    record = next(r for r in SigningKeyRepository(state.db).published()
-                  if r.active and r.alg == "RS256")
-    return SigningKeyPair.from_pem(record.private_pem, record.alg, record.kid)
+    repo = state.keys.repo
+    record = next(r for r in repo.published() if r.active and r.alg == "RS256")
+    return SigningKeyPair.from_pem(repo.private_pem(record), record.alg, record.kid)
 
 
 def test_https_discovery_validates_with_authlib(database_url: str) -> None:
-    settings = Settings.from_env(env={}, database_url=database_url,
-                                 issuer="https://id.example")
+    settings = settings_for(database_url, issuer="https://id.example")
     with TestClient(create_app(settings), base_url="https://id.example") as http:
         oidc = http.get("/.well-known/openid-configuration").json()
         oauth = http.get("/.well-known/oauth-authorization-server").json()
@@ -186,7 +186,7 @@ def test_rotation_replaces_the_id_token_key_and_keeps_the_old_one_published(
         logged_in: TestClient, state: ServerState) -> None:
     _, before = _code_tokens(logged_in, state)
     old_kid = _header(before["id_token"])["kid"]
-    repo = SigningKeyRepository(state.db)
+    repo = state.keys.repo
     access_kid = rotate_signing_key(repo, "ES256", timedelta(hours=1))
     state.keys.reload()  # what the server's periodic reload does
     _, after = _code_tokens(logged_in, state)
@@ -202,7 +202,7 @@ def test_first_start_on_an_older_database_adds_only_the_missing_rsa_key(
         tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     db.upgrade()
-    repo = SigningKeyRepository(db)
+    repo = SigningKeyRepository(db, KekRing.parse(generate_kek(), "test"))
     es = generate_key("ES256")
     repo.add(es.kid, es.alg, es.private_pem())  # what a server before RS256 stored
     ensure_signing_key(repo, "ES256")

@@ -18,6 +18,9 @@ from scopegate.store.repositories import (
     SecretRepository,
     SigningKeyRepository,
 )
+from scopegate.store.sealing import KekRing, generate_kek
+
+KEKS = KekRing.parse(generate_kek(), "test")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -75,14 +78,14 @@ def test_public_client_has_no_secret(db: Database) -> None:
 
 
 def test_server_secret_is_generated_once(db: Database) -> None:
-    repo = SecretRepository(db)
+    repo = SecretRepository(db, KEKS)
     name = "s-" + uuid.uuid4().hex[:8]
     first = repo.get_or_create(name)
     assert len(first) >= 40 and repo.get_or_create(name) == first
 
 
 def test_signing_keys_rotate_and_prune(db: Database) -> None:
-    repo = SigningKeyRepository(db)
+    repo = SigningKeyRepository(db, KEKS)
     old = "k1-" + uuid.uuid4().hex[:6]
     repo.add(old, "ES256", "pem")
     new = "k2-" + uuid.uuid4().hex[:6]
@@ -95,7 +98,7 @@ def test_signing_keys_rotate_and_prune(db: Database) -> None:
 
 
 def test_a_failed_rotation_keeps_the_old_key_active(db: Database) -> None:
-    repo = SigningKeyRepository(db)
+    repo = SigningKeyRepository(db, KEKS)
     old = "k1-" + uuid.uuid4().hex[:6]
     repo.add(old, "ES256", "pem")
     with pytest.raises(IntegrityError):  # the duplicate kid aborts the whole transaction

@@ -31,6 +31,7 @@ from ..scopes import Catalog, ScopeError, load_catalog
 from ..server.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
+from ..store.sealing import KekRing, SealError
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -40,6 +41,7 @@ __all__ = [
     "CatalogOption",
     "DatabaseUrlOption",
     "JsonOption",
+    "KekFileOption",
     "PlainErrorsGroup",
     "admin_command",
     "checked_name",
@@ -48,6 +50,7 @@ __all__ = [
     "fail_unusable",
     "load_settings",
     "open_catalog",
+    "open_sealed_store",
     "open_store",
     "print_json",
     "print_table",
@@ -73,6 +76,10 @@ CatalogOption = Annotated[str | None, typer.Option(
     "--catalog", envvar="SCOPEGATE_CATALOG_PATH",
     help="A scopes.toml file (default: the bundled catalog).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+KekFileOption = Annotated[str | None, typer.Option(
+    "--kek-file", envvar="SCOPEGATE_KEK_FILE",
+    help="File with the key-encryption key(s) that seal the database's secrets "
+         "(default: SCOPEGATE_KEK; for SQLite without either, <database>.kek).")]
 
 #: What a broken, locked, read-only, foreign or too new database raises on the way up.
 STORE_FAILURES = (DatabaseError, sa.exc.SQLAlchemyError, CommandError, OSError)
@@ -180,6 +187,9 @@ def refusals(*, conflict: tuple[type[Exception], ...] = (),
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and flags, or a one-line error."""
+    kek_file = overrides.get("kek_file")
+    if kek_file is not None and not kek_file.strip():
+        fail("--kek-file needs a file path, not an empty value")
     try:
         return Settings.from_env(**overrides)
     except ValueError as exc:
@@ -218,22 +228,37 @@ def connect_database(url: str) -> Database:
     return db
 
 
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
 @contextmanager
-def open_store(settings: Settings) -> Iterator[Database]:
-    """The store, ready to use (an SQLite file is created and upgraded), closed on exit.
+def open_sealed_store(settings: Settings) -> Iterator[tuple[Database, KekRing]]:
+    """The store, ready to use (an SQLite file is created and upgraded), and the KEKs that
+    open its secrets; closed on exit.
 
     Every way the database can be unusable (unreachable, not a database, read-only,
-    migrated by a newer scopegate, in memory) is one error line and exit code 2.
+    migrated by a newer scopegate, in memory, no KEK or the wrong one) is one error line
+    and exit code 2.
     """
     db = connect_database(settings.database_url)
     try:
         try:
-            prepare_database(db, settings)
+            keks = prepare_database(db, settings, announce=_say)
+        except SealError as exc:
+            fail(str(exc))
         except STORE_FAILURES as exc:
             fail_unusable(exc)
-        yield db
+        yield db, keks
     finally:
         db.dispose()
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Database]:
+    """:func:`open_sealed_store` for commands that never read a sealed secret."""
+    with open_sealed_store(settings) as (db, _):
+        yield db
 
 
 # -- output ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ._common import (
     fail,
     load_settings,
     open_catalog,
+    open_sealed_store,
     open_store,
     print_json,
     print_table,
@@ -143,8 +144,8 @@ def clients_create(
         fail("give at least one --scope")
     settings = load_settings(database_url=database_url, catalog_path=catalog)
     secret = None if public else new_client_secret()
-    with open_store(settings) as db:
-        pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+    with open_sealed_store(settings) as (db, keks):
+        pepper = SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
         record = ClientRepository(db).create(
             client_id=new_client_id(), name=name,
             secret_hash=hash_client_secret(pepper, secret) if secret else None,

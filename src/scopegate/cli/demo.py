@@ -64,9 +64,9 @@ def _register_client(database_url: str) -> tuple[str, str]:
     allowed = catalog.parse_list(CLIENT_SCOPES)
     db = Database(settings.database_url)
     try:
-        prepare_database(db, settings)
+        keks = prepare_database(db, settings)
         secret = new_client_secret()
-        pepper = SecretRepository(db).get_or_create(PEPPER_SECRET)
+        pepper = SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
         record = ClientRepository(db).create(
             client_id=new_client_id(), name="scopegate demo",
             secret_hash=hash_client_secret(pepper, secret), grant_types=["client_credentials"],

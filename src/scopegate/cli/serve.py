@@ -18,12 +18,14 @@ from ._common import (
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
+    KekFileOption,
     admin_command,
     connect_database,
     fail,
     fail_unusable,
     load_settings,
     open_catalog,
+    open_sealed_store,
     open_store,
     print_json,
     print_table,
@@ -34,8 +36,9 @@ __all__ = ["register"]
 
 SERVE_EXIT_CODES_HELP = (
     "Exit codes: 0 stopped; 1 cannot listen on HOST:PORT (in use, not this machine's); "
-    "2 bad input or configuration (a flag, SCOPEGATE_* setting, issuer, catalog, or a "
-    "database that cannot be opened). Errors are one line on stderr."
+    "2 bad input or configuration (a flag, SCOPEGATE_* setting, issuer, catalog, a "
+    "database that cannot be opened, a missing or wrong key-encryption key). Errors are "
+    "one line on stderr."
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="JWT signing keys.", no_args_is_help=True)
@@ -82,6 +85,7 @@ def serve(
     catalog: CatalogOption = None,
     workers: Annotated[int | None, typer.Option(envvar="SCOPEGATE_WORKERS",
                                                 help="Worker processes (default 1).")] = None,
+    kek_file: KekFileOption = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
         envvar="SCOPEGATE_FORWARDED_ALLOW_IPS",
@@ -110,7 +114,7 @@ def serve(
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
     settings = load_settings(
         host=host, port=port, database_url=database_url, issuer=issuer, catalog_path=catalog,
-        workers=workers, forwarded_allow_ips=forwarded_allow_ips,
+        workers=workers, kek_file=kek_file, forwarded_allow_ips=forwarded_allow_ips,
         login_failures_per_account_address=login_failures_per_account_address,
         login_failures_per_address=login_failures_per_address,
         login_first_wait=login_first_wait, login_max_wait=login_max_wait,
@@ -201,8 +205,8 @@ def keys_rotate(
     if settings.signing_alg not in SUPPORTED_ALGS:
         fail(f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
     keep = timedelta(seconds=max(settings.access_token_ttl, settings.code_ttl) + 300)
-    with open_store(settings) as db:
-        repo = SigningKeyRepository(db)
+    with open_sealed_store(settings) as (db, keks):
+        repo = SigningKeyRepository(db, keks)
         previous = {r.kid for r in repo.published() if r.active}
         access_kid = rotate_signing_key(repo, settings.signing_alg, keep)
         records = repo.all()
@@ -226,8 +230,8 @@ def keys_rotate(
 @admin_command(keys_app, "list")
 def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List signing keys: the active one and retired ones still published."""
-    with open_store(load_settings(database_url=database_url)) as db:
-        records = SigningKeyRepository(db).all()
+    with open_sealed_store(load_settings(database_url=database_url)) as (db, keks):
+        records = SigningKeyRepository(db, keks).all()
     rows = [{"kid": r.kid, "alg": r.alg, "active": r.active,
              "created_at": r.created_at.isoformat(),
              "publish_until": r.publish_until.isoformat() if r.publish_until else None}

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import orjson
 
-from ..store.repositories import SigningKeyRepository
+from ..store.repositories import KeyRecord, SigningKeyRepository
 from ..tokens import ID_TOKEN_ALG, JwsSigner, SigningKeyPair, TokenVerifier, generate_key
 
 __all__ = ["KeyRing", "ensure_signing_key", "rotate_signing_key"]
@@ -54,6 +54,7 @@ class KeyRing:
     def __init__(self, repo: SigningKeyRepository, issuer: str) -> None:
         self.repo = repo
         self.issuer = issuer
+        self._opened: dict[tuple[str, str], SigningKeyPair] = {}
         self.signer: JwsSigner
         self.id_token_signer: JwsSigner
         self.verifier: TokenVerifier
@@ -61,10 +62,22 @@ class KeyRing:
         self.jwks_bytes: bytes
         self.reload()
 
+    def _pair(self, record: KeyRecord) -> SigningKeyPair:
+        """The key of ``record``, opened (decrypted) only the first time it is seen."""
+        known = self._opened.get((record.kid, record.alg))
+        if known is None:
+            known = SigningKeyPair.from_pem(self.repo.private_pem(record), record.alg,
+                                            record.kid)
+        return known
+
     def reload(self) -> None:
-        """Re-read keys from the store (after a rotation by another process)."""
+        """Re-read keys from the store (after a rotation by another process).
+
+        Keys already loaded are not opened again: a server keeps signing after the KEK
+        was rotated under it, until it is restarted with the new KEK.
+        """
         records = self.repo.published()
-        pairs = [SigningKeyPair.from_pem(r.private_pem, r.alg, r.kid) for r in records]
+        pairs = [self._pair(r) for r in records]
         active = [p for p, r in zip(pairs, records, strict=True) if r.active]
         access_active = [p for p in active if p.alg != ID_TOKEN_ALG]
         id_active = [p for p in active if p.alg == ID_TOKEN_ALG]
@@ -77,3 +90,4 @@ class KeyRing:
                                       self.issuer)
         self.jwks = {"keys": [p.public_jwk() for p in pairs]}
         self.jwks_bytes = orjson.dumps(self.jwks)
+        self._opened = {(p.kid, p.alg): p for p in pairs}

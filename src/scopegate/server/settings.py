@@ -23,7 +23,12 @@ device_interval        5
 signing_alg            ``ES256`` (``EdDSA`` also supported)
 max_body_bytes         16384
 api_key_prefix         ``sg``
-session_secret         None: generated once and stored in the database
+session_secret         None: generated once and stored (sealed) in the database
+kek                    None: key-encryption key(s), base64url of 32 bytes, comma-separated
+                       (the first seals, the others only open: rotation)
+kek_file               None: a file with the KEK(s), one a line; with neither set, SQLite
+                       uses ``<database file>.kek`` (created, mode 0600) and PostgreSQL
+                       refuses to start
 client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoint
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
@@ -113,6 +118,8 @@ class Settings:
     max_body_bytes: int = 16384
     api_key_prefix: str = "sg"
     session_secret: str | None = None
+    kek: str | None = field(default=None, repr=False)
+    kek_file: str | None = None
     client_cache_ttl: float = 5.0
     workers: int = 1
     management_audience: str = ""

@@ -14,11 +14,14 @@ from ..store.repositories import (
     RevocationRepository,
     SecretRepository,
     SigningKeyRepository,
+    StoredSecrets,
 )
+from ..store.sealing import KekRing
 from .client_cache import ClientCache
 from .denylist import DenyList
 from .grants.base import Grant, GrantRegistry
 from .issuance import TokenIssuer
+from .kek import Announce, load_keks
 from .keyring import KeyRing, ensure_signing_key
 from .metrics import Metrics
 from .outage import log_availability
@@ -46,10 +49,16 @@ class TokenHandler(Protocol):
         ...
 
 
-def prepare_database(db: Database, settings: Settings) -> None:
-    """Make a database ready: upgrade an SQLite file, generate the first signing key.
+def prepare_database(db: Database, settings: Settings,
+                     announce: Announce | None = None) -> KekRing:
+    """Make a database ready: upgrade an SQLite file, find the key-encryption key, seal
+    what an older version stored in the clear, generate the first signing keys.
 
     PostgreSQL is never migrated implicitly: run ``scopegate db upgrade``.
+
+    :param announce: how to say that a local key file was made (default: a log warning).
+    :returns: the KEKs that seal and open the database's secrets.
+    :raises SealError: no usable KEK, or one that does not open the stored secrets.
     """
     from ..store import DatabaseError
 
@@ -57,7 +66,11 @@ def prepare_database(db: Database, settings: Settings) -> None:
         db.upgrade()
     elif not db.is_current():
         raise DatabaseError("the database schema is not current; run `scopegate db upgrade`")
-    ensure_signing_key(SigningKeyRepository(db), settings.signing_alg)
+    stored = StoredSecrets(db)
+    keks = load_keks(settings, may_create=not stored.any_sealed(), announce=announce)
+    stored.seal_and_check(keks)
+    ensure_signing_key(SigningKeyRepository(db, keks), settings.signing_alg)
+    return keks
 
 
 @dataclass(eq=False)
@@ -89,11 +102,11 @@ class ServerState:
     def load(cls, settings: Settings, grants: Sequence[Grant]) -> ServerState:
         """Open the database, prepare it, load catalog, keys and secrets (blocking I/O)."""
         db = Database(settings.database_url, on_availability=log_availability)
-        prepare_database(db, settings)
+        keks = prepare_database(db, settings)
         catalog = load_catalog(settings.catalog_path).resolve_audiences(
             settings.audience_symbols)
-        keys = KeyRing(SigningKeyRepository(db), settings.issuer)
-        secrets_repo = SecretRepository(db)
+        keys = KeyRing(SigningKeyRepository(db, keks), settings.issuer)
+        secrets_repo = SecretRepository(db, keks)
         metrics = Metrics()
         denylist = DenyList(RevocationRepository(db))
         denylist.warm()

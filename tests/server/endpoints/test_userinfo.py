@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 
+from ..conftest import settings_for
 from ..grants.flow import (
     exchange,
     get_code,
@@ -78,8 +78,7 @@ def test_userinfo_refusals(logged_in: TestClient, http: TestClient, state: Serve
 
 
 def test_https_discovery_passes_authlib_strict_validation(database_url: str) -> None:
-    settings = Settings.from_env(env={}, database_url=database_url,
-                                 issuer="https://id.example")
+    settings = settings_for(database_url, issuer="https://id.example")
     with TestClient(create_app(settings), base_url="https://id.example") as http:
         doc = http.get("/.well-known/openid-configuration").json()
     metadata = OpenIDProviderMetadata(doc)

@@ -17,6 +17,8 @@ class SigningKey(Base):
 
     The newest key with ``retired_at`` unset signs. A retired key stays published in
     JWKS until ``publish_until`` (when the last token it signed has expired).
+    ``private_pem`` holds the PEM sealed under the key-encryption key (``sg-kek:v1:...``,
+    see :mod:`scopegate.store.sealing`), never the PEM itself.
     """
 
     __tablename__ = "signing_keys"
@@ -30,7 +32,8 @@ class SigningKey(Base):
 
 
 class ServerSecret(Base):
-    """A named server secret generated once (the client-secret pepper, the session key)."""
+    """A named server secret generated once (the client-secret pepper, the session key);
+    ``value`` is sealed under the key-encryption key."""
 
     __tablename__ = "server_secrets"
 

@@ -3,6 +3,7 @@
 from .clients import ClientRecord, ClientRepository
 from .keys import KeyRecord, SecretRepository, SigningKeyRepository
 from .revocations import RevocationRepository
+from .sealed_secrets import StoredSecrets
 
 __all__ = [
     "ClientRecord",
@@ -11,4 +12,5 @@ __all__ = [
     "RevocationRepository",
     "SecretRepository",
     "SigningKeyRepository",
+    "StoredSecrets",
 ]

@@ -1,4 +1,10 @@
-"""Signing keys and named server secrets."""
+"""Signing keys and named server secrets, sealed under the key-encryption key.
+
+The private keys and secrets never reach the database in the clear: each repository holds
+the :class:`~scopegate.store.sealing.KekRing` and seals on the way in. Signing keys are
+opened only when the key ring loads a key it has not seen (start-up, rotation), never per
+request.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,20 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..models import ServerSecret, SigningKey, utcnow
+from ..sealing import KekRing
 
-__all__ = ["KeyRecord", "SecretRepository", "SigningKeyRepository"]
+__all__ = ["KeyRecord", "SecretRepository", "SigningKeyRepository", "secret_row",
+           "signing_key_row"]
+
+
+def signing_key_row(kid: str, alg: str) -> str:
+    """The associated data of a sealed signing key: a key moved to another row won't open."""
+    return f"signing_keys/{kid}/{alg}"
+
+
+def secret_row(name: str) -> str:
+    """The associated data of a sealed server secret."""
+    return f"server_secrets/{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +39,7 @@ class KeyRecord:
 
     kid: str
     alg: str
-    private_pem: str
+    sealed_pem: str
     created_at: datetime
     retired_at: datetime | None
     publish_until: datetime | None
@@ -40,13 +58,25 @@ def _record(row: SigningKey) -> KeyRecord:
 class SigningKeyRepository:
     """Signing-key rows: the active key, retired keys still published, rotation."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keks: KekRing) -> None:
         self.db = db
+        self.keks = keks
+
+    def _row(self, kid: str, alg: str, private_pem: str) -> SigningKey:
+        sealed = self.keks.seal(private_pem, signing_key_row(kid, alg))
+        return SigningKey(kid=kid, alg=alg, private_pem=sealed)
+
+    def private_pem(self, record: KeyRecord) -> str:
+        """Open the record's private key (PKCS#8 PEM).
+
+        :raises SealError: the configured KEKs do not open it.
+        """
+        return self.keks.open(record.sealed_pem, signing_key_row(record.kid, record.alg))
 
     def add(self, kid: str, alg: str, private_pem: str) -> KeyRecord:
-        """Store a new active key."""
+        """Store a new active key (sealed)."""
         with self.db.session() as session:
-            row = SigningKey(kid=kid, alg=alg, private_pem=private_pem)
+            row = self._row(kid, alg, private_pem)
             session.add(row)
             session.flush()
             return _record(row)
@@ -90,8 +120,7 @@ class SigningKeyRepository:
                 row.retired_at = now
                 row.publish_until = now + keep_published_for
                 retired.append(row.kid)
-            session.add_all(SigningKey(kid=kid, alg=alg, private_pem=pem)
-                            for kid, alg, pem in new_keys)
+            session.add_all(self._row(kid, alg, pem) for kid, alg, pem in new_keys)
             session.execute(sa.delete(SigningKey).where(
                 SigningKey.retired_at.is_not(None), SigningKey.publish_until <= now))
             return retired
@@ -106,25 +135,32 @@ class SigningKeyRepository:
 
 
 class SecretRepository:
-    """Named random secrets generated once and shared by every process."""
+    """Named random secrets generated once and shared by every process (stored sealed)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keks: KekRing) -> None:
         self.db = db
+        self.keks = keks
 
-    def get_or_create(self, name: str, nbytes: int = 32) -> str:
-        """Return the secret ``name``, generating it on first use (race-safe)."""
+    def _stored(self, name: str) -> str | None:
         with self.db.session() as session:
             row = session.get(ServerSecret, name)
-            if row is not None:
-                return row.value
+            return None if row is None else self.keks.open(row.value, secret_row(name))
+
+    def get_or_create(self, name: str, nbytes: int = 32) -> str:
+        """Return the secret ``name``, generating it on first use (race-safe).
+
+        :raises SealError: the configured KEKs do not open the stored secret.
+        """
+        stored = self._stored(name)
+        if stored is not None:
+            return stored
+        value = secrets.token_urlsafe(nbytes)
         try:
             with self.db.session() as session:
-                value = secrets.token_urlsafe(nbytes)
-                session.add(ServerSecret(name=name, value=value))
+                session.add(ServerSecret(name=name, value=self.keks.seal(value, secret_row(name))))
             return value
         except IntegrityError:
             # Another process created it between our read and our insert: use theirs.
-            with self.db.session() as session:
-                row = session.get(ServerSecret, name)
-                assert row is not None
-                return row.value
+            theirs = self._stored(name)
+            assert theirs is not None
+            return theirs
