@@ -48,7 +48,9 @@ class GuardConfig:
     :param introspection_endpoint: discovered from metadata when None.
     :param leeway_s: clock skew tolerated on ``exp`` / ``nbf`` / ``iat``.
     :param rate_limit: the default per-token budget (60 per 60 s).
-    :param failed_auth_limit: the per-IP budget of failed authentications.
+    :param failed_auth_limit: the per-IP budget of failed authentications; past it that
+        address's failures answer 429 instead of 401 (valid tokens still pass). None (the
+        default) turns the throttle off.
     :param cache_max_entries: size of the auth-context LRU.
     :param cache_ttl_s: longest a verified JWT stays cached (never past its ``exp``).
     :param introspection_ttl_s: longest an introspected token stays cached.
@@ -69,7 +71,7 @@ class GuardConfig:
     introspection_endpoint: str | None = None
     leeway_s: float = 30.0
     rate_limit: RateLimit = field(default_factory=RateLimit)
-    failed_auth_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 60.0))
+    failed_auth_limit: RateLimit | None = None
     cache_max_entries: int = 10_000
     cache_ttl_s: float = 300.0
     introspection_ttl_s: float = 30.0
