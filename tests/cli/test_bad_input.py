@@ -285,7 +285,7 @@ def test_bad_input_fails_in_one_line_and_stores_nothing(
     (["signing-keys", "rotate", "--alg", "HS256"], 2, "ES256 or EdDSA"),
     (["db", "upgrade", "--database-url", "sqlite:////proc/no/such/dir/x.db"], 2,
      "cannot use the database"),
-    (["serve", "--issuer", "not a url"], 2, "--issuer must be"),
+    (["serve", "--issuer", "not a url"], 2, "(--issuer) must be an absolute http(s) URL"),
     (["routes", "check", ""], 2, "cannot load"),
     (["token", "--env", "dev"], 2, "environments file not found"),
     (["login", "--scope", ""], 2, "--scope needs a scope name"),

@@ -35,11 +35,26 @@ def test_environment_then_overrides() -> None:
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"SCOPEGATE_PORT": "eighty"}, "SCOPEGATE_PORT must be a number"),
-    ({"SCOPEGATE_PORT": "70000"}, "port must be between"),
-    ({"SCOPEGATE_SIGNING_ALG": "HS256"}, "signing_alg"),
+    ({"SCOPEGATE_PORT": "70000"}, r"SCOPEGATE_PORT \(--port\) must be a whole number in 1..65535"),
+    ({"SCOPEGATE_SIGNING_ALG": "HS256"}, "SCOPEGATE_SIGNING_ALG must be ES256 or EdDSA"),
     ({"SCOPEGATE_FEATURE_METRICS": "maybe"}, "on or off"),
-    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"}, "positive"),
+    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"}, "SCOPEGATE_ACCESS_TOKEN_TTL must be a whole number"),
 ])
 def test_bad_values_say_what_is_wrong(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_a_new_setting_plugs_into_the_check_table() -> None:
+    """Every field but the feature flags has a start-up check (one row per setting)."""
+    import dataclasses
+
+    from scopegate.server.settings import FIELD_CHECKS
+
+    names = {f.name for f in dataclasses.fields(Settings)} - {"features"}
+    assert names == set(FIELD_CHECKS)
+
+
+def test_an_ipv6_host_gives_a_valid_default_issuer() -> None:
+    s = Settings.from_env(env={"SCOPEGATE_HOST": "::1", "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+    assert s.issuer == "http://[::1]:8000"

@@ -39,8 +39,23 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import sqlalchemy as sa
 
-__all__ = ["ENV_PREFIX", "Features", "Settings", "default_database_url"]
+from ..config_checks import (
+    Check,
+    check_fields,
+    existing_file,
+    http_url,
+    number_in,
+    one_of,
+    text,
+    url_with_scheme,
+    whole_number_in,
+)
+from ..tokens.api_keys import validate_prefix
+
+__all__ = ["ENV_PREFIX", "FIELD_CHECKS", "SECRET_FIELDS", "Features", "Settings",
+           "default_database_url", "setting_name"]
 
 ENV_PREFIX = "SCOPEGATE_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -102,26 +117,13 @@ class Settings:
     features: Features = field(default_factory=Features)
 
     def __post_init__(self) -> None:
-        if self.signing_alg not in ("ES256", "EdDSA"):
-            raise ValueError(f"signing_alg must be ES256 or EdDSA, not {self.signing_alg!r}")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port must be between 1 and 65535, not {self.port}")
-        for name in ("access_token_ttl", "refresh_token_ttl", "code_ttl", "device_code_ttl",
-                     "device_interval", "max_body_bytes", "workers"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        for name in ("access_token_ttl", "refresh_token_ttl", "code_ttl", "device_code_ttl",
-                     "device_interval"):
-            # Larger lifetimes overflow datetime arithmetic (and are never meant).
-            if getattr(self, name) > MAX_LIFETIME:
-                raise ValueError(f"{name} must be at most {MAX_LIFETIME} seconds (ten years)")
-        if not 0 <= self.client_cache_ttl <= MAX_LIFETIME:  # also refuses nan
-            raise ValueError("client_cache_ttl must be between 0 and ten years")
         if not self.issuer:
-            object.__setattr__(self, "issuer", f"http://{self.host}:{self.port}")
+            host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+            object.__setattr__(self, "issuer", f"http://{host}:{self.port}")
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
+        check_fields(self, FIELD_CHECKS, setting_name, secrets=SECRET_FIELDS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -155,6 +157,67 @@ class Settings:
             elif value is not None:
                 out[ENV_PREFIX + f.name.upper()] = str(value)
         return out
+
+
+def setting_name(field_name: str) -> str:
+    """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
+    variable = ENV_PREFIX + field_name.upper()
+    flag = _SERVE_FLAGS.get(field_name)
+    return f"{variable} ({flag})" if flag else variable
+
+
+_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
+                "database_url": "--database-url", "catalog_path": "--catalog",
+                "workers": "--workers"}
+
+
+def _database_url(value: str) -> str | None:
+    allowed = ("an sqlite:/// or postgresql+psycopg:// URL, "
+               "e.g. postgresql+psycopg://user@host/db")
+    try:
+        backend = sa.make_url(value).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError):
+        return allowed
+    return None if backend in ("sqlite", "postgresql") else allowed
+
+
+def _api_key_prefix(value: str) -> str | None:
+    try:
+        validate_prefix(value)
+    except ValueError:
+        return "1 to 16 lower-case letters or digits starting with a letter"
+    return None
+
+
+def _secret(value: str) -> str | None:
+    return None if len(value) >= 32 else "at least 32 characters (e.g. 32 random bytes, hex)"
+
+
+_LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
+
+FIELD_CHECKS: dict[str, Check] = {
+    "host": text(255, forbidden=" /"),
+    "port": whole_number_in(1, 65535),
+    "issuer": http_url,
+    "database_url": _database_url,
+    "catalog_path": existing_file,
+    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "access_token_ttl": _LIFETIME,
+    "refresh_token_ttl": _LIFETIME,
+    "code_ttl": _LIFETIME,
+    "device_code_ttl": _LIFETIME,
+    "device_interval": whole_number_in(1, 3600),
+    "signing_alg": one_of("ES256", "EdDSA"),
+    "max_body_bytes": whole_number_in(1024, 64 * 1024 * 1024),
+    "api_key_prefix": _api_key_prefix,
+    "session_secret": _secret,
+    "client_cache_ttl": number_in(0, MAX_LIFETIME, " seconds"),
+    "workers": whole_number_in(1, 256),
+}
+"""Start-up check of each field (None values are skipped); a new setting adds its row."""
+
+SECRET_FIELDS = frozenset({"session_secret"})
+"""Fields an error message names but never repeats."""
 
 
 def _convert(name: str, raw: str, annotation: Any) -> Any:
