@@ -89,3 +89,12 @@ async def test_whatever_start_up_accepts_serves_requests(rate: str, server: Auth
     await guard.aclose()
     assert ok.status_code == 200
     assert junk.status_code == 401
+
+
+def test_every_field_has_a_start_up_check() -> None:
+    import dataclasses
+
+    from scopegate.guard.config import FIELD_CHECKS
+
+    names = {f.name for f in dataclasses.fields(GuardConfig)}
+    assert names == set(FIELD_CHECKS) | {"rate_limit", "failed_auth_limit"}  # RateLimit checks

@@ -1,7 +1,9 @@
 """Every server option in one place, with its documented default.
 
 Each field reads ``SCOPEGATE_<NAME>`` from the environment (upper case). Lifetimes are in
-seconds. Feature flags live in :class:`Features` and are read from
+seconds. Every field is checked when the settings are built (:data:`FIELD_CHECKS`, one row
+per field), so ``scopegate serve`` refuses a bad value in one line before serving; a new
+setting adds its row. Feature flags live in :class:`Features` and are read from
 ``SCOPEGATE_FEATURE_<NAME>`` (``1``/``true``/``yes``/``on`` enable). The shape follows
 node-oidc-provider's ``defaults.js``: one table of options, one table of TTLs, one table
 of features.
