@@ -159,9 +159,9 @@ def build_app(guard: Guard, members: dict[str, frozenset[str]]) -> FastAPI:
 def _guard_from_env() -> Guard:
     env = {"SCOPEGATE_ISSUER": "http://127.0.0.1:8000", "SCOPEGATE_AUDIENCE": API_AUDIENCE,
            **os.environ}
-    limiter = create_rate_limiter(os.environ.get("SCOPEGATE_REDIS_URL") or None,
-                                  prefix="scopegate:example:")
-    return Guard(GuardConfig.from_env(env), limiter=limiter)
+    config = GuardConfig.from_env(env)  # a bad setting stops the app here, in one line
+    limiter = create_rate_limiter(config.redis_url, prefix="scopegate:example:")
+    return Guard(config, limiter=limiter)
 
 
 app = build_app(_guard_from_env(),

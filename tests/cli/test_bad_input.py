@@ -297,7 +297,7 @@ def test_bad_input_fails_in_one_line_and_stores_nothing(
     (["signing-keys", "rotate", "--alg", "HS256"], 2, "ES256 or EdDSA"),
     (["db", "upgrade", "--database-url", "sqlite:////proc/no/such/dir/x.db"], 2,
      "cannot use the database"),
-    (["serve", "--issuer", "not a url"], 2, "--issuer must be"),
+    (["serve", "--issuer", "not a url"], 2, "(--issuer) must be an absolute http(s) URL"),
     (["routes", "check", ""], 2, "cannot load"),
     (["serve", "--kek-file", "{missing}"], 2, "No such file"),
     (["secrets", "rotate-kek", "--new-kek-file", "{malformed}"], 2, "base64url of 32"),

@@ -80,7 +80,7 @@ def test_bad_input_is_one_line_and_exit_code_2(env: dict[str, str], args: list[s
 
 def test_bad_database_url_is_a_clear_error() -> None:
     code, _, err = run({"SCOPEGATE_DATABASE_URL": "nonsense"}, "clients", "list")
-    assert code == 2 and "invalid database URL" in err
+    assert code == 2 and "SCOPEGATE_DATABASE_URL (--database-url) must be an sqlite:///" in err
 
 
 def test_db_upgrade_and_signing_keys(env: dict[str, str]) -> None:

@@ -98,9 +98,10 @@ async def test_missing_token_is_401_with_challenge(make_guard: MakeGuard) -> Non
     for answer in (response, bad):
         assert answer.status_code == 401
         assert answer.json()["error"] == "invalid_token"
-        challenge = answer.headers["WWW-Authenticate"]
-        assert challenge.startswith('Bearer realm="scopegate", error="invalid_token"')
         assert answer.headers["Cache-Control"] == "no-store"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="scopegate"'  # RFC 6750 §3.1
+    challenge = bad.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="scopegate", error="invalid_token"')
 
 
 async def test_insufficient_scope_is_403_with_scope_challenge(server: AuthServer,

@@ -35,11 +35,13 @@ def test_environment_then_overrides() -> None:
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"SCOPEGATE_PORT": "eighty"}, "SCOPEGATE_PORT must be a number"),
-    ({"SCOPEGATE_PORT": "70000"}, "port must be between"),
-    ({"SCOPEGATE_SIGNING_ALG": "HS256"}, "signing_alg"),
+    ({"SCOPEGATE_PORT": "70000"}, r"SCOPEGATE_PORT \(--port\) must be a whole number in 1..65535"),
+    ({"SCOPEGATE_SIGNING_ALG": "HS256"}, "SCOPEGATE_SIGNING_ALG must be ES256 or EdDSA"),
     ({"SCOPEGATE_FEATURE_METRICS": "maybe"}, "on or off"),
-    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"}, "positive"),
+    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"}, "SCOPEGATE_ACCESS_TOKEN_TTL must be a whole number"),
 ])
+
+
 def test_bad_values_say_what_is_wrong(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
@@ -53,7 +55,7 @@ def test_the_management_api_has_its_own_resource_identifier() -> None:
                           database_url="sqlite:///x.db")
     assert s.management_audience == "https://manage.example"
     assert s.audience_symbols["@management"] == "https://manage.example"
-    with pytest.raises(ValueError, match="management_audience must be an absolute URI"):
+    with pytest.raises(ValueError, match="SCOPEGATE_MANAGEMENT_AUDIENCE must be an absolute URI"):
         Settings.from_env(env={"SCOPEGATE_MANAGEMENT_AUDIENCE": "manage#it"},
                           database_url="sqlite:///x.db")
 
@@ -79,17 +81,35 @@ def test_login_throttle_and_proxy_settings_come_from_the_environment() -> None:
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS": "0"},
-     "SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS must be"),
+     "SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS"),
     ({"SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS": "-1"}, "SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS"),
     ({"SCOPEGATE_LOGIN_FIRST_WAIT": "nan"}, "SCOPEGATE_LOGIN_FIRST_WAIT"),
     ({"SCOPEGATE_LOGIN_FIRST_WAIT": "0"}, "SCOPEGATE_LOGIN_FIRST_WAIT"),
-    ({"SCOPEGATE_LOGIN_MAX_WAIT": "0.5"}, "SCOPEGATE_LOGIN_MAX_WAIT must be at least"),
+    ({"SCOPEGATE_LOGIN_MAX_WAIT": "0.5"},
+     r"SCOPEGATE_LOGIN_MAX_WAIT \(--login-max-wait\) must be at least"),
     ({"SCOPEGATE_LOGIN_MAX_WAIT": "1e9"}, "SCOPEGATE_LOGIN_MAX_WAIT"),
     ({"SCOPEGATE_LOGIN_FAILURE_RESET": "0"}, "SCOPEGATE_LOGIN_FAILURE_RESET"),
     ({"SCOPEGATE_FORWARDED_ALLOW_IPS": "proxy.internal"}, "SCOPEGATE_FORWARDED_ALLOW_IPS"),
     ({"SCOPEGATE_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "SCOPEGATE_FORWARDED_ALLOW_IPS"),
 ])
+
+
 def test_bad_login_or_proxy_settings_name_the_variable(env: dict[str, str],
                                                        message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_a_new_setting_plugs_into_the_check_table() -> None:
+    """Every field but the feature flags has a start-up check (one row per setting)."""
+    import dataclasses
+
+    from scopegate.server.settings import FIELD_CHECKS
+
+    names = {f.name for f in dataclasses.fields(Settings)} - {"features"}
+    assert names == set(FIELD_CHECKS)
+
+
+def test_an_ipv6_host_gives_a_valid_default_issuer() -> None:
+    s = Settings.from_env(env={"SCOPEGATE_HOST": "::1", "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+    assert s.issuer == "http://[::1]:8000"

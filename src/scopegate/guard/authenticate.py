@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
-from scopegate.errors import InvalidToken, RateLimited
+from scopegate.errors import InvalidToken, RateLimited, bearer_challenge
 from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
 from scopegate.scopes import Catalog, granted_from_claims
 
@@ -28,7 +28,7 @@ from .audience import record_missing_audience
 from .cache import AuthCache
 from .config import AudienceMode, GuardConfig, RateLimit
 from .context import AuthContext, GuardContext, TokenKind
-from .errors import UpstreamUnavailable
+from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
 
@@ -89,7 +89,6 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
 
 
 _SUBJECT_TYPES = frozenset({"user", "service"})
-_MAX_BLOCKED_IPS = 10_000
 
 
 def token_hash(token: str) -> str:
@@ -145,7 +144,6 @@ class Authenticator:
         self.audience_mode = config.audience_mode  # a live switch, read per request
         self.verify_count = 0
         self._limit, self._window_s = config.rate_limit.limit, config.rate_limit.window_s
-        self._blocked: dict[str, float] = {}
 
     # -- the one entry point ----------------------------------------------------------
 
@@ -164,7 +162,7 @@ class Authenticator:
         :raises UpstreamUnavailable: the keys or the introspection endpoint are unreachable.
         """
         if not token:
-            raise self._invalid("missing bearer token")
+            raise MissingCredentials(self.config.realm)
         digest = hashlib.sha256(token.encode()).hexdigest()
         entry = self.cache.get(digest)
         if entry is None:
@@ -204,13 +202,12 @@ class Authenticator:
     # -- verification (cache miss) ----------------------------------------------------
 
     async def _verify_guarded(self, token: str, digest: str, client_ip: str | None) -> AuthContext:
-        if client_ip is not None:
-            blocked_until = self._blocked.get(client_ip)
-            if blocked_until is not None:
-                left = blocked_until - time.monotonic()
-                if left > 0:
-                    raise RateLimited(int(left * 1000))
-                del self._blocked[client_ip]
+        """Verify on a cache miss; a failure may count against the caller's address.
+
+        Every token is verified on its own merits: an address over its failure budget
+        only turns its *failures* into 429s, so a valid token is never refused because
+        of what others behind the same address (one NAT) sent.
+        """
         try:
             entry = await self._verify(token, digest)
         except InvalidToken as exc:
@@ -347,22 +344,21 @@ class Authenticator:
             record_missing_audience(entry.client_id, user_agent)
 
     async def _record_failure(self, client_ip: str | None) -> None:
-        if client_ip is None:
-            return
         budget = self.config.failed_auth_limit
+        if budget is None or client_ip is None:  # the throttle is off unless configured
+            return
         try:
             decision = await self.failure_limiter.hit(
                 f"authfail:{client_ip}", limit=budget.limit, window_s=budget.window_s
             )
         except RateLimiterUnavailable:
             return  # the 401 still stands; only the IP budget is not counted
-
         if not decision.allowed:
-            if len(self._blocked) >= _MAX_BLOCKED_IPS:
-                now = time.monotonic()
-                self._blocked = {ip: t for ip, t in self._blocked.items() if t > now}
-            self._blocked[client_ip] = time.monotonic() + decision.retry_after_ms / 1000
-            raise RateLimited(decision.retry_after_ms)
+            description = "too many failed authentications from this address"
+            challenge = bearer_challenge(self.config.realm, error=InvalidToken.error,
+                                         error_description=description)
+            raise RateLimited(decision.retry_after_ms, description,
+                              headers={"WWW-Authenticate": challenge})
 
     def _invalid(self, description: str, detail: str | None = None) -> InvalidToken:
         return InvalidToken(description, realm=self.config.realm, detail=detail)

@@ -7,7 +7,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["AudienceMode", "GuardConfig", "RateLimit"]
+from scopegate.config_checks import (
+    Check,
+    ConfigError,
+    absolute_uri,
+    check_fields,
+    http_url,
+    number_in,
+    one_of,
+    text,
+    url_with_scheme,
+    whole_number_in,
+)
+from scopegate.ratelimit import MAX_LIMIT, MAX_WINDOW_S, MIN_WINDOW_S
+
+__all__ = ["ENV_NAMES", "FIELD_CHECKS", "AudienceMode", "GuardConfig", "RateLimit"]
 
 
 class AudienceMode(StrEnum):
@@ -24,14 +38,37 @@ class AudienceMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """A sliding-window budget: at most ``limit`` requests per ``window_s`` seconds."""
+    """A sliding-window budget: at most ``limit`` requests per ``window_s`` seconds.
+
+    Only budgets the limiters can keep are built (``scopegate.ratelimit``: 1..100000
+    requests per 0.001..86400 s), so a declared rate never fails on a request.
+    """
 
     limit: int = 60
     window_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.limit < 1 or self.window_s <= 0:
-            raise ValueError("a rate limit needs limit >= 1 and window_s > 0")
+        if (whole_number_in(1, MAX_LIMIT)(self.limit) is not None
+                or _WINDOW(self.window_s) is not None):
+            raise ValueError(f"a rate limit must be {RATE_ALLOWED}, not "
+                             f"{self.limit}/{self.window_s}")
+
+    @classmethod
+    def parse(cls, raw: str) -> RateLimit:
+        """Read ``N/SECONDS`` (``N`` alone means per 60 s).
+
+        :raises ValueError: another shape, or a budget the limiters cannot keep.
+        """
+        count, slash, window = raw.strip().partition("/")
+        try:
+            return cls(int(count), float(window) if slash else 60.0)
+        except (ValueError, TypeError):
+            raise ValueError(RATE_ALLOWED) from None
+
+
+_WINDOW = number_in(MIN_WINDOW_S, MAX_WINDOW_S)
+RATE_ALLOWED = (f"N/SECONDS with N a whole number in 1..{MAX_LIMIT} and SECONDS in "
+                f"{MIN_WINDOW_S:g}..{MAX_WINDOW_S:g}, e.g. 60/60")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +83,13 @@ class GuardConfig:
     :param client_secret: its secret (only ever sent to the introspection endpoint).
     :param jwks_uri: where the signing keys live; discovered from metadata when None.
     :param introspection_endpoint: discovered from metadata when None.
+    :param redis_url: where a shared limiter lives (``create_rate_limiter(config.redis_url)``);
+        None: per-process memory.
     :param leeway_s: clock skew tolerated on ``exp`` / ``nbf`` / ``iat``.
     :param rate_limit: the default per-token budget (60 per 60 s).
-    :param failed_auth_limit: the per-IP budget of failed authentications.
+    :param failed_auth_limit: the per-IP budget of failed authentications; past it that
+        address's failures answer 429 instead of 401 (valid tokens still pass). None (the
+        default) turns the throttle off.
     :param cache_max_entries: size of the auth-context LRU.
     :param cache_ttl_s: longest a verified JWT stays cached (never past its ``exp``).
     :param introspection_ttl_s: longest an introspected token stays cached.
@@ -67,9 +108,10 @@ class GuardConfig:
     client_secret: str | None = field(default=None, repr=False)
     jwks_uri: str | None = None
     introspection_endpoint: str | None = None
+    redis_url: str | None = None
     leeway_s: float = 30.0
     rate_limit: RateLimit = field(default_factory=RateLimit)
-    failed_auth_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 60.0))
+    failed_auth_limit: RateLimit | None = None
     cache_max_entries: int = 10_000
     cache_ttl_s: float = 300.0
     introspection_ttl_s: float = 30.0
@@ -80,12 +122,16 @@ class GuardConfig:
     http_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if not self.issuer.startswith(("https://", "http://")):
-            raise ValueError("issuer must be an http(s) URL")
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+        check_fields(self, FIELD_CHECKS, _name, secrets=("client_secret",))
         object.__setattr__(self, "audience_mode", AudienceMode(self.audience_mode))
         if self.audience_mode is not AudienceMode.OFF and not self.audience:
-            raise ValueError(f"audience_mode={self.audience_mode.value} needs an audience")
+            raise ConfigError(_name("audience"),
+                              f"set when {_name('audience_mode')} is {self.audience_mode.value}")
+        if (self.client_id is None) != (self.client_secret is None):  # introspection needs both
+            missing = "client_secret" if self.client_secret is None else "client_id"
+            raise ConfigError(_name(missing), "set together with " + _name(
+                "client_id" if missing == "client_secret" else "client_secret"))
 
     @property
     def resolved_introspection_endpoint(self) -> str:
@@ -94,23 +140,68 @@ class GuardConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GuardConfig:
-        """Read ``SCOPEGATE_ISSUER``, ``SCOPEGATE_AUDIENCE``, ``SCOPEGATE_AUDIENCE_MODE``,
-        ``SCOPEGATE_GUARD_CLIENT_ID``/``_SECRET`` and ``SCOPEGATE_RATE_LIMIT`` (``N/SECONDS``).
+        """Read the ``SCOPEGATE_*`` variables of :data:`ENV_NAMES` (rates as ``N/SECONDS``).
+
+        :raises ConfigError: a variable is missing or its value is not allowed; the
+            one-line message names it and says what is allowed.
         """
         env = os.environ if env is None else env
-        issuer = env.get("SCOPEGATE_ISSUER")
-        if not issuer:
-            raise ValueError("SCOPEGATE_ISSUER is not set")
-        limit = RateLimit()
-        if raw := env.get("SCOPEGATE_RATE_LIMIT"):
-            count, _, window = raw.partition("/")
-            limit = RateLimit(int(count), float(window or 60))
-        return cls(
-            issuer=issuer,
-            audience=env.get("SCOPEGATE_AUDIENCE") or None,
-            audience_mode=AudienceMode(env.get("SCOPEGATE_AUDIENCE_MODE", "enforce")),
-            realm=env.get("SCOPEGATE_REALM", "scopegate"),
-            client_id=env.get("SCOPEGATE_GUARD_CLIENT_ID") or None,
-            client_secret=env.get("SCOPEGATE_GUARD_CLIENT_SECRET") or None,
-            rate_limit=limit,
-        )
+        values: dict[str, object] = {}
+        for name, variable in ENV_NAMES.items():
+            raw = env.get(variable)
+            if not raw:  # unset or empty: the default
+                continue
+            if name in ("rate_limit", "failed_auth_limit"):
+                try:
+                    values[name] = RateLimit.parse(raw)
+                except ValueError:
+                    raise ConfigError(variable, RATE_ALLOWED, raw) from None
+            else:
+                values[name] = raw
+        if "issuer" not in values:
+            raise ConfigError(ENV_NAMES["issuer"], "set to the authorization server's issuer URL")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+ENV_NAMES = {
+    "issuer": "SCOPEGATE_ISSUER",
+    "audience": "SCOPEGATE_AUDIENCE",
+    "audience_mode": "SCOPEGATE_AUDIENCE_MODE",
+    "realm": "SCOPEGATE_REALM",
+    "client_id": "SCOPEGATE_GUARD_CLIENT_ID",
+    "client_secret": "SCOPEGATE_GUARD_CLIENT_SECRET",
+    "redis_url": "SCOPEGATE_REDIS_URL",
+    "rate_limit": "SCOPEGATE_RATE_LIMIT",
+    "failed_auth_limit": "SCOPEGATE_GUARD_FAILURE_LIMIT",
+}
+"""The variable :meth:`GuardConfig.from_env` reads for each field."""
+
+_ENDPOINT = url_with_scheme("https", "http", example="https://auth.example.com/jwks.json")
+
+FIELD_CHECKS: dict[str, Check] = {
+    "issuer": http_url,
+    "audience": absolute_uri,
+    "audience_mode": one_of(*AudienceMode),
+    "realm": text(128, forbidden='"\\'),  # quoted into WWW-Authenticate
+    "client_id": text(255),
+    "client_secret": text(1024),
+    "jwks_uri": _ENDPOINT,
+    "introspection_endpoint": _ENDPOINT,
+    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "leeway_s": number_in(0, 3600, " seconds"),
+    "cache_max_entries": whole_number_in(1, 10_000_000),
+    "cache_ttl_s": number_in(0, 86_400, " seconds"),
+    "introspection_ttl_s": number_in(0, 86_400, " seconds"),
+    "negative_ttl_s": number_in(0, 3600, " seconds"),
+    "jwks_max_age_s": number_in(1, 7 * 86_400, " seconds"),
+    "jwks_min_refetch_s": number_in(0, 3600, " seconds"),
+    "max_token_length": whole_number_in(64, 1_000_000),
+    "http_timeout_s": number_in(0.1, 120, " seconds"),
+}
+"""Start-up check of each field (None values are skipped); a new setting adds its row.
+Rate limits are checked when a :class:`RateLimit` is built."""
+
+
+def _name(field_name: str) -> str:
+    """A field as the operator sets it: its variable, else ``GuardConfig.<field>``."""
+    return ENV_NAMES.get(field_name) or f"GuardConfig.{field_name}"

@@ -1,7 +1,9 @@
 """Every server option in one place, with its documented default.
 
 Each field reads ``SCOPEGATE_<NAME>`` from the environment (upper case). Lifetimes are in
-seconds. Feature flags live in :class:`Features` and are read from
+seconds. Every field is checked when the settings are built (:data:`FIELD_CHECKS`, one row
+per field), so ``scopegate serve`` refuses a bad value in one line before serving; a new
+setting adds its row. Feature flags live in :class:`Features` and are read from
 ``SCOPEGATE_FEATURE_<NAME>`` (``1``/``true``/``yes``/``on`` enable). The shape follows
 node-oidc-provider's ``defaults.js``: one table of options, one table of TTLs, one table
 of features.
@@ -51,22 +53,39 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import platformdirs
+import sqlalchemy as sa
 
-__all__ = ["ENV_PREFIX", "Features", "Settings", "default_database_url"]
+from ..config_checks import (
+    Check,
+    ConfigError,
+    absolute_uri,
+    check_fields,
+    existing_file,
+    http_url,
+    number_in,
+    one_of,
+    text,
+    url_with_scheme,
+    whole_number_in,
+)
+from ..tokens.api_keys import validate_prefix
+
+__all__ = ["ENV_PREFIX", "FIELD_CHECKS", "SECRET_FIELDS", "Features", "Settings",
+           "default_database_url", "setting_name"]
 
 ENV_PREFIX = "SCOPEGATE_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 MAX_LIFETIME = 10 * 365 * 24 * 3600
+MAX_LOGIN_FAILURES = 100_000
+MAX_LOGIN_WAIT = 86_400.0
 
 
 def default_database_url() -> str:
@@ -132,33 +151,18 @@ class Settings:
     features: Features = field(default_factory=Features)
 
     def __post_init__(self) -> None:
-        if self.signing_alg not in ("ES256", "EdDSA"):
-            raise ValueError(f"signing_alg must be ES256 or EdDSA, not {self.signing_alg!r}")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port must be between 1 and 65535, not {self.port}")
-        for name in ("access_token_ttl", "refresh_token_ttl", "code_ttl", "device_code_ttl",
-                     "device_interval", "max_body_bytes", "workers"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        for name in ("access_token_ttl", "refresh_token_ttl", "code_ttl", "device_code_ttl",
-                     "device_interval"):
-            # Larger lifetimes overflow datetime arithmetic (and are never meant).
-            if getattr(self, name) > MAX_LIFETIME:
-                raise ValueError(f"{name} must be at most {MAX_LIFETIME} seconds (ten years)")
-        if not 0 <= self.client_cache_ttl <= MAX_LIFETIME:  # also refuses nan
-            raise ValueError("client_cache_ttl must be between 0 and ten years")
-        _check_login_throttle(self)
-        object.__setattr__(self, "forwarded_allow_ips",
-                           _trusted_proxies(self.forwarded_allow_ips))
         if not self.issuer:
-            object.__setattr__(self, "issuer", f"http://{self.host}:{self.port}")
+            host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+            object.__setattr__(self, "issuer", f"http://{host}:{self.port}")
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
         if not self.management_audience:
             object.__setattr__(self, "management_audience", self.issuer + "/api/v1/")
-        elif not _is_resource_uri(self.management_audience):
-            raise ValueError("management_audience must be an absolute URI without a fragment")
+        check_fields(self, FIELD_CHECKS, setting_name, secrets=SECRET_FIELDS)
+        _check_login_waits(self)
+        object.__setattr__(self, "forwarded_allow_ips",
+                           ",".join(_proxy_items(self.forwarded_allow_ips)))
 
     @property
     def userinfo_audience(self) -> str:
@@ -204,13 +208,94 @@ class Settings:
         return out
 
 
-def _is_resource_uri(value: str) -> bool:
-    # RFC 8707 §2: an absolute URI without a fragment.
+def setting_name(field_name: str) -> str:
+    """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
+    variable = ENV_PREFIX + field_name.upper()
+    flag = _SERVE_FLAGS.get(field_name)
+    return f"{variable} ({flag})" if flag else variable
+
+
+_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
+                "database_url": "--database-url", "catalog_path": "--catalog",
+                "workers": "--workers", "kek_file": "--kek-file",
+                "forwarded_allow_ips": "--forwarded-allow-ips",
+                **{name: "--" + name.replace("_", "-") for name in (
+                    "login_failures_per_account_address", "login_failures_per_address",
+                    "login_first_wait", "login_max_wait", "login_failure_reset")}}
+
+
+def _database_url(value: str) -> str | None:
+    allowed = ("an sqlite:/// or postgresql+psycopg:// URL, "
+               "e.g. postgresql+psycopg://user@host/db")
     try:
-        parts = urlsplit(value)
+        backend = sa.make_url(value).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError):
+        return allowed
+    return None if backend in ("sqlite", "postgresql") else allowed
+
+
+def _api_key_prefix(value: str) -> str | None:
+    try:
+        validate_prefix(value)
     except ValueError:
-        return False
-    return bool(parts.scheme and parts.netloc) and "#" not in value
+        return "1 to 16 lower-case letters or digits starting with a letter"
+    return None
+
+
+def _secret(value: str) -> str | None:
+    return None if len(value) >= 32 else "at least 32 characters (e.g. 32 random bytes, hex)"
+
+
+def _proxy_items(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _proxy_list(raw: str) -> str | None:
+    """uvicorn's trusted proxies: addresses or networks, comma-separated, or *."""
+    for item in _proxy_items(raw):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return "proxy addresses or networks (e.g. 10.0.0.5,10.1.0.0/16) or *"
+    return None
+
+
+_LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
+
+FIELD_CHECKS: dict[str, Check] = {
+    "host": text(255, forbidden=" /"),
+    "port": whole_number_in(1, 65535),
+    "issuer": http_url,
+    "database_url": _database_url,
+    "catalog_path": existing_file,
+    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "access_token_ttl": _LIFETIME,
+    "refresh_token_ttl": _LIFETIME,
+    "code_ttl": _LIFETIME,
+    "device_code_ttl": _LIFETIME,
+    "device_interval": whole_number_in(1, 3600),
+    "signing_alg": one_of("ES256", "EdDSA"),
+    "max_body_bytes": whole_number_in(1024, 64 * 1024 * 1024),
+    "api_key_prefix": _api_key_prefix,
+    "session_secret": _secret,
+    "client_cache_ttl": number_in(0, MAX_LIFETIME, " seconds"),
+    "workers": whole_number_in(1, 256),
+    "kek": text(4096),
+    "kek_file": existing_file,
+    "management_audience": absolute_uri,
+    "login_failures_per_account_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "login_failures_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "login_first_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
+    "login_max_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
+    "login_failure_reset": number_in(1, 30 * 86_400, " seconds (30 days)"),
+    "forwarded_allow_ips": _proxy_list,
+}
+"""Start-up check of each field (None values are skipped); a new setting adds its row."""
+
+SECRET_FIELDS = frozenset({"session_secret", "kek"})
+"""Fields an error message names but never repeats."""
 
 
 def _convert(name: str, raw: str, annotation: Any) -> Any:
@@ -225,43 +310,14 @@ def _convert(name: str, raw: str, annotation: Any) -> Any:
     return raw
 
 
-MAX_LOGIN_FAILURES = 100_000
-MAX_LOGIN_WAIT = 86_400.0
 
 
-def _check_login_throttle(settings: Settings) -> None:
-    """Refuse login-throttle values that would lock nobody or everybody forever."""
-    for name in ("login_failures_per_account_address", "login_failures_per_address"):
-        value = getattr(settings, name)
-        if not 1 <= value <= MAX_LOGIN_FAILURES:
-            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a whole number from 1 to "
-                             f"{MAX_LOGIN_FAILURES}, not {value}")
-    first, longest = settings.login_first_wait, settings.login_max_wait
-    if not 0.001 <= first <= MAX_LOGIN_WAIT:  # also refuses nan
-        raise ValueError(f"{ENV_PREFIX}LOGIN_FIRST_WAIT must be 0.001 to {MAX_LOGIN_WAIT:g} "
-                         f"seconds, not {first}")
-    if not first <= longest <= MAX_LOGIN_WAIT:
-        raise ValueError(f"{ENV_PREFIX}LOGIN_MAX_WAIT must be at least LOGIN_FIRST_WAIT "
-                         f"({first:g}) and at most {MAX_LOGIN_WAIT:g} seconds, not {longest}")
-    reset = settings.login_failure_reset
-    if not (math.isfinite(reset) and 1 <= reset <= 30 * 86_400):
-        raise ValueError(f"{ENV_PREFIX}LOGIN_FAILURE_RESET must be 1 to 2592000 seconds "
-                         f"(30 days), not {reset}")
-
-
-def _trusted_proxies(raw: str) -> str:
-    """Normalise the proxy list uvicorn gets: addresses or networks, comma-separated, or *."""
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    for item in items:
-        if item == "*":
-            continue
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ValueError(f"{ENV_PREFIX}FORWARDED_ALLOW_IPS must list proxy addresses or "
-                             f"networks (e.g. 10.0.0.5,10.1.0.0/16) or *, not {item!r}"
-                             ) from None
-    return ",".join(items)
+def _check_login_waits(settings: Settings) -> None:
+    """The one cross-field rule: the longest wait is not shorter than the first."""
+    if settings.login_max_wait < settings.login_first_wait:
+        raise ConfigError(setting_name("login_max_wait"),
+                          f"at least LOGIN_FIRST_WAIT ({settings.login_first_wait:g})",
+                          settings.login_max_wait)
 
 
 def _features_from_env(source: Mapping[str, str]) -> Features:

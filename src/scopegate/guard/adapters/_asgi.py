@@ -10,6 +10,7 @@ from starlette.types import Scope, Send
 from scopegate.errors import OAuthError
 
 from ..context import GuardContext, RequestInfo
+from ..errors import DuplicateAuthorization
 from ..guard import parse_bearer
 
 __all__ = ["CONTEXT_KEY", "caller_of", "context_of", "read_request", "send_error"]
@@ -19,10 +20,15 @@ CONTEXT_KEY = "scopegate.context"
 
 def read_request(scope: Scope, route: str,
                  path_params: Any = None) -> tuple[RequestInfo, str | None]:
-    """Pull method, path, client IP, User-Agent and the bearer token out of an ASGI scope."""
+    """Pull method, path, client IP, User-Agent and the bearer token out of an ASGI scope.
+
+    :raises DuplicateAuthorization: the request carries two ``Authorization`` headers.
+    """
     authorization = user_agent = None
     for name, value in scope["headers"]:
         if name == b"authorization":
+            if authorization is not None:  # which one counts would be a guess
+                raise DuplicateAuthorization()
             authorization = value.decode("latin-1")
         elif name == b"user-agent":
             user_agent = value.decode("latin-1")

@@ -29,6 +29,7 @@ from scopegate.errors import AccessDenied, OAuthError
 from ..callers import Caller
 from ..context import GuardContext, RequestInfo
 from ..declaration import Declaration, declaration_of
+from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
 
 __all__ = ["ScopeGate", "current_caller", "current_context"]
@@ -117,8 +118,11 @@ class ScopeGate:
             user_agent=request.headers.get("User-Agent"),
             path_params=dict(request.view_args or {}),
         )
-        token = parse_bearer(request.headers.get("Authorization"))
-        ctx = self.guard.context(info, token, declaration, native=request)
+        authorization = request.headers.get("Authorization")
+        if authorization is not None and "," in authorization:
+            # WSGI servers join repeated headers with ", "; no bearer token holds a comma.
+            return _answer(DuplicateAuthorization())
+        ctx = self.guard.context(info, parse_bearer(authorization), declaration, native=request)
         try:
             self.run(self.guard.check(ctx, declaration))
         except OAuthError as exc:

@@ -61,9 +61,9 @@ class GuardMiddleware:
             log.error("refused %s %s: route has no scope declaration", scope["method"], route)
             await send_error(send, AccessDenied("this route declares no scopes"))
             return
-        info, token = read_request(scope, route, path_params)
-        ctx = self.guard.context(info, token, declaration, native=scope)
         try:
+            info, token = read_request(scope, route, path_params)
+            ctx = self.guard.context(info, token, declaration, native=scope)
             await self.guard.check(ctx, declaration)
         except OAuthError as exc:
             await send_error(send, exc)

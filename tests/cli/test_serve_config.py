@@ -1,0 +1,58 @@
+"""``scopegate serve`` refuses every bad setting before serving: one line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCOPEGATE = str(Path(sys.executable).with_name("scopegate"))
+
+BAD_SETTINGS = [
+    ("SCOPEGATE_PORT", "0"),
+    ("SCOPEGATE_ISSUER", "https://auth.example.com/?tenant=1"),
+    ("SCOPEGATE_ISSUER", "https://auth.example.com/#frag"),
+    ("SCOPEGATE_ISSUER", "auth.example.com"),
+    ("SCOPEGATE_DATABASE_URL", "mysql://db.example.com/scopegate"),
+    ("SCOPEGATE_CATALOG_PATH", "/no/such/scopes.toml"),
+    ("SCOPEGATE_REDIS_URL", "http://127.0.0.1:6379"),
+    ("SCOPEGATE_REDIS_URL", "127.0.0.1:6379"),
+    ("SCOPEGATE_API_KEY_PREFIX", "Not A Prefix"),
+    ("SCOPEGATE_SESSION_SECRET", "short"),
+    ("SCOPEGATE_MAX_BODY_BYTES", "10"),
+    ("SCOPEGATE_DEVICE_INTERVAL", "100000"),
+    ("SCOPEGATE_CLIENT_CACHE_TTL", "inf"),
+    ("SCOPEGATE_WORKERS", "100000"),
+    ("SCOPEGATE_SIGNING_ALG", "HS256"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("variable", "value"), BAD_SETTINGS,
+                         ids=[f"{n}={v}" for n, v in BAD_SETTINGS])
+def test_a_bad_setting_stops_serve_with_one_line(variable: str, value: str,
+                                                 tmp_path: Path) -> None:
+    env = {**os.environ, "SCOPEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+           "SCOPEGATE_PORT": str(free_port()), variable: value}
+    try:
+        done = subprocess.run([SCOPEGATE, "serve"], env=env, capture_output=True, text=True,
+                              timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"serve started with {variable}={value}")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert variable in lines[0] and "must be" in lines[0]
+    if variable == "SCOPEGATE_SESSION_SECRET":
+        assert value not in lines[0]  # a secret is named, never repeated
+    assert not (tmp_path / "x.db").exists()  # nothing was created either
