@@ -51,6 +51,11 @@ BASELINE: dict[str, list[str]] = {
     "clients create": ["--name", "ci-bot"],
     "clients delete": ["{client_id}"],
     "users create": ["--email", "new@example.com", "--password-stdin"],
+    "users set-password": ["--email", "admin@example.com", "--password-stdin"],
+    "users disable": ["--email", "admin@example.com"],
+    "users enable": ["--email", "admin@example.com"],
+    "users sessions": ["--email", "admin@example.com"],
+    "users end-sessions": ["--email", "admin@example.com"],
     "workspaces create": ["beta"],
     "workspaces add-member": ["acme", "--email", "admin@example.com"],
     "keys create": ["--email", "admin@example.com", "--scope", "apps:read"],
@@ -58,7 +63,7 @@ BASELINE: dict[str, list[str]] = {
     "keys rotate": ["{key_id}"],
     "routes check": ["tests.cli.routes_check_apps:good"],
 }
-STDIN = {"users create": "s3cret-passw0rd\n"}
+STDIN = {"users create": "s3cret-passw0rd\n", "users set-password": "s3cret-passw0rd\n"}
 
 #: Bad values per option or argument. A new value-taking option must be added here.
 BAD_VALUES: dict[str, list[str]] = {
@@ -79,6 +84,9 @@ BAD_VALUES: dict[str, list[str]] = {
     "--host": ["", "no such host!"],
     "--port": ["abc", "0", "70000"],
     "--workers": ["abc", "0"],
+    "--session-idle-ttl": ["abc", "0", "-1", "50000", "9" * 12],
+    "--session-absolute-ttl": ["abc", "0", "60", "9" * 12],
+    "--session": ["", "ses_000000000000000000000000"],
     "--issuer": ["not a url", "ftp://x", "https://x/?q=1", "https://x:99999"],
     "--env": ["no-such-env", ""],
     "client_id": ["", "sgc_" + "x" * 5000],

@@ -43,3 +43,24 @@ def test_environment_then_overrides() -> None:
 def test_bad_values_say_what_is_wrong(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_session_lifetimes_default_to_30_minutes_idle_and_12_hours_in_all() -> None:
+    s = Settings.from_env(env={}, database_url="sqlite:///x.db")
+    assert (s.session_idle_ttl, s.session_absolute_ttl) == (1800, 43200)
+    env = {"SCOPEGATE_SESSION_IDLE_TTL": "600", "SCOPEGATE_SESSION_ABSOLUTE_TTL": "3600"}
+    s = Settings.from_env(env=env, database_url="sqlite:///x.db")
+    assert (s.session_idle_ttl, s.session_absolute_ttl) == (600, 3600)
+    assert Settings.from_env(env=s.to_env()) == s
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "0"}, "session_idle_ttl must be between 1 and"),
+    ({"SCOPEGATE_SESSION_ABSOLUTE_TTL": "-5"}, "session_absolute_ttl must be between 1"),
+    ({"SCOPEGATE_SESSION_ABSOLUTE_TTL": "99999999999"}, "session_absolute_ttl must be"),
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "50000"}, "must not exceed session_absolute_ttl"),
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "half an hour"}, "SCOPEGATE_SESSION_IDLE_TTL must be a"),
+])
+def test_bad_session_lifetimes_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})

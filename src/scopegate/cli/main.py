@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from . import admin_clients, admin_keys, admin_scopes, admin_users, demo, routes, serve, user
+from . import (
+    admin_clients,
+    admin_keys,
+    admin_scopes,
+    admin_sessions,
+    admin_users,
+    demo,
+    routes,
+    serve,
+    user,
+)
 from ._common import PlainErrorsGroup
 
 app = typer.Typer(
@@ -16,7 +26,8 @@ app = typer.Typer(
     cls=PlainErrorsGroup,
 )
 
-for module in (serve, admin_clients, admin_scopes, admin_users, admin_keys, routes, user, demo):
+for module in (serve, admin_clients, admin_scopes, admin_users, admin_sessions, admin_keys,
+               routes, user, demo):
     module.register(app)
 
 

@@ -83,10 +83,18 @@ def serve(
     workers: Annotated[int | None, typer.Option(envvar="SCOPEGATE_WORKERS",
                                                 help="Worker processes (default 1).")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    session_idle_ttl: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_SESSION_IDLE_TTL",
+        help="Seconds an unused browser session lasts (default 1800).")] = None,
+    session_absolute_ttl: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_SESSION_ABSOLUTE_TTL",
+        help="Seconds a browser session lasts after sign-in (default 43200).")] = None,
 ) -> None:
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
     settings = load_settings(host=host, port=port, database_url=database_url, issuer=issuer,
-                             catalog_path=catalog, workers=workers)
+                             catalog_path=catalog, workers=workers,
+                             session_idle_ttl=session_idle_ttl,
+                             session_absolute_ttl=session_absolute_ttl)
     if not settings.host.strip():
         fail("--host needs an address, e.g. 127.0.0.1")
     _check_can_listen(settings.host, settings.port)

@@ -2,7 +2,7 @@
 role cap, the values grants hand to response hooks, and family revocation.
 
 :func:`install` runs once at startup (``SETUP_HOOKS`` in :mod:`scopegate.server.app`):
-it builds the repositories, the session codec and the rate limiter, registers the
+it builds the repositories, the browser sessions and the rate limiter, registers the
 refresh-token and ID-token response hooks, and the refresh-token introspection handler.
 """
 
@@ -22,13 +22,14 @@ from ..scopes import Catalog, ScopeError
 from ..store.repositories.authorization_codes import AuthorizationCodeRepository
 from ..store.repositories.device_codes import DeviceCodeRepository
 from ..store.repositories.refresh_tokens import RefreshTokenRepository
+from ..store.repositories.sessions import SessionRepository
 from ..store.repositories.users import (
     ConsentRepository,
     UserRecord,
     UserRepository,
     WorkspaceRepository,
 )
-from .sessions import SessionCodec
+from .sessions import BrowserSessions, SessionCodec
 
 if TYPE_CHECKING:
     from .state import ServerState
@@ -76,7 +77,7 @@ class Interactive:
     codes: AuthorizationCodeRepository
     devices: DeviceCodeRepository
     refresh: RefreshTokenRepository
-    sessions: SessionCodec
+    sessions: BrowserSessions
     limiter: DualRateLimiter
     limits: PageLimits = field(default_factory=lambda: PageLimits())
 
@@ -157,7 +158,9 @@ def install(state: ServerState) -> None:
     from .id_token import id_token_hook
     from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
 
-    db = state.db
+    db, settings = state.db, state.settings
+    codec = SessionCodec(state.session_secret, secure=settings.issuer.startswith("https://"),
+                         max_age_s=settings.session_absolute_ttl)
     limiter = create_rate_limiter(state.settings.redis_url, prefix="scopegate:login:")
     state.extras[EXTRAS_KEY] = Interactive(
         users=UserRepository(db),
@@ -166,8 +169,9 @@ def install(state: ServerState) -> None:
         codes=AuthorizationCodeRepository(db),
         devices=DeviceCodeRepository(db),
         refresh=RefreshTokenRepository(db),
-        sessions=SessionCodec(state.session_secret,
-                              secure=state.settings.issuer.startswith("https://")),
+        sessions=BrowserSessions(codec, SessionRepository(db),
+                                 idle_s=settings.session_idle_ttl,
+                                 absolute_s=settings.session_absolute_ttl),
         limiter=limiter,
     )
     hooks = state.issuer.response_hooks

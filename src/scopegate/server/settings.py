@@ -24,6 +24,8 @@ signing_alg            ``ES256`` (``EdDSA`` also supported)
 max_body_bytes         16384
 api_key_prefix         ``sg``
 session_secret         None: generated once and stored in the database
+session_idle_ttl       1800: a browser session unused this long ends (30 minutes)
+session_absolute_ttl   43200: a browser session ends this long after sign-in (12 hours)
 client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoint
 workers                1
 =====================  ==============================================================
@@ -97,6 +99,8 @@ class Settings:
     max_body_bytes: int = 16384
     api_key_prefix: str = "sg"
     session_secret: str | None = None
+    session_idle_ttl: int = 30 * 60
+    session_absolute_ttl: int = 12 * 3600
     client_cache_ttl: float = 5.0
     workers: int = 1
     features: Features = field(default_factory=Features)
@@ -115,6 +119,7 @@ class Settings:
             # Larger lifetimes overflow datetime arithmetic (and are never meant).
             if getattr(self, name) > MAX_LIFETIME:
                 raise ValueError(f"{name} must be at most {MAX_LIFETIME} seconds (ten years)")
+        self._check_session_lifetimes()
         if not 0 <= self.client_cache_ttl <= MAX_LIFETIME:  # also refuses nan
             raise ValueError("client_cache_ttl must be between 0 and ten years")
         if not self.issuer:
@@ -122,6 +127,13 @@ class Settings:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
+
+    def _check_session_lifetimes(self) -> None:
+        for name in ("session_idle_ttl", "session_absolute_ttl"):
+            if not 0 < getattr(self, name) <= MAX_LIFETIME:
+                raise ValueError(f"{name} must be between 1 and {MAX_LIFETIME} seconds")
+        if self.session_idle_ttl > self.session_absolute_ttl:
+            raise ValueError("session_idle_ttl must not exceed session_absolute_ttl")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

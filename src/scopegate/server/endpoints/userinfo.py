@@ -61,8 +61,8 @@ async def userinfo(request: Request) -> Response:
         if not state.catalog.covers(scopes, ["openid"]):
             raise InsufficientScope(["openid"])
         user = await run_in_threadpool(interactive(state).users.get, str(claims["sub"]))
-        if user is None:
-            raise InvalidToken("the user no longer exists")
+        if user is None or user.disabled:
+            raise InvalidToken("the user no longer exists or is disabled")
         return JSONResponse(userinfo_claims(state.catalog, user, frozenset(scopes)),
                             headers=dict(NO_STORE))
     except OAuthError as exc:
