@@ -312,7 +312,9 @@ def test_exit_codes_and_messages(args: list[str], code: int, message: str,
                                       "SCOPEGATE_ACCESS_TOKEN_TTL=" + "9" * 30,
                                       "SCOPEGATE_CLIENT_CACHE_TTL=nan",
                                       "SCOPEGATE_SIGNING_ALG=none",
-                                      "SCOPEGATE_FEATURE_METRICS=maybe"])
+                                      "SCOPEGATE_FEATURE_METRICS=maybe",
+                                      "SCOPEGATE_SESSION_IDLE_TTL=0",
+                                      "SCOPEGATE_SESSION_ABSOLUTE_TTL=600"])
 def test_bad_settings_in_the_environment(variable: str, environment: dict[str, str]) -> None:
     name, _, value = variable.partition("=")
     for args in (["clients", "list"], ["signing-keys", "rotate"], ["serve"]):

@@ -132,6 +132,19 @@ def test_a_cookie_copied_before_logout_is_refused_at_authorize(
     assert decided.status_code == 403
 
 
+def test_logout_at_one_replica_ends_the_session_at_every_other(
+        browser: TestClient, settings: Settings, state: ServerState) -> None:
+    _, cookie = _signed_in(browser, state)
+    replica = create_app(settings)  # another process on the same database
+    with TestClient(replica, raise_server_exceptions=False) as other:
+        assert _device(other, cookie).status_code == 200
+        page = other.get("/device", headers={"cookie": f"{COOKIE_NAME}={cookie}"})
+        out = other.post("/logout", data={"csrf": hidden(page.text, "csrf")},
+                         headers={"cookie": f"{COOKIE_NAME}={cookie}"}, follow_redirects=False)
+        assert out.status_code == 303
+    assert _device(browser, cookie).status_code == 302
+
+
 def test_a_new_login_replaces_the_previous_session(browser: TestClient,
                                                    state: ServerState) -> None:
     email, first = _signed_in(browser, state)
