@@ -41,7 +41,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _new_csrf() -> str:
