@@ -51,6 +51,11 @@ BASELINE: dict[str, list[str]] = {
     "clients create": ["--name", "ci-bot"],
     "clients delete": ["{client_id}"],
     "users create": ["--email", "new@example.com", "--password-stdin"],
+    "users set-password": ["--email", "admin@example.com", "--password-stdin"],
+    "users disable": ["--email", "admin@example.com"],
+    "users enable": ["--email", "admin@example.com"],
+    "users sessions": ["--email", "admin@example.com"],
+    "users end-sessions": ["--email", "admin@example.com"],
     "workspaces create": ["beta"],
     "workspaces add-member": ["acme", "--email", "admin@example.com"],
     "keys create": ["--email", "admin@example.com", "--scope", "apps:read"],
@@ -58,7 +63,7 @@ BASELINE: dict[str, list[str]] = {
     "keys rotate": ["{key_id}"],
     "routes check": ["tests.cli.routes_check_apps:good"],
 }
-STDIN = {"users create": "s3cret-passw0rd\n"}
+STDIN = {"users create": "s3cret-passw0rd\n", "users set-password": "s3cret-passw0rd\n"}
 
 #: Bad values per option or argument. A new value-taking option must be added here.
 BAD_VALUES: dict[str, list[str]] = {
@@ -87,6 +92,9 @@ BAD_VALUES: dict[str, list[str]] = {
     "--login-first-wait": ["abc", "0", "-1", "nan", "86401"],
     "--login-max-wait": ["abc", "0", "inf", "nan", "1e9"],
     "--login-failure-reset": ["abc", "0", "nan", "inf", "2592001"],
+    "--session-idle-ttl": ["abc", "0", "-1", "50000", "9" * 12],
+    "--session-absolute-ttl": ["abc", "0", "60", "9" * 12],
+    "--session": ["", "ses_000000000000000000000000"],
     "--issuer": ["not a url", "ftp://x", "https://x/?q=1", "https://x:99999"],
     "--env": ["no-such-env", ""],
     "--kek-file": ["{missing}", "{malformed}", "{not_a_db}", ""],
@@ -321,7 +329,9 @@ def test_exit_codes_and_messages(args: list[str], code: int, message: str,
                                       "SCOPEGATE_SIGNING_ALG=none",
                                       "SCOPEGATE_FEATURE_METRICS=maybe",
                                       "SCOPEGATE_LOGIN_MAX_WAIT=0",
-                                      "SCOPEGATE_FORWARDED_ALLOW_IPS=proxy.internal"])
+                                      "SCOPEGATE_FORWARDED_ALLOW_IPS=proxy.internal",
+                                      "SCOPEGATE_SESSION_IDLE_TTL=0",
+                                      "SCOPEGATE_SESSION_ABSOLUTE_TTL=600"])
 def test_bad_settings_in_the_environment(variable: str, environment: dict[str, str]) -> None:
     name, _, value = variable.partition("=")
     for args in (["clients", "list"], ["signing-keys", "rotate"], ["serve"]):

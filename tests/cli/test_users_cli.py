@@ -82,3 +82,49 @@ def test_workspaces_and_members(db_url: str) -> None:
     assert code == 2 and "unknown role" in err
     code, out, _ = run(db_url, "workspaces", "list", "--json")
     assert json.loads(out) == [{"id": workspace.id, "name": "acme", "members": 1}]
+
+
+def test_disable_enable_and_set_password_say_what_they_did(db_url: str) -> None:
+    run(db_url, "users", "create", "--email", "d@example.org", "--password-stdin",
+        stdin="long-enough-pw")
+    code, out, err = run(db_url, "users", "disable", "--email", "D@example.org", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"id": json.loads(out)["id"], "email": "d@example.org",
+                               "disabled": True, "sessions_ended": 0}
+    code, out, _ = run(db_url, "users", "list", "--json")
+    assert json.loads(out)[0]["disabled_at"] is not None
+    code, out, _ = run(db_url, "users", "list")
+    assert "disabled" in out
+    code, out, _ = run(db_url, "users", "enable", "--email", "d@example.org")
+    assert code == 0 and out.strip() == "enabled d@example.org"
+    code, out, _ = run(db_url, "users", "set-password", "--email", "d@example.org",
+                       "--password-stdin", stdin="another-long-pw\n")
+    assert code == 0 and "0 session(s) ended" in out
+    user = UserRepository(Database(db_url)).by_email("d@example.org")
+    assert user is not None and not user.disabled
+    assert verify_password(user.password_hash, "another-long-pw")
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["users", "disable", "--email", "nobody@example.org"], 1, "no user with email"),
+    (["users", "sessions", "--email", "nobody@example.org"], 1, "no user with email"),
+    (["users", "end-sessions", "--email", "nobody@example.org"], 1, "no user with email"),
+    (["users", "set-password", "--email", "e@example.org"], 2, "--password-stdin"),
+    (["users", "end-sessions", "--email", "e@example.org", "--session", "ses_x"], 1,
+     "no session 'ses_x' for e@example.org"),
+])
+def test_session_and_account_commands_refuse_clearly(db_url: str, args: list[str], code: int,
+                                                     message: str) -> None:
+    run(db_url, "users", "create", "--email", "e@example.org", "--password-stdin",
+        stdin="long-enough-pw")
+    exit_code, _, err = run(db_url, *args)
+    assert exit_code == code and message in err and err.count("\n") == 1
+
+
+def test_a_user_without_sessions_lists_none_and_ends_none(db_url: str) -> None:
+    run(db_url, "users", "create", "--email", "f@example.org", "--password-stdin",
+        stdin="long-enough-pw")
+    assert json.loads(run(db_url, "users", "sessions", "--email", "f@example.org",
+                          "--json")[1]) == []
+    code, out, _ = run(db_url, "users", "end-sessions", "--email", "f@example.org")
+    assert code == 0 and out.strip() == "0 session(s) ended for f@example.org"

@@ -8,6 +8,7 @@ Chromium logs in, reads the consent page and presses the buttons.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,6 +170,8 @@ def test_reused_refresh_token_revokes_the_family(world: dict[str, Any], page: An
 
 
 @pytest.mark.parametrize("decision", ["Allow", "Deny"])
+
+
 def test_device_flow(world: dict[str, Any], page: Any, decision: str) -> None:
     start = httpx.post(world["meta"]["device_authorization_endpoint"],
                        data={"client_id": world["client_id"], "scope": "openid api"}).json()
@@ -261,3 +264,52 @@ def test_allow_after_mistyped_codes_is_not_a_guess(world: dict[str, Any], page: 
     assert page.locator("#user-code").inner_text() == start["user_code"]
     page.get_by_role("button", name="Allow").click()
     assert page.locator("#message-title").inner_text() == "Device connected"
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no hidden field {name!r}"
+    return found.group(1)
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(world: dict[str, Any],
+                                                           page: Any) -> None:
+    issuer = world["issuer"]
+    with httpx.Client(base_url=issuer) as victim:
+        form = victim.get("/login")
+        signed_in = victim.post("/login", data={
+            "csrf": _hidden(form.text, "csrf"), "email": EMAIL, "password": PASSWORD,
+            "next": "/device"})
+        assert signed_in.status_code == 303
+        stolen = {"cookie": f"sg_session={victim.cookies['sg_session']}"}
+        assert httpx.get(issuer + "/device", headers=stolen).status_code == 200
+        device = victim.get("/device")
+        assert victim.post("/logout", data={"csrf": _hidden(device.text, "csrf")}
+                           ).status_code == 303
+    refused = httpx.get(issuer + "/device", headers=stolen)
+    assert refused.status_code == 302 and refused.headers["location"].startswith("/login")
+    with LoopbackListener() as listener:
+        url, _ = _oauth(world, listener.redirect_uri, "openid api").create_authorization_url(
+            world["meta"]["authorization_endpoint"], code_verifier="v" * 50, nonce="n")
+        silent = httpx.get(url + "&prompt=none", headers=stolen)
+    assert "error=login_required" in silent.headers["location"]
+
+
+
+def test_logging_out_one_browser_leaves_the_others_signed_in(world: dict[str, Any],
+                                                             page: Any) -> None:
+    issuer = world["issuer"]
+    page.goto(issuer + "/device")
+    if page.url.startswith(issuer + "/login"):
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+    with httpx.Client(base_url=issuer) as other:
+        form = other.get("/login")
+        assert other.post("/login", data={"csrf": _hidden(form.text, "csrf"), "email": EMAIL,
+                                          "password": PASSWORD}).status_code == 303
+        device = other.get("/device")
+        assert other.post("/logout", data={"csrf": _hidden(device.text, "csrf")}
+                          ).status_code == 303
+    page.goto(issuer + "/device")
+    assert page.url.startswith(issuer + "/device")
+    assert page.get_by_label("Code").is_visible()

@@ -29,6 +29,7 @@ from scopegate.store.models import (
     RefreshToken,
     RevokedToken,
     User,
+    UserSession,
     utcnow,
 )
 
@@ -98,6 +99,12 @@ class Seed:
                         scopes=["apps:read"]))
         return key
 
+    def session(self, expires_at: datetime) -> str:
+        key = f"ses_{_id()[:24]}"
+        self.add(UserSession(id=key, token_hash=_id() + _id(), user_id=self.user,
+                             last_seen_at=PAST, expires_at=expires_at))
+        return key
+
     def consent(self) -> None:
         self.add(Consent(user_id=self.user, client_id=self.client, scopes=["api"],
                          updated_at=NOW))
@@ -147,13 +154,14 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
     past_grace, in_grace = clean.rotated_key(PAST), clean.rotated_key(FUTURE)
     clean.consent()
     ghost = clean.orphan_consent()
+    dead_session, live_session = clean.session(PAST), clean.session(FUTURE)
 
     report = asyncio.run(maintenance(state).run_once())
 
     assert report is not None and report.complete
     assert dict(report.pruned) == {"authorization_codes": 2, "device_codes": 1,
                                    "refresh_tokens": 3, "revoked_tokens": 1, "api_keys": 1,
-                                   "consents": 1}
+                                   "consents": 1, "user_sessions": 1}
     assert not _exists(db, AuthorizationCode, dead_code)
     assert not _exists(db, AuthorizationCode, used_dead)
     assert _exists(db, AuthorizationCode, used_live)  # its access token can still be revoked
@@ -169,6 +177,8 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
         assert cleared.previous_expires_at is None and cleared.key_hash == "0" * 64
         assert kept is not None and kept.previous_hash == "1" * 64
     assert not _exists(db, Consent, (ghost, clean.client))
+    assert not _exists(db, UserSession, dead_session)
+    assert _exists(db, UserSession, live_session)
     assert _exists(db, Consent, (clean.user, clean.client))
 
 

@@ -76,6 +76,14 @@ def test_login_throttle_and_proxy_settings_come_from_the_environment() -> None:
             s.login_first_wait, s.login_max_wait, s.login_failure_reset) == (3, 40, 0.5, 60.0,
                                                                              3600.0)
     assert s.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+
+
+def test_session_lifetimes_default_to_30_minutes_idle_and_12_hours_in_all() -> None:
+    s = Settings.from_env(env={}, database_url="sqlite:///x.db")
+    assert (s.session_idle_ttl, s.session_absolute_ttl) == (1800, 43200)
+    env = {"SCOPEGATE_SESSION_IDLE_TTL": "600", "SCOPEGATE_SESSION_ABSOLUTE_TTL": "3600"}
+    s = Settings.from_env(env=env, database_url="sqlite:///x.db")
+    assert (s.session_idle_ttl, s.session_absolute_ttl) == (600, 3600)
     assert Settings.from_env(env=s.to_env()) == s
 
 
@@ -113,3 +121,15 @@ def test_a_new_setting_plugs_into_the_check_table() -> None:
 def test_an_ipv6_host_gives_a_valid_default_issuer() -> None:
     s = Settings.from_env(env={"SCOPEGATE_HOST": "::1", "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
     assert s.issuer == "http://[::1]:8000"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "0"}, "SCOPEGATE_SESSION_IDLE_TTL .* must"),
+    ({"SCOPEGATE_SESSION_ABSOLUTE_TTL": "-5"}, "SCOPEGATE_SESSION_ABSOLUTE_TTL .* must be"),
+    ({"SCOPEGATE_SESSION_ABSOLUTE_TTL": "99999999999"}, "SCOPEGATE_SESSION_ABSOLUTE_TTL"),
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "50000"}, "must be at most SESSION_ABSOLUTE_TTL"),
+    ({"SCOPEGATE_SESSION_IDLE_TTL": "half an hour"}, "SCOPEGATE_SESSION_IDLE_TTL must be a"),
+])
+def test_bad_session_lifetimes_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})

@@ -1,4 +1,4 @@
-"""Migration 0008 adds ``clients.resource_servers`` (NULL for every existing client: it
+"""Migration 0007 adds ``clients.resource_servers`` (NULL for every existing client: it
 serves nothing) and takes it away again, keeping every client, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scopegate.store.repositories import ClientRepository
 
 from ._migrations import BACKENDS, NOW, empty_database, insert
 
-REVISION = "0008_resource_servers"
+REVISION = "0007_resource_servers"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -27,7 +27,7 @@ def _columns(db: Database) -> set[str]:
 
 
 def test_existing_clients_serve_nothing_and_downgrade_keeps_them(db: Database) -> None:
-    db.upgrade("0005_code_replay")
+    db.upgrade("0006_sessions")
     insert(db, "clients", client_id="old", name="old", secret_hash="h", is_public=False,
            grant_types=["client_credentials"], redirect_uris=[], allowed_scopes=["api"],
            default_scopes=["api"], created_at=NOW)
@@ -41,7 +41,7 @@ def test_existing_clients_serve_nothing_and_downgrade_keeps_them(db: Database) -
                 default_scopes=["api"], resource_servers=["https://api.example"])
     guard = repo.get("guard")
     assert guard is not None and guard.resource_servers == {"https://api.example"}
-    db.downgrade("0005_code_replay")
+    db.downgrade("0006_sessions")
     assert "resource_servers" not in _columns(db)
     with db.engine.connect() as conn:
         ids = set(conn.execute(sa.text("SELECT client_id FROM clients")).scalars())

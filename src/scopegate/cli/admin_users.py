@@ -1,4 +1,8 @@
-"""CLI commands: ``users create|list`` and ``workspaces create|list|add-member``.
+"""CLI commands: ``users create|list|set-password|disable|enable`` and
+``workspaces create|list|add-member``.
+
+A new password or a disabled user ends every browser session of that user at once
+(on every replica: the sessions are rows in the database).
 
 Passwords are read from standard input only (``--password-stdin``), never from a flag,
 so they do not land in shell history or ``ps``. Roles are the catalog's ``[roles]``.
@@ -12,6 +16,7 @@ from typing import Annotated
 import typer
 
 from ..server.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from ..store import Database
 from ..store.repositories.users import (
     AlreadyExists,
     UserRecord,
@@ -35,7 +40,7 @@ from ._common import (
     shown,
 )
 
-__all__ = ["register"]
+__all__ = ["EmailOption", "existing_user", "register", "users_app"]
 
 users_app = typer.Typer(help="People who log in (their role caps their tokens).",
                         no_args_is_help=True)
@@ -54,7 +59,16 @@ def _check_role(role: str, catalog_path: str | None) -> str:
 
 def _user_dict(user: UserRecord) -> dict[str, object]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
-            "created_at": user.created_at.isoformat()}
+            "created_at": user.created_at.isoformat(),
+            "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None}
+
+
+def existing_user(db: Database, email: str) -> UserRecord:
+    """The user with ``email``, or a one-line error (exit 1)."""
+    user = UserRepository(db).by_email(email)
+    if user is None:
+        fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
+    return user
 
 
 def _read_password() -> str:
@@ -106,8 +120,62 @@ def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = Fal
     if as_json:
         print_json([_user_dict(u) for u in users])
         return
-    print_table(("id", "email", "name", "role"),
-                ((u.id, u.email, u.name or "", u.role) for u in users))
+    print_table(("id", "email", "name", "role", "state"),
+                ((u.id, u.email, u.name or "", u.role, "disabled" if u.disabled else "active")
+                 for u in users))
+
+
+EmailOption = Annotated[str, typer.Option("--email", help="The user's email.")]
+
+
+@admin_command(users_app, "set-password")
+def users_set_password(
+    email: EmailOption,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the new password from standard input (required).")
+    ] = False,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a new password; every browser session of the user ends."""
+    if not password_stdin:
+        fail("pass --password-stdin and pipe the password in (it is never a flag)")
+    password_hash = hash_password(_read_password())
+    with open_store(load_settings(database_url=database_url)) as db:
+        user = existing_user(db, email)
+        ended = UserRepository(db).change_password(user.id, password_hash)
+    if as_json:
+        print_json({"id": user.id, "email": user.email, "sessions_ended": ended})
+    else:
+        typer.echo(f"changed the password of {user.email}; {ended} session(s) ended")
+
+
+def _set_disabled(email: str, disabled: bool, database_url: str | None,
+                  as_json: bool) -> None:
+    with open_store(load_settings(database_url=database_url)) as db:
+        user = existing_user(db, email)
+        ended = UserRepository(db).set_disabled(user.id, disabled)
+    if as_json:
+        print_json({"id": user.id, "email": user.email, "disabled": disabled,
+                    "sessions_ended": ended})
+    elif disabled:
+        typer.echo(f"disabled {user.email}; {ended} session(s) ended")
+    else:
+        typer.echo(f"enabled {user.email}")
+
+
+@admin_command(users_app, "disable")
+def users_disable(email: EmailOption, database_url: DatabaseUrlOption = None,
+                  as_json: JsonOption = False) -> None:
+    """Disable a user: no sign-in, no tokens; every browser session of theirs ends."""
+    _set_disabled(email, True, database_url, as_json)
+
+
+@admin_command(users_app, "enable")
+def users_enable(email: EmailOption, database_url: DatabaseUrlOption = None,
+                 as_json: JsonOption = False) -> None:
+    """Enable a disabled user again (they sign in anew)."""
+    _set_disabled(email, False, database_url, as_json)
 
 
 @admin_command(workspaces_app, "create")
@@ -154,9 +222,7 @@ def workspaces_add_member(
         workspace = WorkspaceRepository(db).by_name(name)
         if workspace is None:
             fail(f"no workspace named {shown(name)}", code=EXIT_FAILED)
-        user = UserRepository(db).by_email(email)
-        if user is None:
-            fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
+        user = existing_user(db, email)
         WorkspaceRepository(db).add_member(workspace.id, user.id, role)
     if as_json:
         print_json({"workspace_id": workspace.id, "user_id": user.id, "role": role})

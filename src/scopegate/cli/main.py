@@ -9,6 +9,7 @@ from . import (
     admin_keys,
     admin_scopes,
     admin_secrets,
+    admin_sessions,
     admin_users,
     demo,
     routes,
@@ -26,7 +27,8 @@ app = typer.Typer(
     cls=PlainErrorsGroup,
 )
 
-for module in (serve, admin_clients, admin_scopes, admin_users, admin_keys, admin_secrets,
+for module in (serve, admin_clients, admin_scopes, admin_users, admin_sessions, admin_keys,
+               admin_secrets,
                routes, user, demo):
     module.register(app)
 

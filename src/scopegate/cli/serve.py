@@ -95,6 +95,12 @@ def serve(
         envvar="SCOPEGATE_LOGIN_FAILURE_RESET",
         help="Seconds without an attempt after which failures are forgotten "
              "(default 43200).")] = None,
+    session_idle_ttl: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_SESSION_IDLE_TTL",
+        help="Seconds an unused browser session lasts (default 1800).")] = None,
+    session_absolute_ttl: Annotated[int | None, typer.Option(
+        envvar="SCOPEGATE_SESSION_ABSOLUTE_TTL",
+        help="Seconds a browser session lasts after sign-in (default 43200).")] = None,
 ) -> None:
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
     settings = load_settings(
@@ -103,7 +109,8 @@ def serve(
         login_failures_per_account_address=login_failures_per_account_address,
         login_failures_per_address=login_failures_per_address,
         login_first_wait=login_first_wait, login_max_wait=login_max_wait,
-        login_failure_reset=login_failure_reset)
+        login_failure_reset=login_failure_reset,
+        session_idle_ttl=session_idle_ttl, session_absolute_ttl=session_absolute_ttl)
     if not settings.host.strip():
         fail("--host needs an address, e.g. 127.0.0.1")
     _check_can_listen(settings.host, settings.port)

@@ -2,7 +2,7 @@
 role cap, the values grants hand to response hooks, and family revocation.
 
 :func:`install` runs once at startup (``SETUP_HOOKS`` in :mod:`scopegate.server.app`):
-it builds the repositories, the session codec and the failure throttle, registers the
+it builds the repositories, the browser sessions and the failure throttle, registers the
 refresh-token and ID-token response hooks, and the refresh-token introspection handler.
 """
 
@@ -21,13 +21,14 @@ from ..scopes import Catalog, ScopeError
 from ..store.repositories.authorization_codes import AuthorizationCodeRepository
 from ..store.repositories.device_codes import DeviceCodeRepository
 from ..store.repositories.refresh_tokens import RefreshTokenRepository
+from ..store.repositories.sessions import SessionRepository
 from ..store.repositories.users import (
     ConsentRepository,
     UserRecord,
     UserRepository,
     WorkspaceRepository,
 )
-from .sessions import SessionCodec
+from .sessions import BrowserSessions, SessionCodec
 from .throttle import FailureStore, LoginLimits, create_failure_store
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class Interactive:
     codes: AuthorizationCodeRepository
     devices: DeviceCodeRepository
     refresh: RefreshTokenRepository
-    sessions: SessionCodec
+    sessions: BrowserSessions
     throttle: FailureStore
     login_limits: LoginLimits
     limits: PageLimits = field(default_factory=lambda: PageLimits())
@@ -157,8 +158,10 @@ def install(state: ServerState) -> None:
     from .id_token import id_token_hook
     from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
 
-    db = state.db
-    throttle = create_failure_store(state.settings.redis_url, prefix="scopegate:failures:")
+    db, settings = state.db, state.settings
+    codec = SessionCodec(state.session_secret, secure=settings.issuer.startswith("https://"),
+                         max_age_s=settings.session_absolute_ttl)
+    throttle = create_failure_store(settings.redis_url, prefix="scopegate:failures:")
     state.extras[EXTRAS_KEY] = Interactive(
         users=UserRepository(db),
         workspaces=WorkspaceRepository(db),
@@ -166,10 +169,11 @@ def install(state: ServerState) -> None:
         codes=AuthorizationCodeRepository(db),
         devices=DeviceCodeRepository(db),
         refresh=RefreshTokenRepository(db),
-        sessions=SessionCodec(state.session_secret,
-                              secure=state.settings.issuer.startswith("https://")),
+        sessions=BrowserSessions(codec, SessionRepository(db),
+                                 idle_s=settings.session_idle_ttl,
+                                 absolute_s=settings.session_absolute_ttl),
         throttle=throttle,
-        login_limits=LoginLimits.from_settings(state.settings),
+        login_limits=LoginLimits.from_settings(settings),
     )
     hooks = state.issuer.response_hooks
     hooks.append(minted_access_hook)

@@ -15,7 +15,9 @@ What is pruned, and when (``now`` is the pass's clock):
   still detected as reuse; kept forever, a family would grow a row per refresh);
 - ``revoked_tokens``: deny-list entries of tokens that have expired anyway;
 - ``api_keys``: rotated-out secrets past their grace period are cleared (the key stays);
-- ``consents``: rows whose user or client is gone.
+- ``consents``: rows whose user or client is gone;
+- ``user_sessions``: browser sessions past their idle or absolute deadline (a live
+  session moves its deadline at most once a minute, see :mod:`.sessions`).
 
 Work per pass is bounded: each table is pruned in batches of ``PRUNE_BATCH`` rows, each
 batch its own short transaction, at most ``MAX_BATCHES`` per table, so a backlog is
@@ -42,6 +44,7 @@ from ..store.repositories.authorization_codes import AuthorizationCodeRepository
 from ..store.repositories.device_codes import DeviceCodeRepository
 from ..store.repositories.refresh_tokens import RefreshTokenRepository
 from ..store.repositories.revocations import RevocationRepository
+from ..store.repositories.sessions import SessionRepository
 from ..store.repositories.users import ConsentRepository
 from .logging import logger
 
@@ -63,7 +66,7 @@ MAINTENANCE_KEY = "maintenance"  # where the lifespan puts the Maintenance in st
 PRUNE_BATCH = 500
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
-                 "api_keys", "consents")
+                 "api_keys", "consents", "user_sessions")
 
 #: One batch of one table: (database, now, limit) -> rows pruned.
 PruneStep = Callable[[Database, datetime, int], int]
@@ -75,6 +78,7 @@ _STEPS: dict[str, PruneStep] = {
     "revoked_tokens": lambda db, now, n: RevocationRepository(db).prune(now, n),
     "api_keys": lambda db, now, n: ApiKeyRepository(db).prune_rotated(now, n),
     "consents": lambda db, _now, n: ConsentRepository(db).prune_orphans(n),
+    "user_sessions": lambda db, now, n: SessionRepository(db).prune(now, n),
 }
 
 

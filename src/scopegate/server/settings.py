@@ -31,6 +31,8 @@ kek                    None: key-encryption key(s), base64url of 32 bytes, comma
 kek_file               None: a file with the KEK(s), one a line; with neither set, SQLite
                        uses ``<database file>.kek`` (created, mode 0600) and PostgreSQL
                        refuses to start
+session_idle_ttl       1800: a browser session unused this long ends (30 minutes)
+session_absolute_ttl   43200: a browser session ends this long after sign-in (12 hours)
 client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoint
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
@@ -139,6 +141,8 @@ class Settings:
     session_secret: str | None = None
     kek: str | None = field(default=None, repr=False)
     kek_file: str | None = None
+    session_idle_ttl: int = 30 * 60
+    session_absolute_ttl: int = 12 * 3600
     client_cache_ttl: float = 5.0
     workers: int = 1
     management_audience: str = ""
@@ -161,6 +165,10 @@ class Settings:
             object.__setattr__(self, "management_audience", self.issuer + "/api/v1/")
         check_fields(self, FIELD_CHECKS, setting_name, secrets=SECRET_FIELDS)
         _check_login_waits(self)
+        if self.session_idle_ttl > self.session_absolute_ttl:
+            raise ConfigError(setting_name("session_idle_ttl"),
+                              f"at most SESSION_ABSOLUTE_TTL ({self.session_absolute_ttl})",
+                              self.session_idle_ttl)
         object.__setattr__(self, "forwarded_allow_ips",
                            ",".join(_proxy_items(self.forwarded_allow_ips)))
 
@@ -219,6 +227,8 @@ _SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
                 "database_url": "--database-url", "catalog_path": "--catalog",
                 "workers": "--workers", "kek_file": "--kek-file",
                 "forwarded_allow_ips": "--forwarded-allow-ips",
+                "session_idle_ttl": "--session-idle-ttl",
+                "session_absolute_ttl": "--session-absolute-ttl",
                 **{name: "--" + name.replace("_", "-") for name in (
                     "login_failures_per_account_address", "login_failures_per_address",
                     "login_first_wait", "login_max_wait", "login_failure_reset")}}
@@ -282,6 +292,8 @@ FIELD_CHECKS: dict[str, Check] = {
     "session_secret": _secret,
     "client_cache_ttl": number_in(0, MAX_LIFETIME, " seconds"),
     "workers": whole_number_in(1, 256),
+    "session_idle_ttl": _LIFETIME,
+    "session_absolute_ttl": _LIFETIME,
     "kek": text(4096),
     "kek_file": existing_file,
     "management_audience": absolute_uri,

@@ -231,13 +231,9 @@ async def authorize(request: Request) -> Response:
                             error_code=exc.error)
     try:
         req = _validate(state, client, redirect_uri, params)
-        session = services.sessions.read(request)
-        if session is None or not session.logged_in or "login" in req.prompt:
-            if "none" in req.prompt:
-                raise LoginRequired("the user is not logged in")
-            return _login_redirect(params)
-        user = await run_in_threadpool(services.users.get, session.user_id or "")
-        if user is None:
+        session = await services.sessions.read(request)
+        user = session.user if session is not None else None
+        if session is None or user is None or "login" in req.prompt:
             if "none" in req.prompt:
                 raise LoginRequired("the user is not logged in")
             return _login_redirect(params)

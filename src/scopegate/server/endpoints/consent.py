@@ -59,7 +59,7 @@ async def decide(request: Request) -> Response:
     if decision == "deny":
         return error_redirect(req.redirect_uri, AccessDenied("the user denied the request"),
                               req.state, issuer, status_code=303)
-    user = await run_in_threadpool(services.users.get, user_id)
+    user = session.user  # read with the session: one query for both
     client = await state.clients.get(req.client_id)
     if user is None or client is None:
         return message_page("Request no longer valid", "Start again from the application.",

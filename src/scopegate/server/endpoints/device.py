@@ -113,11 +113,9 @@ async def verification_page(request: Request) -> Response:
     """GET ``/device``: the code form (pre-filled from ``verification_uri_complete``)."""
     state: ServerState = request.app.state.server
     services = interactive(state)
-    session = services.sessions.read(request)
-    if session is None or not session.logged_in:
-        return _login_first(request)
-    user = await run_in_threadpool(services.users.get, session.user_id or "")
-    if user is None:
+    session = await services.sessions.read(request)
+    user = session.user if session is not None else None
+    if session is None or user is None:
         return _login_first(request)
     typed = request.query_params.get("user_code", "")[:32]
     return page("device_enter.html", action=VERIFICATION_PATH, csrf=session.csrf,
@@ -173,7 +171,7 @@ async def verification_submit(request: Request) -> Response:
     if isinstance(read, Response):
         return read
     session, form = read
-    user = await run_in_threadpool(services.users.get, session.user_id or "")
+    user = session.user
     if user is None:
         return _login_first(request)
     typed = form.get("user_code", "")

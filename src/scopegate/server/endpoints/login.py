@@ -32,6 +32,7 @@ __all__ = ["LOGIN_PATH", "LOGOUT_PATH", "on_startup", "openapi_paths", "routes"]
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 _WRONG = "Email or password is incorrect."
+_DISABLED = "This account is disabled. Ask an administrator to enable it."
 
 # The login page is always mounted, so it sets up what every interactive grant shares.
 on_startup = install
@@ -40,12 +41,12 @@ on_startup = install
 async def login_page(request: Request) -> Response:
     """GET: show the form (and give an anonymous session its CSRF token)."""
     state = request.app.state.server
-    codec = interactive(state).sessions
-    session, new = codec.read_or_new(request)
+    sessions = interactive(state).sessions
+    session, new = await sessions.read_or_new(request)
     response = page("login.html", action=LOGIN_PATH, csrf=session.csrf, email="",
                     next=safe_next(request.query_params.get("next")), error=None)
     if new:
-        codec.write(response, session)
+        sessions.write(response, session)
     return response
 
 
@@ -99,24 +100,26 @@ async def login_submit(request: Request) -> Response:
         return _too_many(again, user)
     if user is None:
         return again(_WRONG, 401)
+    if user.disabled:
+        return again(_DISABLED, 403)
     if needs_rehash(user.password_hash):
         await run_in_threadpool(services.users.set_password_hash, user.id,
                                 hash_password(password))
     response = RedirectResponse(target, status_code=303)
-    services.sessions.write(response, session.login(user.id))
+    await services.sessions.log_in(request, response, user)
     return response
 
 
 async def logout(request: Request) -> Response:
-    """POST: end the session (CSRF-checked) and show the sign-in page."""
+    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
     state = request.app.state.server
-    codec = interactive(state).sessions
-    read = await read_csrf_form(request, state, codec, expired="Reload the page and try again.")
+    sessions = interactive(state).sessions
+    read = await read_csrf_form(request, state, sessions,
+                                expired="Reload the page and try again.")
     if isinstance(read, Response):
         return read
-    session, _ = read
     response = RedirectResponse(LOGIN_PATH, status_code=303)
-    codec.write(response, session.logout())
+    await sessions.log_out(request, response)
     return response
 
 
@@ -144,6 +147,9 @@ openapi_paths: dict[str, Any] = {
                  "responses": {"303": {"description": "Logged in: go to next"},
                                **html_responses({**_FORM_ERRORS,
                                                  401: "Wrong email or password",
+                                                 403: "The session expired, the CSRF "
+                                                      "token does not match, or the "
+                                                      "account is disabled",
                                                  429: "Too many wrong passwords from this "
                                                       "address: wait Retry-After seconds"})}},
     },

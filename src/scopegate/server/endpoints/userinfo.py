@@ -67,8 +67,8 @@ async def userinfo(request: Request) -> Response:
             raise InvalidToken("this access token is not meant for userinfo: request one "
                                "with the openid scope")
         user = await run_in_threadpool(interactive(state).users.get, str(claims["sub"]))
-        if user is None:
-            raise InvalidToken("the user no longer exists")
+        if user is None or user.disabled:
+            raise InvalidToken("the user no longer exists or is disabled")
         return JSONResponse(userinfo_claims(state.catalog, user, frozenset(scopes)),
                             headers=dict(NO_STORE))
     except OAuthError as exc:

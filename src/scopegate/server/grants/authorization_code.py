@@ -94,8 +94,8 @@ class AuthorizationCodeGrant(Grant):
         pkce.verify(pkce.PkceChallenge(record.code_challenge, record.code_challenge_method),
                     ctx.params.get("code_verifier"))
         user = await run_in_threadpool(services.users.get, record.user_id)
-        if user is None:
-            raise InvalidGrant("the user no longer exists")
+        if user is None or user.disabled:
+            raise InvalidGrant("the user no longer exists or is disabled")
         grant = UserGrant(user=user, auth_time=int(record.auth_time.timestamp()),
                           nonce=record.nonce,
                           refresh=refresh_plan_for(ctx, record.scopes, record.resources))

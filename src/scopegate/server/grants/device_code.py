@@ -68,8 +68,8 @@ class DeviceCodeGrant(Grant):
         if not await run_in_threadpool(services.devices.consume, device_hash):
             raise InvalidGrant("this device code was already exchanged")
         user = await run_in_threadpool(services.users.get, record.user_id or "")
-        if user is None or record.auth_time is None:
-            raise InvalidGrant("the approving user no longer exists")
+        if user is None or user.disabled or record.auth_time is None:
+            raise InvalidGrant("the approving user no longer exists or is disabled")
         cap_to_role(ctx.server.catalog, user.role, record.scopes)
         grant = UserGrant(user=user, auth_time=int(record.auth_time.timestamp()),
                           refresh=refresh_plan_for(ctx, record.scopes, record.resources))

@@ -71,6 +71,8 @@ class RefreshTokenGrant(Grant):
         if user is None:
             await revoke_family(state, record.family_id)
             raise InvalidGrant("the user no longer exists")
+        if user.disabled:  # kept, not revoked: enabling the user again restores it
+            raise InvalidGrant("the user is disabled")
         cap_to_role(state.catalog, user.role, scopes)
         plan = RefreshPlan(family_id=record.family_id, grant_scopes=record.scopes,
                            resources=record.resources, parent_hash=token_hash)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest, OAuthError
-from ..sessions import BrowserSession, SessionCodec
+from ..sessions import BrowserSession, BrowserSessions
 from ..shared import Context, parse_form
 from .render import message_page
 
@@ -36,7 +36,7 @@ async def read_form(request: Request, state: ServerState) -> dict[str, str]:
 async def read_csrf_form(
     request: Request,
     state: ServerState,
-    sessions: SessionCodec,
+    sessions: BrowserSessions,
     *,
     expired: str,
     require_login: bool = False,
@@ -45,9 +45,10 @@ async def read_csrf_form(
 
     Returns the session and the form, or the page to answer instead: "Bad request" for
     a malformed form, "Session expired" (403, ``expired`` as the advice) when the cookie
-    is missing, the CSRF token does not match, or ``require_login`` and nobody is in.
+    is missing, the CSRF token does not match, or ``require_login`` and nobody is in
+    (the session ended, expired, or its user was disabled).
     """
-    session = sessions.read(request)
+    session = await sessions.read(request)
     try:
         form = await read_form(request, state)
     except OAuthError as exc:

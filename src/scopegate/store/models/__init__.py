@@ -7,6 +7,7 @@ from .api_keys import ApiKey
 from .base import Base, UTCDateTime, created_at_column, utcnow
 from .clients import Client
 from .keys import RevokedToken, ServerSecret, SigningKey
+from .sessions import UserSession
 from .users import (
     AuthorizationCode,
     Consent,
@@ -31,6 +32,7 @@ __all__ = [
     "SigningKey",
     "UTCDateTime",
     "User",
+    "UserSession",
     "Workspace",
     "created_at_column",
     "utcnow",

@@ -29,7 +29,10 @@ _ID = sa.String(40)  # "usr_…", "ws_…", "fam_…"
 
 
 class User(Base):
-    """A person who logs in; ``role`` names a catalog role that caps their tokens."""
+    """A person who logs in; ``role`` names a catalog role that caps their tokens.
+
+    A user with ``disabled_at`` set cannot sign in or use the tokens they were given.
+    """
 
     __tablename__ = "users"
 
@@ -39,6 +42,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256), nullable=False)
     role: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Workspace(Base):

@@ -13,10 +13,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import utcnow
 from ..models.clients import Client
+from ..models.sessions import UserSession
 from ..models.users import Consent, Membership, User, Workspace
 
 __all__ = [
@@ -66,11 +68,18 @@ class UserRecord:
     role: str
     created_at: datetime
     password_hash: str = field(repr=False)
+    disabled_at: datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        """Whether an admin disabled the user (no sign-in, no tokens)."""
+        return self.disabled_at is not None
 
     @classmethod
     def from_row(cls, row: User) -> UserRecord:
         """Snapshot an ORM row."""
-        return cls(row.id, row.email, row.name, row.role, row.created_at, row.password_hash)
+        return cls(row.id, row.email, row.name, row.role, row.created_at, row.password_hash,
+                   row.disabled_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +146,38 @@ class UserRepository:
             return [UserRecord.from_row(row) for row in rows]
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        """Replace a user's password hash (after a rehash or a reset)."""
+        """Replace a user's password hash with a rehash of the same password (sessions stay).
+
+        A new password goes through :meth:`change_password`, which signs the user out.
+        """
         with self.db.session() as session:
             session.execute(sa.update(User).where(User.id == user_id)
                             .values(password_hash=password_hash))
+
+    def change_password(self, user_id: str, password_hash: str) -> int:
+        """Set a new password and end every session of the user, in one transaction.
+
+        :returns: how many browser sessions ended.
+        """
+        with self.db.session() as session:
+            session.execute(sa.update(User).where(User.id == user_id)
+                            .values(password_hash=password_hash))
+            return _end_sessions(session, user_id)
+
+    def set_disabled(self, user_id: str, disabled: bool, now: datetime | None = None) -> int:
+        """Disable a user (ending every session of theirs) or enable them again.
+
+        :returns: how many browser sessions ended (0 when enabling).
+        """
+        with self.db.session() as session:
+            session.execute(sa.update(User).where(User.id == user_id).values(
+                disabled_at=(now or utcnow()) if disabled else None))
+            return _end_sessions(session, user_id) if disabled else 0
+
+
+def _end_sessions(session: Session, user_id: str) -> int:
+    result = session.execute(sa.delete(UserSession).where(UserSession.user_id == user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class WorkspaceRepository:

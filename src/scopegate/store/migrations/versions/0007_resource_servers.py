@@ -6,8 +6,8 @@ the introspection endpoint tells a caller about a token only if the caller is th
 token's own client or serves one of the token's audiences. NULL (every existing client)
 serves nothing.
 
-Revision ID: 0008_resource_servers
-Revises: 0005_code_replay
+Revision ID: 0007_resource_servers
+Revises: 0006_sessions
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_resource_servers"
-down_revision = "0005_code_replay"
+revision = "0007_resource_servers"
+down_revision = "0006_sessions"
 branch_labels = None
 depends_on = None
 
