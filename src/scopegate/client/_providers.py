@@ -22,8 +22,11 @@ import httpx
 from scopegate.scopes import Catalog, ScopeError, catalog_from_listing, format_scope, scope_set
 
 from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
-from ._exceptions import AuthenticationError, DeviceFlowError, TokenEndpointError
+from ._exceptions import AuthenticationError, ConfigError, DeviceFlowError, TokenEndpointError
 from ._flow import Blocking, Flow, Sleep
+from ._http import MAX_RESPONSE_BYTES, refuse_redirect, sdk_request
+from ._http import http_timeout as http_timeout_seconds
+from ._https import secure_url
 from ._loopback import LoopbackListener
 from ._tokens import Token
 
@@ -56,7 +59,8 @@ INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
     "api",
 )
 _DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-_MAX_RESPONSE_BYTES = 1_000_000
+#: RFC 9207: the server promises ``iss`` in every authorization response.
+_ISS_SUPPORTED = "authorization_response_iss_parameter_supported"
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -67,7 +71,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def _json_body(response: httpx.Response) -> dict[str, Any]:
-    if len(response.content) > _MAX_RESPONSE_BYTES:
+    if len(response.content) > MAX_RESPONSE_BYTES:
         raise TokenEndpointError("invalid_response", "response too large", response.status_code)
     try:
         data = response.json()
@@ -104,6 +108,10 @@ class TokenProvider:
     :param client_id: this client's id.
     :param scopes: scopes requested when nothing more specific is asked.
     :param token_endpoint: skip discovery for the token endpoint.
+    :param http_timeout: total seconds for each request (default ``SCOPEGATE_HTTP_TIMEOUT``
+        or 30).
+    :param allow_insecure_http: send credentials to a non-loopback ``http://`` issuer
+        (tests only; default ``SCOPEGATE_INSECURE_HTTP``).
     """
 
     #: Whether a token can be obtained without a person (then step-up needs no login).
@@ -118,9 +126,13 @@ class TokenProvider:
         scopes: Iterable[str] | None = None,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
-        self.issuer = issuer.rstrip("/")
+        self.allow_insecure_http = allow_insecure_http
+        self.issuer = self._secure(issuer, "issuer").rstrip("/")
         self.client_id = client_id
+        self.http_timeout = http_timeout_seconds(http_timeout)
         self.scopes: frozenset[str] = scope_set(self.default_scopes if scopes is None else scopes)
         self.clock = clock
         self._metadata: dict[str, Any] | None = (
@@ -131,16 +143,41 @@ class TokenProvider:
         self._catalog_checked = False  # the metadata said there is none, or we have it
         self._catalog_retry_at = 0.0  # monotonic time after which a failed fetch is retried
 
+    def _secure(self, url: str, setting: str) -> str:
+        return secure_url(url, setting, allow_insecure_http=self.allow_insecure_http)
+
+    def _request(
+        self, method: str, url: str, form: Mapping[str, str] | None = None, **headers: str
+    ) -> httpx.Request:
+        return sdk_request(method, url, timeout=self.http_timeout, form=form, headers=headers)
+
+    def _exchange(self, request: httpx.Request) -> Flow[httpx.Response]:
+        """Send a request carrying credentials; a redirect is refused, never followed."""
+        response: httpx.Response = yield request
+        refuse_redirect(request, response)
+        return response
+
     def metadata_flow(self) -> Flow[Mapping[str, Any]]:
-        """Fetch (once) the RFC 8414 metadata from ``<issuer>/.well-known/...``."""
+        """Fetch (once) the RFC 8414 metadata from ``<issuer>/.well-known/...``.
+
+        Metadata naming another issuer is refused (RFC 8414 §3.3) before any
+        credential is sent, and is not kept.
+        """
         if self._metadata is None:
-            response = yield httpx.Request("GET", self.issuer + METADATA_PATH)
+            url = self.issuer + METADATA_PATH
+            response = yield self._request("GET", url)
             if response.status_code != 200:
                 raise AuthenticationError(
-                    f"{self.issuer}{METADATA_PATH}: HTTP {response.status_code}; "
-                    "is the issuer URL right?"
+                    f"{url}: HTTP {response.status_code}; is the issuer URL right?"
                 )
-            self._metadata = _json_body(response)
+            metadata = _json_body(response)
+            claimed = metadata.get("issuer")
+            if not isinstance(claimed, str) or claimed.rstrip("/") != self.issuer:
+                raise AuthenticationError(
+                    f"{url}: the metadata names issuer {claimed!r}, not the configured "
+                    f"{self.issuer!r}; refusing to send credentials (RFC 8414 §3.3)"
+                )
+            self._metadata = metadata
         return self._metadata
 
     def catalog_flow(self) -> Flow[Catalog | None]:
@@ -161,12 +198,12 @@ class TokenProvider:
             self._catalog_checked = True
             return None
         try:
-            response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
+            response = yield self._request("GET", url)
             body = _json_body(response)
             if response.status_code != 200:
                 raise TokenEndpointError("invalid_response", f"HTTP {response.status_code}")
             self.catalog = catalog_from_listing(body, url)
-        except (httpx.TransportError, TokenEndpointError, ScopeError) as exc:
+        except (httpx.TransportError, AuthenticationError, ScopeError) as exc:
             log.warning("%s: scope catalog unavailable (%s); comparing scopes by name", url, exc)
             self._catalog_retry_at = time.monotonic() + _CATALOG_RETRY_AFTER
             return None
@@ -179,7 +216,10 @@ class TokenProvider:
         url = metadata.get(name)
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise AuthenticationError(f"{self.issuer}: metadata has no usable {name}")
-        return url
+        try:
+            return self._secure(url, name)
+        except ConfigError as exc:
+            raise AuthenticationError(f"{self.issuer} metadata: {exc}") from None
 
     def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
         form["client_id"] = self.client_id
@@ -189,9 +229,9 @@ class TokenProvider:
     ) -> Flow[Token]:
         """POST a form to the token endpoint and parse the answer into a :class:`Token`."""
         url = yield from self.endpoint_flow("token_endpoint")
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         self._client_auth(form, headers)
-        response = yield httpx.Request("POST", url, data=form, headers=headers)
+        response = yield from self._exchange(self._request("POST", url, form, **headers))
         body = _json_body(response)
         _raise_for_error(response, body)
         return Token.from_response(
@@ -230,9 +270,17 @@ class ClientCredentialsProvider(TokenProvider):
         scopes: Iterable[str] | None = None,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self._secret = client_secret
 
@@ -274,16 +322,26 @@ class AuthorizationCodePkceProvider(TokenProvider):
         timeout: float = 300.0,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self.open_browser = open_browser
         self.opener = opener
         self.announce = announce or _announce_url
         self.timeout = timeout
 
-    def _authorize(self, endpoint: str, scopes: frozenset[str], challenge: str) -> tuple[str, str]:
+    def _authorize(
+        self, endpoint: str, scopes: frozenset[str], challenge: str, iss_required: bool
+    ) -> tuple[str, str]:
         state = secrets.token_urlsafe(24)
         with LoopbackListener(state) as listener:
             query = urllib.parse.urlencode(
@@ -301,13 +359,17 @@ class AuthorizationCodePkceProvider(TokenProvider):
             self.announce(url)
             if self.open_browser:
                 self.opener(url)
-            return listener.wait(self.timeout), listener.redirect_uri
+            code = listener.wait(self.timeout, issuer=self.issuer, issuer_required=iss_required)
+            return code, listener.redirect_uri
 
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Send the user to the browser, wait on the loopback, then redeem the code."""
         endpoint = yield from self.endpoint_flow("authorization_endpoint")
+        iss_required = (yield from self.metadata_flow()).get(_ISS_SUPPORTED) is True
         verifier, challenge = pkce_pair()
-        code, redirect_uri = yield Blocking(lambda: self._authorize(endpoint, scopes, challenge))
+        code, redirect_uri = yield Blocking(
+            lambda: self._authorize(endpoint, scopes, challenge, iss_required)
+        )
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -338,9 +400,17 @@ class DeviceCodeProvider(TokenProvider):
         max_slow_downs: int = 4,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self.display: DeviceDisplay = display or RichDeviceDisplay()
         self.monotonic = monotonic
@@ -367,12 +437,8 @@ class DeviceCodeProvider(TokenProvider):
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
         endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
-        response = yield httpx.Request(
-            "POST",
-            endpoint,
-            data={"client_id": self.client_id, "scope": format_scope(scopes)},
-            headers={"Accept": "application/json"},
-        )
+        form = {"client_id": self.client_id, "scope": format_scope(scopes)}
+        response = yield from self._exchange(self._request("POST", endpoint, form))
         body = _json_body(response)
         _raise_for_error(response, body)
         device_code, prompt = self._prompt(body)
