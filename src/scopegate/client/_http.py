@@ -15,7 +15,6 @@ import asyncio
 import math
 import os
 import time
-import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -119,15 +118,13 @@ def sdk_request(
     extensions: dict[str, Any] = {"timeout": httpx.Timeout(timeout).as_dict()}
     if form is None:
         return httpx.Request(method, url, headers=all_headers, extensions=extensions)
-    body = urllib.parse.urlencode(form).encode()
-    target = httpx.URL(url)
-    # With a stream of its own httpx adds no automatic headers: give the ones it would.
-    all_headers["Host"] = target.netloc.decode("ascii")
-    all_headers["Content-Type"] = "application/x-www-form-urlencoded"
-    all_headers["Content-Length"] = str(len(body))
-    return httpx.Request(
-        method, url, headers=all_headers, stream=_SentOnce(body, target), extensions=extensions
+    request = httpx.Request(
+        method, url, headers=all_headers, data=dict(form), extensions=extensions
     )
+    # ``request.content`` stays readable (event hooks log it); what goes on the wire is
+    # the one-shot stream, which is also what httpx would hand to a redirect.
+    request.stream = _SentOnce(request.content, request.url)
+    return request
 
 
 def _budget(request: httpx.Request) -> float | None:
