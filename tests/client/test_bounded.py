@@ -156,3 +156,54 @@ def test_a_stored_expiry_that_makes_no_sense_counts_as_expired(stored: object) -
     token = Token.from_dict(data)
     assert token.expires_at is not None and math.isfinite(token.expires_at)
     assert not token.is_valid(time.time(), 0)
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "interval"),
+    [("1" + "0" * 400, "5"), ("600", "1" + "0" * 400), ("600", "1e308"), ("1e999", "-1"),
+     ('"600"', '"5"'), ("600", "0.000001")],
+)
+def test_odd_device_flow_numbers_neither_crash_nor_hang(expires_in: str, interval: str) -> None:
+    from scopegate.client import DeviceCodeProvider, DeviceFlowError, DevicePrompt
+
+    from .loopback import raw_json
+
+    sleeps: list[float] = []
+    shown: list[DevicePrompt] = []
+
+    class Display:
+        def show(self, prompt: DevicePrompt) -> None:
+            shown.append(prompt)
+
+        def update(self, remaining: float, interval: float) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
+
+    with LoopbackServer() as server:
+        issuer = LoopbackIssuer(server)
+        server.routes["/.well-known/oauth-authorization-server"] = lambda seen: httpx.Response(
+            200, json={"issuer": issuer.url,
+                       "device_authorization_endpoint": issuer.url + "/device",
+                       "token_endpoint": issuer.url + "/oauth/token"})
+        server.routes["/device"] = lambda seen: raw_json(
+            '{"device_code": "d", "user_code": "U", "verification_uri": "https://x/device", '
+            f'"expires_in": {expires_in}, "interval": {interval}}}')
+        server.routes["/oauth/token"] = lambda seen: httpx.Response(
+            400, json={"error": "authorization_pending"})
+        clock = [0.0]
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            clock[0] += seconds
+
+        provider = DeviceCodeProvider(issuer.url, "cli", display=Display(),
+                                      monotonic=lambda: clock[0])
+        session = TokenSession(provider, interactive=True)
+        with pytest.raises(DeviceFlowError, match="expired"):
+            session.get_token(sleep=sleep)
+    (prompt,) = shown
+    assert 0 < prompt.expires_in <= 1800
+    assert 1 <= prompt.interval <= 60
+    assert all(1 <= s <= 120 for s in sleeps)

@@ -21,7 +21,7 @@ import httpx
 
 from scopegate.scopes import Catalog, ScopeError, catalog_from_listing, format_scope, scope_set
 
-from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
+from ._device import DeviceDisplay, RichDeviceDisplay, device_prompt
 from ._exceptions import AuthenticationError, ConfigError, DeviceFlowError, TokenEndpointError
 from ._flow import Blocking, Flow, Sleep
 from ._http import MAX_RESPONSE_BYTES, refuse_redirect, sdk_request
@@ -416,24 +416,6 @@ class DeviceCodeProvider(TokenProvider):
         self.monotonic = monotonic
         self.max_slow_downs = max_slow_downs
 
-    def _prompt(self, body: Mapping[str, Any]) -> tuple[str, DevicePrompt]:
-        device_code = body.get("device_code")
-        user_code = body.get("user_code")
-        uri = body.get("verification_uri")
-        if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
-            raise DeviceFlowError("device authorization response lacks a code or URI")
-        assert isinstance(device_code, str)
-        complete = body.get("verification_uri_complete")
-        expires_in = body.get("expires_in")
-        interval = body.get("interval", 5)
-        return device_code, DevicePrompt(
-            user_code=str(user_code),
-            verification_uri=str(uri),
-            verification_uri_complete=complete if isinstance(complete, str) else None,
-            expires_in=float(expires_in) if isinstance(expires_in, int | float) else 600.0,
-            interval=float(interval) if isinstance(interval, int | float) and interval > 0 else 5.0,
-        )
-
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
         endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
@@ -441,7 +423,7 @@ class DeviceCodeProvider(TokenProvider):
         response = yield from self._exchange(self._request("POST", endpoint, form))
         body = _json_body(response)
         _raise_for_error(response, body)
-        device_code, prompt = self._prompt(body)
+        device_code, prompt = device_prompt(body)
         deadline = self.monotonic() + prompt.expires_in
         interval = prompt.interval
         slow_downs = 0
