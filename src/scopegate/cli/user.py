@@ -180,7 +180,12 @@ def _revoke(session: EnvSession, tokens: list[Token]) -> None:
                 return
             for token in tokens:
                 value = token.refresh_token or token.access_token
-                http.post(url, data={"token": value, "client_id": token.client_id}, timeout=5)
+                http.post(
+                    url,
+                    data={"token": value, "client_id": token.client_id},
+                    timeout=5,
+                    follow_redirects=False,  # RFC 6749 §10.4: the token goes nowhere else
+                )
     except (httpx.HTTPError, ClientError) as exc:
         _err.print(f"[yellow]warning:[/] could not revoke at the server: {exc}", highlight=False)
 
