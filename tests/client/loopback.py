@@ -235,3 +235,15 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def trickle_head(server: LoopbackServer, every: float) -> Raw:
+    """Send the status line, then endless header bytes, one per ``every`` seconds."""
+
+    def write(wfile: BinaryIO) -> None:
+        wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while not server.stop.wait(every):
+            wfile.write(b"a")
+            wfile.flush()
+
+    return write

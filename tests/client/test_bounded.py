@@ -207,3 +207,16 @@ def test_odd_device_flow_numbers_neither_crash_nor_hang(expires_in: str, interva
     assert 0 < prompt.expires_in <= 1800
     assert 1 <= prompt.interval <= 60
     assert all(1 <= s <= 120 for s in sleeps)
+
+
+@pytest.mark.parametrize("caller", ["aget_token"])
+def test_trickled_headers_cannot_stretch_the_deadline_of_the_async_driver(caller: str) -> None:
+    from .loopback import trickle_head
+
+    with LoopbackServer() as server:
+        issuer = LoopbackIssuer(server)
+        server.routes["/oauth/token"] = lambda seen: trickle_head(server, every=0.05)
+        start = time.monotonic()
+        with pytest.raises(httpx.TimeoutException, match="deadline"):
+            CALLERS[caller](issuer)
+        assert time.monotonic() - start < 4 * TIMEOUT
