@@ -18,11 +18,10 @@ from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
 from scopegate.server.maintenance import maintenance
-from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 
 from ._tcp_proxy import CuttableProxy
-from .conftest import ISSUER, ClientFactory, fresh_database_url
+from .conftest import ISSUER, ClientFactory, fresh_database_url, settings_for
 from .grants.flow import (
     PASSWORD,
     authorize_params,
@@ -91,7 +90,7 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
 
 @pytest.fixture
 def served(outage: Outage) -> Iterator[tuple[TestClient, ServerState]]:
-    settings = Settings.from_env(env={}, database_url=outage.url, issuer=ISSUER)
+    settings = settings_for(outage.url, issuer=ISSUER)
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as http:
         yield http, app.state.server

@@ -25,6 +25,7 @@ from ._config import (
 )
 from ._exceptions import ConfigError
 from ._flow import LockRegistry
+from ._https import env_flag
 from ._providers import (
     AuthorizationCodePkceProvider,
     ClientCredentialsProvider,
@@ -54,7 +55,7 @@ _caches_guard = threading.Lock()
 def shared_cache(directory: Path, *, use_keyring: bool | None = None) -> TokenCache:
     """Return the process-wide token cache of a config directory (one memory layer per dir)."""
     if use_keyring is None:
-        use_keyring = os.environ.get(NO_KEYRING_ENV, "") in ("", "0")
+        use_keyring = not env_flag(NO_KEYRING_ENV)
     key = directory.resolve()
     with _caches_guard:
         cache = _caches.get(key)
@@ -94,15 +95,26 @@ def session_from_env(
     device: bool = False,
     open_browser: bool = True,
     cache: TokenCache | None = None,
+    http_timeout: float | None = None,
+    allow_insecure_http: bool | None = None,
 ) -> EnvSession:
     """Build the session for an environment of ``environments.json``.
 
     The provider is client credentials when the environment (or ``credentials=``) names
     credentials, else interactive (PKCE, or the device flow with ``device=True``).
     Scopes follow the precedence: ``scopes=`` > environment > credentials file > defaults.
+    Every setting is checked here (see :func:`load_environments`), before any request.
     """
     directory = config_dir(config)
-    environment = load_environment(env, environments_file or directory / ENVIRONMENTS_FILE)
+    environment = load_environment(
+        env,
+        environments_file or directory / ENVIRONMENTS_FILE,
+        allow_insecure_http=allow_insecure_http,
+    )
+    common: dict[str, Any] = {
+        "http_timeout": http_timeout,
+        "allow_insecure_http": allow_insecure_http,
+    }
     reference = credentials or environment.credentials
     creds: Credentials | None = None
     provider: TokenProvider
@@ -119,7 +131,11 @@ def session_from_env(
             scopes, environment, creds, ClientCredentialsProvider.default_scopes
         )
         provider = ClientCredentialsProvider(
-            environment.issuer, creds.client_id, creds.client_secret, scopes=choice.scopes
+            environment.issuer,
+            creds.client_id,
+            creds.client_secret,
+            scopes=choice.scopes,
+            **common,
         )
     else:
         assert environment.client_id is not None
@@ -128,7 +144,7 @@ def session_from_env(
         )
         if device:
             provider = DeviceCodeProvider(
-                environment.issuer, environment.client_id, scopes=choice.scopes
+                environment.issuer, environment.client_id, scopes=choice.scopes, **common
             )
         else:
             provider = AuthorizationCodePkceProvider(
@@ -136,6 +152,7 @@ def session_from_env(
                 environment.client_id,
                 scopes=choice.scopes,
                 open_browser=open_browser,
+                **common,
             )
     return EnvSession(
         provider,

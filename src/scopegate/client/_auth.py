@@ -3,7 +3,9 @@
 ``ScopegateAuth.auth_flow`` is the single generator: attach the cached token; on 401
 refresh, on 403 ``insufficient_scope`` step up; retry the call once. Refresh and step-up
 are requests it yields. The ``sync_auth_flow``/``async_auth_flow`` overrides only carry
-out its effects (locks, disk, sleeping) and read token-endpoint bodies.
+out its effects (locks, disk, sleeping) and read token-endpoint bodies: within the API
+client's timeout and the SDK's own (one total deadline), up to a size limit, and with
+redirects of anything carrying credentials refused whatever ``follow_redirects`` says.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from typing import Any
 
@@ -20,7 +23,9 @@ import requests.auth
 
 from scopegate.scopes import Catalog, scope_set, union, validate_tokens
 
+from ._exceptions import ClientError
 from ._flow import AsyncEffects, Effect, SyncEffects, drive_sync
+from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
 from ._stepup import insufficient_scope
 from ._tokens import Token
@@ -112,9 +117,16 @@ class ScopegateAuth(httpx.Auth):
             item = next(flow)
             while True:
                 if isinstance(item, httpx.Request):
+                    deadline = _prepare(item, request, asynchronous=False)
                     response = yield item
-                    if item is not request:
-                        response.read()  # a token-endpoint answer the flow parses
+                    if item is request:
+                        item = flow.send(response)
+                        continue
+                    try:
+                        read_bounded(response, deadline)  # a token-endpoint answer
+                    except (httpx.TransportError, ClientError) as exc:
+                        item = flow.throw(exc)
+                        continue
                     item = flow.send(response)
                 else:
                     effects = effects or SyncEffects(self.session.locks, self._sleep)
@@ -138,9 +150,16 @@ class ScopegateAuth(httpx.Auth):
             item = next(flow)
             while True:
                 if isinstance(item, httpx.Request):
+                    deadline = _prepare(item, request, asynchronous=True)
                     response = yield item
-                    if item is not request:
-                        await response.aread()
+                    if item is request:
+                        item = flow.send(response)
+                        continue
+                    try:
+                        await aread_bounded(response, deadline)
+                    except (httpx.TransportError, ClientError) as exc:
+                        item = flow.throw(exc)
+                        continue
                     item = flow.send(response)
                 else:
                     effects = effects or AsyncEffects(self.session.locks, self._async_sleep)
@@ -151,6 +170,22 @@ class ScopegateAuth(httpx.Auth):
             if effects is not None:
                 effects.close()
             flow.close()
+
+
+def _prepare(item: httpx.Request, request: httpx.Request, *, asynchronous: bool) -> float:
+    """Bound a token-endpoint request the flow yields; return its total deadline."""
+    if item is request:
+        return 0.0
+    adopt_timeout(item, request)
+    guard_redirects(item, asynchronous=asynchronous)
+    timeouts: dict[str, float | None] = item.extensions["timeout"]
+    return time.monotonic() + max(v for v in timeouts.values() if v is not None)
+
+
+def _origin(url: str | None) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url or "")
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or ""), parts.port or default
 
 
 def _retry_scopes(
@@ -224,6 +259,9 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         token = self._token(self.required_scopes)
         r.headers["Authorization"] = f"Bearer {token.access_token}"
         r._scopegate_token = token  # type: ignore[attr-defined]
+        # The one origin this token may go to (RFC 6750 §5.3): requests copies the hook,
+        # not this mark, onto a redirected request, which then never gets a token.
+        r._scopegate_origin = _origin(r.url)  # type: ignore[attr-defined]
         r.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return r
 
@@ -231,6 +269,8 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         sent = response.request
         if getattr(sent, "_scopegate_retried", False):
             return response
+        if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
+            return response  # a redirect's answer: its origin never gets our token
         retry_with = _retry_scopes(response, self.required_scopes, self.session.catalog)
         if retry_with is None:
             return response

@@ -29,6 +29,7 @@ import platformdirs
 from scopegate.scopes import ScopeError, validate_tokens
 
 from ._exceptions import ConfigError
+from ._https import insecure_http_allowed, secure_url
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -58,6 +59,7 @@ CREDENTIALS_FILE = "credentials.json"
 KEYRING_SERVICE = "scopegate"
 _KEYRING_PREFIX = "keyring://"
 _MAX_CONFIG_BYTES = 1_000_000
+_ENVIRONMENT_KEYS = frozenset({"issuer", "api_base_url", "client_id", "credentials", "scopes"})
 
 
 class KeyringTimeout(Exception):
@@ -107,6 +109,8 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
         return Path(override)
     from_env = os.environ.get(CONFIG_DIR_ENV)
     if from_env:
+        if Path(from_env).exists() and not Path(from_env).is_dir():
+            raise ConfigError(f"{CONFIG_DIR_ENV}={from_env!r}: not a directory")
         return Path(from_env)
     return Path(platformdirs.user_config_dir("scopegate"))
 
@@ -194,37 +198,63 @@ def _str_field(entry: Mapping[str, Any], name: str, where: str, *, required: boo
     return value.strip()
 
 
-def load_environments(path: str | os.PathLike[str] | None = None) -> dict[str, Environment]:
-    """Read every environment from ``environments.json`` (default: in :func:`config_dir`)."""
+def _url_field(
+    entry: Mapping[str, Any], name: str, where: str, *, required: bool, insecure: bool
+) -> str | None:
+    value = _str_field(entry, name, where, required=required)
+    try:
+        return None if value is None else secure_url(value, name, allow_insecure_http=insecure)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _environment(name: str, entry: Any, where: str, source: str, insecure: bool) -> Environment:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be an object")
+    unknown = sorted(set(entry) - _ENVIRONMENT_KEYS)
+    if unknown:  # a typo ("scope") would otherwise fall back to broader defaults
+        known = ", ".join(sorted(_ENVIRONMENT_KEYS))
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {known})")
+    issuer = _url_field(entry, "issuer", where, required=True, insecure=insecure)
+    assert issuer is not None
+    return Environment(
+        name=name,
+        issuer=issuer.rstrip("/"),
+        api_base_url=_url_field(entry, "api_base_url", where, required=False, insecure=insecure),
+        client_id=_str_field(entry, "client_id", where, required=False),
+        credentials=_str_field(entry, "credentials", where, required=False),
+        scopes=_scopes_field(entry.get("scopes"), where),
+        source=source,
+    )
+
+
+def load_environments(
+    path: str | os.PathLike[str] | None = None, *, allow_insecure_http: bool | None = None
+) -> dict[str, Environment]:
+    """Read every environment from ``environments.json`` (default: in :func:`config_dir`).
+
+    URLs must be https, or http to loopback (see :mod:`._https`); unknown keys are errors.
+    """
+    insecure = insecure_http_allowed(allow_insecure_http)  # a bad value fails even if unused
     file = Path(path) if path is not None else config_dir() / ENVIRONMENTS_FILE
     data = _read_json(file, "environments file")
     envs = data.get("environments") if isinstance(data, dict) else None
     if not isinstance(envs, dict):
         raise ConfigError(f"{file}: expected an object with an 'environments' object")
-    out: dict[str, Environment] = {}
-    for name, entry in envs.items():
-        where = f"{file}: environment {name!r}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be an object")
-        issuer = _str_field(entry, "issuer", where, required=True)
-        assert issuer is not None
-        out[name] = Environment(
-            name=name,
-            issuer=issuer.rstrip("/"),
-            api_base_url=_str_field(entry, "api_base_url", where, required=False),
-            client_id=_str_field(entry, "client_id", where, required=False),
-            credentials=_str_field(entry, "credentials", where, required=False),
-            scopes=_scopes_field(entry.get("scopes"), where),
-            source=str(file),
-        )
-    return out
+    return {
+        name: _environment(name, entry, f"{file}: environment {name!r}", str(file), insecure)
+        for name, entry in envs.items()
+    }
 
 
 def load_environment(
-    name: str | None = None, path: str | os.PathLike[str] | None = None
+    name: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    allow_insecure_http: bool | None = None,
 ) -> Environment:
     """Return one environment: ``name``, else ``SCOPEGATE_ENV``, else the only one defined."""
-    envs = load_environments(path)
+    envs = load_environments(path, allow_insecure_http=allow_insecure_http)
     chosen = name or os.environ.get(ENV_SELECT_ENV)
     file = Path(path) if path is not None else config_dir() / ENVIRONMENTS_FILE
     if not chosen:
@@ -234,7 +264,8 @@ def load_environment(
         raise ConfigError(f"{file}: choose an environment with --env or {ENV_SELECT_ENV} ({names})")
     if chosen not in envs:
         names = ", ".join(sorted(envs)) or "none defined"
-        raise ConfigError(f"{file}: no environment named {chosen!r} ({names})")
+        origin = "" if name else f"{ENV_SELECT_ENV}={chosen!r}: "
+        raise ConfigError(f"{file}: {origin}no environment named {chosen!r} ({names})")
     return envs[chosen]
 
 

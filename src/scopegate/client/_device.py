@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.status import Status
 
+from ._exceptions import DeviceFlowError
 from ._terminal import terminal_text
 
-__all__ = ["DeviceDisplay", "DevicePrompt", "RichDeviceDisplay"]
+__all__ = ["DeviceDisplay", "DevicePrompt", "RichDeviceDisplay", "device_prompt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,41 @@ class DevicePrompt:
     verification_uri_complete: str | None
     expires_in: float
     interval: float
+
+
+def _seconds(value: Any, default: float, low: float, high: float) -> float:
+    """A server's number of seconds, kept within [low, high]; not a number: ``default``.
+
+    10**400, 1e999 or an interval of 1e308 would otherwise crash or sleep for ever.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return high if value > 0 else default
+    if not math.isfinite(seconds) or seconds <= 0:
+        return default
+    return min(max(seconds, low), high)
+
+
+def device_prompt(body: Mapping[str, Any]) -> tuple[str, DevicePrompt]:
+    """Read an RFC 8628 §3.2 response: the device code, and what to show the user."""
+    device_code = body.get("device_code")
+    user_code = body.get("user_code")
+    uri = body.get("verification_uri")
+    if not (isinstance(device_code, str) and device_code):
+        raise DeviceFlowError("device authorization response lacks a code or URI")
+    if not all(isinstance(v, str) and v for v in (user_code, uri)):
+        raise DeviceFlowError("device authorization response lacks a code or URI")
+    complete = body.get("verification_uri_complete")
+    return device_code, DevicePrompt(
+        user_code=str(user_code),
+        verification_uri=str(uri),
+        verification_uri_complete=complete if isinstance(complete, str) else None,
+        expires_in=_seconds(body.get("expires_in"), 600.0, 1.0, 1800.0),
+        interval=_seconds(body.get("interval"), 5.0, 1.0, 60.0),
+    )
 
 
 class DeviceDisplay(Protocol):

@@ -5,9 +5,11 @@ is written once as a generator. It yields an :class:`httpx.Request` when it need
 response, or an :class:`Effect` for the only things that differ between sync and async
 code: locks, sleeping and blocking work (disk, keyring, the browser). The drivers here,
 and the ``sync_auth_flow``/``async_auth_flow`` overrides in ``_auth.py``, run them.
-The drivers here throw a transport error back into the flow, so a flow can carry on
-without an optional answer (the scope catalog); inside an ``httpx.Auth`` flow httpx
-itself raises it to the caller.
+The drivers here throw a transport error (or a refused answer: too large, redirected)
+back into the flow, so a flow can carry on without an optional answer (the scope
+catalog); inside an ``httpx.Auth`` flow httpx itself raises it to the caller. They send
+through ``_http.send_bounded``: no redirect is followed, and each answer is read within
+one total deadline and a size limit.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any, TypeVar
 import filelock
 import httpx
 
-from ._exceptions import TokenStoreError
+from ._exceptions import ClientError, TokenStoreError
+from ._http import AsyncSender, Sender, asend_bounded, send_bounded
 
 __all__ = [
     "Acquire",
@@ -237,20 +240,19 @@ class AsyncEffects(_HeldLocks):
 
 def drive_sync(
     flow: Flow[T],
-    send: Callable[[httpx.Request], httpx.Response],
+    send: Sender,
     locks: LockRegistry,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run a flow to completion, sending its requests with ``send``."""
+    """Run a flow to completion, sending its requests with ``send`` (``httpx.Client.send``)."""
     effects = SyncEffects(locks, sleep)
     try:
         item = next(flow)
         while True:
             if isinstance(item, httpx.Request):
                 try:
-                    response = send(item)
-                    response.read()
-                except httpx.TransportError as exc:
+                    response = send_bounded(send, item)
+                except (httpx.TransportError, ClientError) as exc:
                     item = flow.throw(exc)  # a flow may do without an optional answer
                     continue
                 item = flow.send(response)
@@ -266,7 +268,7 @@ def drive_sync(
 
 async def drive_async(
     flow: Flow[T],
-    send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    send: AsyncSender,
     locks: LockRegistry,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
@@ -277,9 +279,8 @@ async def drive_async(
         while True:
             if isinstance(item, httpx.Request):
                 try:
-                    response = await send(item)
-                    await response.aread()
-                except httpx.TransportError as exc:
+                    response = await asend_bounded(send, item)
+                except (httpx.TransportError, ClientError) as exc:
                     item = flow.throw(exc)
                     continue
                 item = flow.send(response)

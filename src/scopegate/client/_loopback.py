@@ -33,6 +33,7 @@ class CallbackResult:
     code: str | None = None
     error: str | None = None
     description: str = ""
+    issuer: str | None = None  # RFC 9207 ``iss``
 
 
 class LoopbackListener:
@@ -86,7 +87,10 @@ class LoopbackListener:
         error = query.get("error", [None])[0]
         code = query.get("code", [None])[0]
         self._result = CallbackResult(
-            code=code, error=error, description=query.get("error_description", [""])[0]
+            code=code,
+            error=error,
+            description=query.get("error_description", [""])[0],
+            issuer=query.get("iss", [None])[0],
         )
         ok = error is None and bool(code)
         request.send_response(200 if ok else 400)
@@ -95,15 +99,34 @@ class LoopbackListener:
         request.wfile.write(_DONE_PAGE if ok else _FAIL_PAGE)
         self._done.set()
 
-    def wait(self, timeout: float) -> str:
-        """Return the authorization code, or raise on error or timeout."""
+    def wait(
+        self, timeout: float, *, issuer: str | None = None, issuer_required: bool = False
+    ) -> str:
+        """Return the authorization code, or raise on error or timeout.
+
+        :param issuer: when given, an ``iss`` in the response must name it (RFC 9207 §2.4),
+            before the code or error is looked at.
+        :param issuer_required: the server promised ``iss``; a response without it is refused.
+        """
         if not self._done.wait(timeout):
             raise LoginTimeout(f"no browser login within {timeout:g}s; try again or use --device")
         result = self._result
         assert result is not None
+        if issuer is not None:
+            _check_issuer(result.issuer, issuer, issuer_required)
         if result.error:
             detail = f" ({result.description})" if result.description else ""
             raise AuthenticationError(f"login refused by the server: {result.error}{detail}")
         if not result.code:
             raise AuthenticationError("the login redirect carried no authorization code")
         return result.code
+
+
+def _check_issuer(received: str | None, expected: str, required: bool) -> None:
+    if received is None and not required:
+        return
+    if received is None or received.rstrip("/") != expected.rstrip("/"):
+        raise AuthenticationError(
+            f"the login redirect came with iss={received!r}, not the issuer {expected!r}; "
+            "refusing the code (RFC 9207, a mix-up attack?)"
+        )

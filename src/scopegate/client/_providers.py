@@ -14,20 +14,20 @@ import sys
 import time
 import urllib.parse
 import webbrowser
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import ClassVar
 
-import httpx
+from scopegate.scopes import format_scope, scope_set
 
-from scopegate.scopes import Catalog, ScopeError, catalog_from_listing, format_scope, scope_set
-
-from ._device import DeviceDisplay, DevicePrompt, RichDeviceDisplay
-from ._exceptions import (
-    AuthenticationError,
-    DeviceFlowError,
-    TokenEndpointError,
-    retry_after_seconds,
+from ._device import DeviceDisplay, RichDeviceDisplay, device_prompt
+from ._discovery import (
+    METADATA_PATH,
+    SCOPE_CATALOG_METADATA,
+    Discovery,
+    json_body,
+    raise_for_error,
 )
+from ._exceptions import DeviceFlowError, TokenEndpointError
 from ._flow import Blocking, Flow, Sleep
 from ._loopback import LoopbackListener
 from ._terminal import terminal_text
@@ -47,11 +47,6 @@ __all__ = [
 
 log = logging.getLogger("scopegate.client")
 
-METADATA_PATH = "/.well-known/oauth-authorization-server"
-#: The metadata member (a scopegate extension) naming the public scope-catalog URL.
-SCOPE_CATALOG_METADATA = "scope_catalog_endpoint"
-#: After a failed catalog fetch, scopes are compared literally for this many seconds.
-_CATALOG_RETRY_AFTER = 300.0
 # Requesting `api` is what puts the API audience into the token (seed 000).
 CLIENT_CREDENTIALS_DEFAULT_SCOPES: tuple[str, ...] = ("api",)
 INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
@@ -62,7 +57,8 @@ INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
     "api",
 )
 _DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-_MAX_RESPONSE_BYTES = 1_000_000
+#: RFC 9207: the server promises ``iss`` in every authorization response.
+_ISS_SUPPORTED = "authorization_response_iss_parameter_supported"
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -72,46 +68,21 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any]:
-    if len(response.content) > _MAX_RESPONSE_BYTES:
-        raise TokenEndpointError("invalid_response", "response too large", response.status_code)
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise TokenEndpointError(
-            "invalid_response",
-            f"HTTP {response.status_code} without a JSON object",
-            response.status_code,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
-        )
-    return data
-
-
-def _raise_for_error(response: httpx.Response, body: Mapping[str, Any]) -> None:
-    if response.status_code >= 400 or "error" in body:
-        error = body.get("error")
-        description = body.get("error_description")
-        raise TokenEndpointError(
-            error if isinstance(error, str) else "invalid_response",
-            description if isinstance(description, str) else f"HTTP {response.status_code}",
-            response.status_code,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
-        )
-
-
 def _announce_url(url: str) -> None:
     print(f"Open this URL to log in:\n{terminal_text(url, markup=False)}", file=sys.stderr)
 
 
-class TokenProvider:
+class TokenProvider(Discovery):
     """Base of every provider: discovery, the token request, and refresh.
 
     :param issuer: the authorization server's issuer URL.
     :param client_id: this client's id.
     :param scopes: scopes requested when nothing more specific is asked.
     :param token_endpoint: skip discovery for the token endpoint.
+    :param http_timeout: total seconds for each request (default ``SCOPEGATE_HTTP_TIMEOUT``
+        or 30).
+    :param allow_insecure_http: send credentials to a non-loopback ``http://`` issuer
+        (tests only; default ``SCOPEGATE_INSECURE_HTTP``).
     """
 
     #: Whether a token can be obtained without a person (then step-up needs no login).
@@ -126,68 +97,18 @@ class TokenProvider:
         scopes: Iterable[str] | None = None,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
-        self.issuer = issuer.rstrip("/")
+        super().__init__(
+            issuer,
+            token_endpoint=token_endpoint,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
+        )
         self.client_id = client_id
         self.scopes: frozenset[str] = scope_set(self.default_scopes if scopes is None else scopes)
         self.clock = clock
-        self._metadata: dict[str, Any] | None = (
-            {"token_endpoint": token_endpoint} if token_endpoint else None
-        )
-        #: The issuer's public scope catalog once fetched; None compares scopes literally.
-        self.catalog: Catalog | None = None
-        self._catalog_checked = False  # the metadata said there is none, or we have it
-        self._catalog_retry_at = 0.0  # monotonic time after which a failed fetch is retried
-
-    def metadata_flow(self) -> Flow[Mapping[str, Any]]:
-        """Fetch (once) the RFC 8414 metadata from ``<issuer>/.well-known/...``."""
-        if self._metadata is None:
-            response = yield httpx.Request("GET", self.issuer + METADATA_PATH)
-            if response.status_code != 200:
-                raise AuthenticationError(
-                    f"{self.issuer}{METADATA_PATH}: HTTP {response.status_code}; "
-                    "is the issuer URL right?"
-                )
-            self._metadata = _json_body(response)
-        return self._metadata
-
-    def catalog_flow(self) -> Flow[Catalog | None]:
-        """Fetch (once) the issuer's public scope catalog, if its metadata advertises one.
-
-        Never fails the caller: an issuer without the endpoint (not a scopegate server),
-        an error answer or a malformed listing leaves :attr:`catalog` None, and scopes
-        are compared literally (a failed fetch is retried after a few minutes).
-        """
-        if self._catalog_checked or time.monotonic() < self._catalog_retry_at:
-            return self.catalog
-        try:
-            metadata = yield from self.metadata_flow()
-        except AuthenticationError:
-            return None  # the grant that needs the metadata reports this error itself
-        url = metadata.get(SCOPE_CATALOG_METADATA)
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            self._catalog_checked = True
-            return None
-        try:
-            response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
-            body = _json_body(response)
-            if response.status_code != 200:
-                raise TokenEndpointError("invalid_response", f"HTTP {response.status_code}")
-            self.catalog = catalog_from_listing(body, url)
-        except (httpx.TransportError, TokenEndpointError, ScopeError) as exc:
-            log.warning("%s: scope catalog unavailable (%s); comparing scopes by name", url, exc)
-            self._catalog_retry_at = time.monotonic() + _CATALOG_RETRY_AFTER
-            return None
-        self._catalog_checked = True
-        return self.catalog
-
-    def endpoint_flow(self, name: str) -> Flow[str]:
-        """Return one endpoint URL from the metadata."""
-        metadata = yield from self.metadata_flow()
-        url = metadata.get(name)
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise AuthenticationError(f"{self.issuer}: metadata has no usable {name}")
-        return url
 
     def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
         form["client_id"] = self.client_id
@@ -197,11 +118,11 @@ class TokenProvider:
     ) -> Flow[Token]:
         """POST a form to the token endpoint and parse the answer into a :class:`Token`."""
         url = yield from self.endpoint_flow("token_endpoint")
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         self._client_auth(form, headers)
-        response = yield httpx.Request("POST", url, data=form, headers=headers)
-        body = _json_body(response)
-        _raise_for_error(response, body)
+        response = yield from self._exchange(self._request("POST", url, form, **headers))
+        body = json_body(response)
+        raise_for_error(response, body)
         return Token.from_response(
             body,
             issuer=self.issuer,
@@ -238,9 +159,17 @@ class ClientCredentialsProvider(TokenProvider):
         scopes: Iterable[str] | None = None,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self._secret = client_secret
 
@@ -282,16 +211,26 @@ class AuthorizationCodePkceProvider(TokenProvider):
         timeout: float = 300.0,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self.open_browser = open_browser
         self.opener = opener
         self.announce = announce or _announce_url
         self.timeout = timeout
 
-    def _authorize(self, endpoint: str, scopes: frozenset[str], challenge: str) -> tuple[str, str]:
+    def _authorize(
+        self, endpoint: str, scopes: frozenset[str], challenge: str, iss_required: bool
+    ) -> tuple[str, str]:
         state = secrets.token_urlsafe(24)
         with LoopbackListener(state) as listener:
             query = urllib.parse.urlencode(
@@ -309,13 +248,17 @@ class AuthorizationCodePkceProvider(TokenProvider):
             self.announce(url)
             if self.open_browser:
                 self.opener(url)
-            return listener.wait(self.timeout), listener.redirect_uri
+            code = listener.wait(self.timeout, issuer=self.issuer, issuer_required=iss_required)
+            return code, listener.redirect_uri
 
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Send the user to the browser, wait on the loopback, then redeem the code."""
         endpoint = yield from self.endpoint_flow("authorization_endpoint")
+        iss_required = (yield from self.metadata_flow()).get(_ISS_SUPPORTED) is True
         verifier, challenge = pkce_pair()
-        code, redirect_uri = yield Blocking(lambda: self._authorize(endpoint, scopes, challenge))
+        code, redirect_uri = yield Blocking(
+            lambda: self._authorize(endpoint, scopes, challenge, iss_required)
+        )
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -346,44 +289,30 @@ class DeviceCodeProvider(TokenProvider):
         max_slow_downs: int = 4,
         token_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        http_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         super().__init__(
-            issuer, client_id, scopes=scopes, token_endpoint=token_endpoint, clock=clock
+            issuer,
+            client_id,
+            scopes=scopes,
+            token_endpoint=token_endpoint,
+            clock=clock,
+            http_timeout=http_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self.display: DeviceDisplay = display or RichDeviceDisplay()
         self.monotonic = monotonic
         self.max_slow_downs = max_slow_downs
 
-    def _prompt(self, body: Mapping[str, Any]) -> tuple[str, DevicePrompt]:
-        device_code = body.get("device_code")
-        user_code = body.get("user_code")
-        uri = body.get("verification_uri")
-        if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
-            raise DeviceFlowError("device authorization response lacks a code or URI")
-        assert isinstance(device_code, str)
-        complete = body.get("verification_uri_complete")
-        expires_in = body.get("expires_in")
-        interval = body.get("interval", 5)
-        return device_code, DevicePrompt(
-            user_code=str(user_code),
-            verification_uri=str(uri),
-            verification_uri_complete=complete if isinstance(complete, str) else None,
-            expires_in=float(expires_in) if isinstance(expires_in, int | float) else 600.0,
-            interval=float(interval) if isinstance(interval, int | float) and interval > 0 else 5.0,
-        )
-
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
         endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
-        response = yield httpx.Request(
-            "POST",
-            endpoint,
-            data={"client_id": self.client_id, "scope": format_scope(scopes)},
-            headers={"Accept": "application/json"},
-        )
-        body = _json_body(response)
-        _raise_for_error(response, body)
-        device_code, prompt = self._prompt(body)
+        form = {"client_id": self.client_id, "scope": format_scope(scopes)}
+        response = yield from self._exchange(self._request("POST", endpoint, form))
+        body = json_body(response)
+        raise_for_error(response, body)
+        device_code, prompt = device_prompt(body)
         deadline = self.monotonic() + prompt.expires_in
         interval = prompt.interval
         slow_downs = 0

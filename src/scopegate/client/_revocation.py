@@ -45,16 +45,18 @@ def revoke_flow(provider: TokenProvider, token: Token) -> Flow[bool]:
     """
     metadata = yield from provider.metadata_flow()
     url = metadata.get("revocation_endpoint")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+    if not isinstance(url, str):
         return False
+    url = provider._secure(url, "revocation_endpoint")  # https, or http on loopback
     for hint, value in (("refresh_token", token.refresh_token),
                         ("access_token", token.access_token)):
         if not value:
             continue
         form = {"token": value, "token_type_hint": hint}
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         provider._client_auth(form, headers)  # as the token endpoint: Basic, or client_id
-        response = yield httpx.Request("POST", url, data=form, headers=headers)
+        # bounded, size-capped, and a redirect is refused, never followed (RFC 6749 §10.4)
+        response = yield from provider._exchange(provider._request("POST", url, form, **headers))
         if response.status_code != 200:  # RFC 7009 §2.2: 200 even for an unknown token
             raise RevocationError(_server_answer(response), response.status_code)
     return True

@@ -7,7 +7,6 @@ pure lets the non-interactive path be tested without a TTY or a browser.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TextIO
 
 from scopegate.scopes import Catalog, scopes_from_value, union
 
+from ._challenges import parse_challenges
 from ._compare import canonical, covers, missing
 from ._exceptions import IdentityChanged, ScopeNotGranted
 from ._tokens import Token
@@ -93,23 +93,19 @@ def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
     return False
 
 
-_CHALLENGE_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
-
-
 def insufficient_scope(
     challenges: Iterable[str], catalog: Catalog | None = None
 ) -> frozenset[str] | None:
     """Read the scopes from an RFC 6750 ``insufficient_scope`` Bearer challenge.
 
+    ``challenges`` are ``WWW-Authenticate`` values; each may hold several challenges.
+
     Returns None when no challenge says ``error="insufficient_scope"``; an empty set
     when it does but names no scope. With the issuer's ``catalog``, aliases in the
     challenge come back as canonical names.
     """
-    for challenge in challenges:
-        if challenge[:6].lower() != "bearer":
-            continue
-        params = {k.lower(): v.replace('\\"', '"') for k, v in _CHALLENGE_PARAM.findall(challenge)}
-        if params.get("error") == "insufficient_scope":
+    for scheme, params in parse_challenges(challenges):
+        if scheme == "bearer" and params.get("error") == "insufficient_scope":
             return canonical(catalog, scopes_from_value(params.get("scope", "")) or ())
     return None
 

@@ -6,6 +6,7 @@ whether to reuse or step up a token; the resource server is the one that verifie
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,12 @@ from ._exceptions import TokenEndpointError
 __all__ = ["Token", "decode_claims"]
 
 _MAX_TOKEN_LENGTH = 16_384
+#: The longest ``expires_in`` taken at its word (a year); anything longer is odd.
+MAX_EXPIRES_IN = 366 * 24 * 3600
+#: What an odd or missing lifetime counts as: enough for the call at hand, never cached
+#: past the cache's 60 s margin, so the next call asks again.
+ODD_LIFETIME = 60.0
+_LAST_DATE = 253_402_300_799.0  # 9999-12-31: a stored expiry past it cannot be shown
 
 
 def decode_claims(token: str | None) -> dict[str, Any]:
@@ -53,6 +60,7 @@ class Token:
 
     ``scopes`` is the granted set: the token response ``scope``, else the JWT
     ``scope``/``scp`` claims, else the set that was requested (opaque tokens).
+    ``repr()`` masks the access, refresh and ID tokens.
     """
 
     access_token: str
@@ -120,6 +128,17 @@ class Token:
             )
         )
 
+    def __repr__(self) -> str:
+        def masked(value: str | None) -> str:
+            return "'***'" if value else "None"
+
+        return (
+            f"Token(access_token='***', issuer={self.issuer!r}, client_id={self.client_id!r}, "
+            f"scopes={sorted(self.scopes)!r}, expires_at={self.expires_at!r}, "
+            f"refresh_token={masked(self.refresh_token)}, id_token={masked(self.id_token)}, "
+            f"subject={self.subject!r}, audience={self.audience!r})"
+        )
+
     def is_valid(self, now: float, margin: float) -> bool:
         """Return whether the token is still usable ``margin`` seconds from now."""
         return self.expires_at is None or self.expires_at - margin > now
@@ -159,9 +178,7 @@ class Token:
         recorded = scopes_from_value(data.get("scopes")) if "scopes" in data else None
         if recorded is None:
             recorded = granted_from_claims(claims) or frozenset()
-        expires_at = data.get("expires_at")
-        if not isinstance(expires_at, int | float) and isinstance(claims.get("exp"), int | float):
-            expires_at = float(claims["exp"])
+        expires_at = _stored_expiry(data.get("expires_at"), claims.get("exp"))
         subject = data.get("subject") or claims.get("sub")
         audience = data.get("audience")
         return cls(
@@ -169,7 +186,7 @@ class Token:
             issuer=issuer,
             client_id=client_id,
             scopes=scope_set(recorded),
-            expires_at=float(expires_at) if isinstance(expires_at, int | float) else None,
+            expires_at=expires_at,
             refresh_token=_opt_str(data.get("refresh_token")),
             id_token=_opt_str(data.get("id_token")),
             subject=subject if isinstance(subject, str) else None,
@@ -202,10 +219,38 @@ def _granted(
     return scope_set(requested)
 
 
-def _expiry(expires_in: Any, claims: Mapping[str, Any], now: float) -> float | None:
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
-        return now + float(expires_in)
-    exp = claims.get("exp")
-    if isinstance(exp, int | float) and not isinstance(exp, bool):
-        return float(exp)
-    return None
+def _number(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or None (not a number, a bool, NaN, infinite)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer like 10**400
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _expiry(expires_in: Any, claims: Mapping[str, Any], now: float) -> float:
+    """RFC 6749 §5.1 ``expires_in``: a positive integer up to a year; else short-lived.
+
+    An odd value (negative, zero, a string, 1e999, 10**400) never makes a token eternal:
+    it lives :data:`ODD_LIFETIME`. A missing one falls back to a sane JWT ``exp``.
+    """
+    seconds = _number(expires_in)
+    if seconds is not None and seconds.is_integer() and 0 < seconds <= MAX_EXPIRES_IN:
+        return now + seconds
+    exp = _number(claims.get("exp"))
+    if expires_in is None and exp is not None and exp <= now + MAX_EXPIRES_IN:
+        return exp
+    return now + ODD_LIFETIME
+
+
+def _stored_expiry(stored: Any, exp: Any) -> float | None:
+    """A stored ``expires_at`` (else the JWT ``exp``); one that makes no sense is expired."""
+    value = stored if stored is not None else exp
+    if value is None:
+        return None  # stored without an expiry by this SDK's caller: as it was
+    number = _number(value)
+    if number is None or not 0 <= number <= _LAST_DATE:
+        return 0.0
+    return number

@@ -1,0 +1,114 @@
+"""``WWW-Authenticate`` (RFC 7235 §4.1): challenges read in one linear pass, size-capped.
+
+One header may hold several challenges (``Basic realm="x", Bearer error="..."``) and a
+response may carry several headers (``requests`` joins them with ", "); both read the
+same. A header over :data:`MAX_CHALLENGE_LENGTH` characters, or one that does not parse,
+counts as no challenge at all: the response is then returned to the caller as is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["MAX_CHALLENGE_LENGTH", "Challenge", "parse_challenges"]
+
+MAX_CHALLENGE_LENGTH = 8192
+
+Challenge = tuple[str, dict[str, str]]  # (lower-case scheme, lower-case param -> value)
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(.)")
+_SPACE = re.compile(r"[ \t]*")
+_SEPARATORS = re.compile(r"[ \t,]*")
+
+
+class _Malformed(Exception):
+    pass
+
+
+class _Reader:
+    """A cursor over one header value; every match starts where the last one ended."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    def take(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        match = pattern.match(self.text, self.at)
+        if match is not None:
+            self.at = match.end()
+        return match
+
+    def peek(self) -> str:
+        return self.text[self.at : self.at + 1]
+
+    def end_of_item(self) -> None:
+        """After a value: only spaces, then a comma or the end, may follow."""
+        self.take(_SPACE)
+        if self.peek() not in ("", ","):
+            raise _Malformed
+
+
+def _value(reader: _Reader) -> str:
+    quoted = reader.take(_QUOTED)
+    if quoted is not None:
+        return _ESCAPE.sub(r"\1", quoted.group(1))
+    token = reader.take(_TOKEN)
+    if token is None:
+        raise _Malformed
+    return token.group()
+
+
+def _token68(reader: _Reader) -> bool:
+    """Consume a token68 (``DPoP abc==``) if that is what follows the scheme."""
+    start = reader.at
+    if reader.take(_TOKEN68) is not None:
+        after = reader.at
+        reader.take(_SPACE)
+        if reader.peek() in ("", ","):
+            return True
+        reader.at = after
+    reader.at = start
+    return False
+
+
+def _parse(text: str) -> list[Challenge]:
+    reader = _Reader(text)
+    found: list[Challenge] = []
+    while True:
+        reader.take(_SEPARATORS)
+        if not reader.peek():
+            return found
+        name = reader.take(_TOKEN)
+        if name is None:
+            raise _Malformed
+        before_equals = reader.at
+        reader.take(_SPACE)
+        if reader.peek() == "=" and found:  # a parameter of the current challenge
+            reader.at += 1
+            reader.take(_SPACE)
+            found[-1][1].setdefault(name.group().lower(), _value(reader))
+            reader.end_of_item()
+            continue
+        reader.at = before_equals  # a new challenge: its scheme, then maybe a token68
+        found.append((name.group().lower(), {}))
+        if reader.take(_SPACE) and reader.at > before_equals and _token68(reader):
+            continue
+        if reader.peek() not in ("", ",") and reader.at == before_equals:
+            raise _Malformed
+
+
+def parse_challenges(headers: Iterable[str]) -> list[Challenge]:
+    """Return every challenge of the ``WWW-Authenticate`` values, in order."""
+    challenges: list[Challenge] = []
+    for header in headers:
+        if len(header) > MAX_CHALLENGE_LENGTH:
+            continue
+        try:
+            challenges += _parse(header)
+        except _Malformed:
+            continue
+    return challenges
