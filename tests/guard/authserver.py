@@ -89,6 +89,7 @@ class AuthServer:
         body = {k: v for k, v in body.items() if v is not None}
         headers = {"typ": "at+jwt", "kid": key.kid}
         headers.update(header or {})
+        headers = {k: v for k, v in headers.items() if v is not None}  # None: left out
         return jwt.encode(body, key.private, algorithm=key.alg, headers=headers)
 
     def reset(self) -> None:

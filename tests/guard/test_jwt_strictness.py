@@ -1,8 +1,9 @@
 """The guard's JWT check is never looser than PyJWT's own ``jwt.decode``.
 
-The guard parses the compact form itself (strict base64url in C) and lets PyJWT's pinned
-algorithm object check the signature. These tests hold it to PyJWT's full decoder on
-many spellings of one token, and cover each header and claim rule.
+The shared verifier (``scopegate.tokens``) parses the compact form itself (strict
+base64url in C) and lets PyJWT's pinned algorithm object check the signature. These
+tests hold the guard to PyJWT's full decoder on the shared corpus (many spellings of one
+token, then header and claim changes), and cover each header and claim rule.
 """
 
 from __future__ import annotations
@@ -14,43 +15,19 @@ import jwt
 import pytest
 
 from scopegate.errors import InvalidToken
+from scopegate.tokens import REQUIRED_CLAIMS
+from tokens.corpus import ALPHABET, header_and_claim_cases, spellings
 
 from .authserver import AuthServer
 from .conftest import MakeGuard
 
 pytestmark = pytest.mark.anyio
 
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def _variants(token: str) -> list[str]:
-    """Other spellings and small corruptions of a compact JWS."""
-    header, payload, signature = token.split(".")
-    parts = [header, payload, signature]
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        def swap(new: str, i: int = i) -> str:
-            return ".".join(new if j == i else p for j, p in enumerate(parts))
-
-        out += [swap(part + "="), swap(part + "=="), swap(part + "A"), swap(part[:-1]),
-                swap(part[1:]), swap(part.replace("-", "+").replace("_", "/")),
-                swap(part + " "), swap(part[:5] + "!" + part[6:])]
-        last = _ALPHABET.index(part[-1])
-        for bit in (1, 2, 3):  # non-canonical trailing bits, then plain corruption
-            out.append(swap(part[:-1] + _ALPHABET[last ^ bit]))
-        middle = len(part) // 2
-        out.append(swap(part[:middle] + _ALPHABET[_ALPHABET.index(part[middle]) ^ 1]
-                        + part[middle + 1:]))
-    out += [header + "." + payload, token + ".", "." + token, token.replace(".", "..", 1)]
-    return [v for v in out if v != token]
-
-
 def _pyjwt_accepts(server: AuthServer, token: str) -> bool:
     key = server.keys[0]
     try:
         jwt.decode(token, key.private.public_key(), algorithms=[key.alg], issuer=server.issuer,
-                   leeway=30, options={"require": ["exp", "iat", "iss", "sub", "client_id"],
-                                       "verify_aud": False})
+                   leeway=30, options={"require": list(REQUIRED_CLAIMS), "verify_aud": False})
     except jwt.PyJWTError:
         return False
     return True
@@ -69,12 +46,24 @@ async def test_no_spelling_of_a_token_passes_that_pyjwt_refuses(
     guard = make_guard()
     token = server.mint()
     assert await _guard_accepts(guard, token) and _pyjwt_accepts(server, token)
-    variants = _variants(token)
+    variants = spellings(token)
     assert len(variants) > 30
     for variant in variants:
         if await _guard_accepts(guard, variant):
             assert _pyjwt_accepts(server, variant), variant
             pytest.fail(f"a second spelling of one token was accepted: {variant!r}")
+    await guard.aclose()
+
+
+async def test_no_header_or_claim_change_passes_that_pyjwt_refuses(
+        server: AuthServer, make_guard: MakeGuard) -> None:
+    guard = make_guard()
+    looser = []
+    for name, (header, claims) in header_and_claim_cases().items():
+        token = server.mint(header=header, **claims)
+        if await _guard_accepts(guard, token) and not _pyjwt_accepts(server, token):
+            looser.append(name)
+    assert looser == []
     await guard.aclose()
 
 
@@ -107,6 +96,7 @@ async def test_critical_and_unencoded_payload_headers_are_refused(
         {"sub": None},  # required
         {"jti": 42},
         {"sub": 7},
+        {"subject_type": ["user"]},  # not hashable: a 401, never a crash
     ],
 )
 async def test_claim_rules(server: AuthServer, make_guard: MakeGuard,
@@ -141,7 +131,7 @@ async def test_every_non_canonical_last_character_is_refused(
     for pad in range(3):  # three payload lengths: len % 4 == 0, 2 and 3 all occur
         token = server.mint(sub="user-1" + "x" * pad)
         header, payload, signature = token.split(".")
-        for char in _ALPHABET:
+        for char in ALPHABET:
             variant = f"{header}.{payload[:-1]}{char}.{signature}"
             if variant != token and await _guard_accepts(guard, variant):
                 accepted.append(variant)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 import pytest
 
-from scopegate.ratelimit import Decision, MemoryRateLimiter, bucket_key
+from scopegate.ratelimit import Decision, MemoryRateLimiter
 
 
 class FakeClock:
@@ -185,8 +184,3 @@ def test_bad_arguments_are_refused_before_any_state_changes(
         limiter.hit_sync(key, limit=limit, window_s=window_s)
     assert len(limiter) == 0
 
-
-def test_bucket_key_is_the_sha256_of_the_token() -> None:
-    token = "sg_at_example-token"
-    assert bucket_key(token) == hashlib.sha256(token.encode()).hexdigest()
-    assert token not in bucket_key(token)

@@ -26,7 +26,6 @@ def test_public_api_is_exactly_this() -> None:
         "RedisRateLimiter",
         "SyncRateLimiter",
         "UnavailablePolicy",
-        "bucket_key",
         "create_rate_limiter",
     ])
     for name in ratelimit.__all__:

@@ -7,7 +7,7 @@ It never imports the authorization server or the store.
 
 from .audience import AUDIENCE_MISSING, sdk_product
 from .audit import AUDIT_LOGGER, emit_audit
-from .authenticate import Authenticator, token_hash
+from .authenticate import Authenticator
 from .cache import AuthCache
 from .callers import AccountCaller, ApiKeyCaller, Caller, ServiceCaller
 from .config import AudienceMode, GuardConfig, RateLimit
@@ -69,5 +69,4 @@ __all__ = [
     "public",
     "requires",
     "sdk_product",
-    "token_hash",
 ]

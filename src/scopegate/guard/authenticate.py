@@ -1,28 +1,26 @@
 """The single source of identity and rate limit for every guarded request.
 
-``Authenticator.authenticate`` verifies a bearer token (a JWT locally against the issuer's
-JWKS, anything else through RFC 7662 introspection), caches the result by sha256(token),
+``Authenticator.authenticate`` verifies a bearer token (a JWT locally with the server's own
+verifier, ``scopegate.tokens``, and the issuer's JWKS; anything else through RFC 7662
+introspection), caches the result by sha256(token),
 applies the audience rollout mode, and counts exactly one hit on the per-token limiter.
 Whether a route runs the full pipeline or a lighter dependency, both call it once.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import logging
-import re
 import time
-from binascii import a2b_base64
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import orjson
 
 from scopegate.errors import InvalidToken, RateLimited, bearer_challenge
 from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
 from scopegate.scopes import Catalog, granted_from_claims
+from scopegate.tokens import SUBJECT_TYPES, TokenVerifier, check_bearer_token
 
 from .audience import record_missing_audience
 from .cache import AuthCache
@@ -32,68 +30,9 @@ from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
 
-__all__ = ["Authenticator", "token_hash"]
+__all__ = ["Authenticator"]
 
 log = logging.getLogger("scopegate.guard")
-
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
-
-
-_COMPACT_JWS = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-_REQUIRED_CLAIMS = ("exp", "iat", "iss", "sub", "client_id")
-
-
-# A canonical segment leaves the unused low bits of its last character zero (RFC 4648
-# §3.5): with 2 characters left over only values 0, 16, 32, 48 may end it; with 3, only
-# multiples of 4. (Strict-mode a2b_base64 does not check those bits.)
-_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
-
-
-def _b64url_decode(segment: bytes) -> bytes:
-    """Decode one unpadded base64url segment strictly (RFC 7515 §2), in C.
-
-    The caller's regular expression allows only the base64url alphabet; a segment must
-    also be canonical, so one token has exactly one spelling, as PyJWT's own decoder
-    demands (it checks each character in Python, ~25 µs a token).
-    """
-    left = len(segment) % 4
-    if left == 1 or (left and segment[-1] not in _CANONICAL_LAST[left]):
-        raise InvalidToken("malformed token")
-    try:
-        return a2b_base64(segment.translate(_TO_STANDARD) + b"=" * (-len(segment) % 4),
-                          strict_mode=True)
-    except binascii.Error:
-        raise InvalidToken("malformed token") from None
-
-
-def _json_object(data: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise InvalidToken("malformed token") from None
-    if not isinstance(value, dict):
-        raise InvalidToken("malformed token")
-    return value
-
-
-def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
-    """A NumericDate claim (RFC 7519 §2: a JSON number), None when absent."""
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidToken("token rejected", detail=f"{name} is not a number")
-    return float(value)
-
-
-_SUBJECT_TYPES = frozenset({"user", "service"})
-
-
-def token_hash(token: str) -> str:
-    """Return sha256(token) as hex: the cache key and the rate-limit bucket key."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Authenticator:
@@ -142,6 +81,8 @@ class Authenticator:
                 negative_ttl_s=config.negative_ttl_s,
             )
         self.audience_mode = config.audience_mode  # a live switch, read per request
+        # The server's verifier and claims policy; the keys come from the JWKS instead.
+        self.verifier = TokenVerifier((), config.issuer, leeway_s=config.leeway_s)
         self.verify_count = 0
         self._limit, self._window_s = config.rate_limit.limit, config.rate_limit.window_s
 
@@ -218,62 +159,20 @@ class Authenticator:
         return entry
 
     async def _verify(self, token: str, digest: str) -> AuthContext:
-        if len(token) > self.config.max_token_length or not _B64TOKEN.fullmatch(token):
-            raise InvalidToken("malformed bearer token")
+        check_bearer_token(token, self.config.max_token_length)
         self.verify_count += 1
         if token.count(".") == 2:
             return await self._verify_jwt(token, digest)
         return await self._verify_opaque(token, digest)
 
     async def _verify_jwt(self, token: str, digest: str) -> AuthContext:
-        """Verify a compact JWS access token (RFC 9068) and return its auth context.
+        """Verify a compact JWS access token (RFC 9068) with the shared verifier.
 
-        The signature is checked by PyJWT's algorithm object for the key's pinned ``alg``
-        (``none`` and HMAC never reach a key: the JWKS holds asymmetric keys only). The
-        compact form and claims are checked here as ``jwt.decode`` would, with one
-        regular expression and ``binascii`` instead of PyJWT's per-character loop.
+        Its key comes from the issuer's JWKS, the one await on this path.
         """
-        found = _COMPACT_JWS.fullmatch(token.encode("ascii"))
-        if found is None:
-            raise InvalidToken("malformed token")
-        header = _json_object(_b64url_decode(found[1]))
-        typ, kid = header.get("typ"), header.get("kid")
-        if not isinstance(typ, str) or typ.lower() not in _JWT_TYPES:
-            raise InvalidToken("not an access token", detail=f"typ={typ!r}")
-        if not isinstance(kid, str) or not kid:
-            raise InvalidToken("token has no key id")
-        if "crit" in header or "b64" in header:  # RFC 7515 §4.1.11: no extension is understood
-            raise InvalidToken("token rejected", detail="unsupported critical header")
-        key = await self.jwks.get(kid)
-        if header.get("alg") != key.alg:
-            raise InvalidToken("token algorithm not allowed", detail=f"alg={header.get('alg')!r}")
-        signing_input = found.group(0)[:found.end(2)]
-        if not key.verify(signing_input, _b64url_decode(found[3])):
-            raise InvalidToken("token rejected", detail="signature verification failed")
-        claims = _json_object(_b64url_decode(found[2]))
-        self._check_claims(claims)
+        signed = self.verifier.read(token)
+        claims = self.verifier.open(signed, await self.jwks.get(signed.kid))
         return self._entry(claims, TokenKind.JWT, digest, self.config.cache_ttl_s)
-
-    def _check_claims(self, claims: Mapping[str, Any]) -> None:
-        """RFC 7519 §4.1 checks: required claims, ``iss``, ``exp``/``nbf``/``iat`` with leeway."""
-        for name in _REQUIRED_CLAIMS:
-            if claims.get(name) is None:
-                raise InvalidToken("token rejected", detail=f"no {name} claim")
-        if claims["iss"] != self.config.issuer:
-            raise InvalidToken("token rejected", detail=f"iss={claims['iss']!r}")
-        now, leeway = time.time(), self.config.leeway_s
-        exp = _numeric_date(claims, "exp")
-        if exp is not None and exp <= now - leeway:
-            raise InvalidToken("token expired")
-        nbf = _numeric_date(claims, "nbf")
-        if nbf is not None and nbf > now + leeway:
-            raise InvalidToken("token rejected", detail="not valid yet (nbf)")
-        iat = _numeric_date(claims, "iat")
-        if iat is not None and iat > now + leeway:
-            raise InvalidToken("token rejected", detail="issued in the future (iat)")
-        jti = claims.get("jti")
-        if jti is not None and not isinstance(jti, str):
-            raise InvalidToken("token rejected", detail="jti is not a string")
 
     async def _verify_opaque(self, token: str, digest: str) -> AuthContext:
         if self.introspection is None:
@@ -301,7 +200,7 @@ class Authenticator:
         if not isinstance(client_id, str) or not client_id:
             raise InvalidToken("token rejected", detail="no client_id")
         subject_type = claims.get("subject_type", "user")
-        if subject_type not in _SUBJECT_TYPES:
+        if not isinstance(subject_type, str) or subject_type not in SUBJECT_TYPES:
             raise InvalidToken("token rejected", detail=f"subject_type={subject_type!r}")
         exp = claims.get("exp")
         if exp is not None and (not isinstance(exp, int | float) or exp <= now):

@@ -10,6 +10,7 @@ import httpx
 from scopegate.errors import InvalidToken
 from scopegate.ratelimit import RateLimiter
 from scopegate.scopes import Catalog, default_catalog
+from scopegate.tokens import parse_bearer  # the one RFC 6750 reader; adapters import it here
 
 from .audit import emit_audit
 from .authenticate import Authenticator
@@ -32,14 +33,6 @@ from .steps.membership import IsMember
 from .steps.resolver import Resolve
 
 __all__ = ["Guard", "parse_bearer"]
-
-
-def parse_bearer(header: str | None) -> str | None:
-    """Return the token of an ``Authorization: Bearer <token>`` header, else None."""
-    if not header or len(header) < 8 or header[6] != " " or header[:6].lower() != "bearer":
-        return None
-    token = header[7:].strip()
-    return token or None
 
 
 class Guard:

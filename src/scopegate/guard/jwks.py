@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
 
 from scopegate.errors import InvalidToken
+from scopegate.tokens import VerificationKey
 
 from .errors import UpstreamUnavailable
 
@@ -32,44 +32,23 @@ _DERIVED_ALG: dict[tuple[Any, Any], str] = {
 _MAX_JWKS_BYTES = 256 * 1024
 
 
-_JWS = jwt.PyJWS()
+SigningKey = VerificationKey
+"""The issuer's key for one ``kid``, its ``alg`` pinned (the shared :class:`VerificationKey`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SigningKey:
-    """A verification key with the one algorithm it may be used with.
-
-    :param algorithm: PyJWT's algorithm object for ``alg`` (looked up when omitted).
-    """
-
-    kid: str
-    alg: str
-    key: Any
-    algorithm: Any = None
-
-    def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        """Check a JWS signature with this key and its pinned algorithm (PyJWT's verifier).
-
-        :param signing_input: ``BASE64URL(header) || '.' || BASE64URL(payload)``.
-        :param signature: the decoded signature (``r || s`` for ECDSA, RFC 7518 §3.4).
-        """
-        algorithm = self.algorithm or _JWS.get_algorithm_by_name(self.alg)
-        return bool(algorithm.verify(signing_input, self.key, signature))
-
-
-def _parse_key(jwk: Any) -> SigningKey | None:
+def _parse_key(jwk: Any) -> VerificationKey | None:
     if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
         return None
     if jwk.get("use", "sig") != "sig":
         return None
     alg = jwk.get("alg") or _DERIVED_ALG.get((jwk.get("kty"), jwk.get("crv")))
-    if alg not in ALLOWED_ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
         return None
     try:
         parsed = jwt.PyJWK(jwk, algorithm=alg)
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
         return None
-    return SigningKey(kid=jwk["kid"], alg=alg, key=parsed.key, algorithm=parsed.Algorithm)
+    return VerificationKey(jwk["kid"], alg, parsed.key, parsed.Algorithm)
 
 
 class JWKSCache:
@@ -96,12 +75,12 @@ class JWKSCache:
         self._jwks_uri = jwks_uri
         self._max_age_s = max_age_s
         self._min_refetch_s = min_refetch_s
-        self._keys: dict[str, SigningKey] | None = None
+        self._keys: dict[str, VerificationKey] | None = None
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
         self.fetch_count = 0
 
-    async def get(self, kid: str) -> SigningKey:
+    async def get(self, kid: str) -> VerificationKey:
         """Return the key for ``kid``, fetching the JWKS when it is missing or unknown."""
         if self._keys is not None and time.monotonic() - self._fetched_at < self._max_age_s:
             found = self._keys.get(kid)

@@ -1,8 +1,8 @@
 """Sliding-window rate limiting: in-process memory, or Redis shared by every replica.
 
-Start with :func:`create_rate_limiter`; name a token's bucket with :func:`bucket_key`
-(sha256 of the token) and other limits with any short key, e.g. ``"authfail:<ip>"``,
-which the guard ``peek``s before verifying a token and ``hit``s when verification fails.
+Start with :func:`create_rate_limiter`; name a token's bucket by a hash of the token (the
+guard uses its sha256 hex, so a raw token never reaches Redis) and other limits with any
+short key, e.g. ``"authfail:<ip>"``, which the guard ``hit``s when verification fails.
 """
 
 from ._base import (
@@ -14,7 +14,7 @@ from ._base import (
     RateLimiterUnavailable,
     SyncRateLimiter,
 )
-from ._keys import MAX_KEY_LENGTH, MAX_LIMIT, MAX_WINDOW_S, MIN_WINDOW_S, bucket_key
+from ._keys import MAX_KEY_LENGTH, MAX_LIMIT, MAX_WINDOW_S, MIN_WINDOW_S
 from .factory import create_rate_limiter
 from .fallback import FALLBACK_TOTAL, UNAVAILABLE_POLICIES, FallbackRateLimiter, UnavailablePolicy
 from .memory import MemoryRateLimiter
@@ -40,6 +40,5 @@ __all__ = [
     "RedisRateLimiter",
     "SyncRateLimiter",
     "UnavailablePolicy",
-    "bucket_key",
     "create_rate_limiter",
 ]

@@ -1,8 +1,7 @@
-"""Bucket naming, the bounds every hit's arguments must respect, and wait rounding."""
+"""The bounds every hit's arguments must respect, and wait rounding."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 __all__ = [
@@ -10,13 +9,12 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_WINDOW_S",
     "MIN_WINDOW_S",
-    "bucket_key",
     "check_hit",
     "retry_after_ms",
 ]
 
 MAX_KEY_LENGTH = 512
-"""Longest key accepted; callers hash tokens (:func:`bucket_key`) so real keys are short."""
+"""Longest key accepted; callers hash tokens (the guard: sha256 hex) so real keys are short."""
 
 MAX_LIMIT = 100_000
 """Largest window capacity: one stored entry per admission, so this bounds a key's memory."""
@@ -26,14 +24,6 @@ MIN_WINDOW_S = 0.001
 
 MAX_WINDOW_S = 86_400.0
 """Longest window (one day); longer ones belong to quotas, not rate limits."""
-
-
-def bucket_key(token: str) -> str:
-    """Name the bucket of a bearer token: the sha256 hex of the token, the same on every replica.
-
-    The raw token never reaches Redis or a log; equal tokens share one bucket everywhere.
-    """
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def check_hit(key: str, limit: int, window_s: float) -> None:

@@ -1,6 +1,15 @@
-"""Tokens: signing keys, fast JWS signing, verification, RFC 9068 claims, client secrets."""
+"""Tokens: signing keys, fast JWS signing, the one access-token verifier, bearer
+credentials, RFC 9068 claims, client secrets."""
 
-from ._access import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from ._access import ACCESS_TOKEN_TYP, SUBJECT_TYPES, SubjectType, access_token_claims
+from ._bearer import MAX_BEARER_LENGTH, check_bearer_token, parse_bearer
+from ._jws import (
+    ACCESS_TOKEN_TYPES,
+    SignedToken,
+    TokenVerificationError,
+    VerificationKey,
+    read_access_token,
+)
 from ._keys import (
     ID_TOKEN_ALG,
     KEY_ALGS,
@@ -18,25 +27,34 @@ from ._secrets import (
     verify_client_secret,
 )
 from ._signer import JwsSigner
-from ._verify import TokenVerificationError, TokenVerifier
+from ._verify import REQUIRED_CLAIMS, TokenVerifier
 
 __all__ = [
     "ACCESS_TOKEN_TYP",
+    "ACCESS_TOKEN_TYPES",
     "ID_TOKEN_ALG",
     "KEY_ALGS",
+    "MAX_BEARER_LENGTH",
+    "REQUIRED_CLAIMS",
     "RSA_KEY_BITS",
+    "SUBJECT_TYPES",
     "SUPPORTED_ALGS",
     "JwsSigner",
     "PrivateKey",
+    "SignedToken",
     "SigningKeyPair",
     "SubjectType",
     "TokenVerificationError",
     "TokenVerifier",
+    "VerificationKey",
     "access_token_claims",
     "b64url",
+    "check_bearer_token",
     "generate_key",
     "hash_client_secret",
     "new_client_id",
     "new_client_secret",
+    "parse_bearer",
+    "read_access_token",
     "verify_client_secret",
 ]

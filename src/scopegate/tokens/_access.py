@@ -6,14 +6,15 @@ import os
 import time
 from binascii import b2a_base64
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..scopes import format_scope
 
-__all__ = ["ACCESS_TOKEN_TYP", "SubjectType", "access_token_claims", "new_jti"]
+__all__ = ["ACCESS_TOKEN_TYP", "SUBJECT_TYPES", "SubjectType", "access_token_claims", "new_jti"]
 
 ACCESS_TOKEN_TYP = "at+jwt"
 SubjectType = Literal["user", "service"]
+SUBJECT_TYPES: frozenset[str] = frozenset(get_args(SubjectType))
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 

@@ -49,7 +49,7 @@ from ...errors import (
 from ...scopes import Catalog, granted_from_claims
 from ...store.repositories.api_keys import ApiKeyError, ApiKeyNotFound, ApiKeyRecord
 from ...store.repositories.api_keys import ApiKeyRepository as Repository
-from ...tokens import TokenVerificationError
+from ...tokens import TokenVerificationError, check_bearer_token, parse_bearer
 from ...tokens.api_key_policy import (
     DEFAULT_GRACE,
     MAX_GRACE,
@@ -85,7 +85,6 @@ WRITE_SCOPE = "keys:write"
 REALM = "scopegate"
 _REPOSITORY = "api_keys.repository"
 _KEY_ID = re.compile(r"[0-9A-Za-z]{1,16}")
-_MAX_TOKEN_LENGTH = 8192
 
 ScopeName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Duration = StrictInt | Annotated[str, StringConstraints(min_length=1, max_length=16)]
@@ -165,21 +164,16 @@ def bearer_user(required: str) -> Callable[[Context], Awaitable[Response | None]
     """
 
     async def step(ctx: Context) -> Response | None:
-        header = ctx.request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = parse_bearer(ctx.request.headers.get("authorization"))
+        if token is None:
             raise InvalidToken("a bearer access token is required", realm=REALM,
                                headers={"WWW-Authenticate": bearer_challenge(REALM)})
-        if len(token) > _MAX_TOKEN_LENGTH:
-            raise InvalidToken("malformed access token", realm=REALM)
         try:
-            claims = ctx.server.keys.verifier.verify(token)
+            claims = ctx.server.keys.verifier.verify(check_bearer_token(token))
         except TokenVerificationError as exc:
             raise InvalidToken("invalid or expired access token", realm=REALM,
                                detail=str(exc)) from None
-        jti = claims.get("jti")
-        if not isinstance(jti, str) or await ctx.server.denylist.is_revoked(jti):
+        if await ctx.server.denylist.is_revoked(claims["jti"]):
             raise InvalidToken("the access token was revoked", realm=REALM)
         audience = ctx.server.settings.management_audience
         if not _names(claims.get("aud"), audience):

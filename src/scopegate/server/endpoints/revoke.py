@@ -40,7 +40,7 @@ async def revoke_token(ctx: Context) -> Response | None:
         else:
             if claims.get("client_id") != client.client_id:
                 raise UnauthorizedClient("the token was not issued to this client")
-            await ctx.server.denylist.revoke(str(claims["jti"]), int(claims["exp"]))
+            await ctx.server.denylist.revoke(claims["jti"], int(claims["exp"]))
     return Response(status_code=200)
 
 

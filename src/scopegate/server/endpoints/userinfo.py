@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...errors import InsufficientScope, InvalidToken, OAuthError
 from ...scopes import granted_from_claims
-from ...tokens import TokenVerificationError
+from ...tokens import TokenVerificationError, check_bearer_token, parse_bearer
 from ..http import NO_STORE, JSONResponse, error_response
 from ..id_token import userinfo_claims
 from ..interactive import interactive
@@ -31,18 +31,13 @@ __all__ = ["USERINFO_PATH", "feature", "openapi_paths", "routes"]
 
 feature = "userinfo"
 USERINFO_PATH = "/userinfo"
-MAX_TOKEN_LENGTH = 4096
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = parse_bearer(request.headers.get("authorization"))
+    if token is None:
         raise InvalidToken("a Bearer access token is required")
-    token = token.strip()
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise InvalidToken("the access token is too long")
-    return token
+    return check_bearer_token(token)
 
 
 async def userinfo(request: Request) -> Response:
