@@ -27,12 +27,16 @@ from ._grammar import (
 from ._listing import MAX_LISTED_SCOPES, catalog_from_listing, public_implies, public_listing
 from ._loader import catalog_from_mapping, default_catalog, load_catalog
 from ._scope_set import ScopeSet, format_scope
+from ._well_known import OFFLINE_ACCESS, OPENID, SIGN_IN_SCOPES
 
 __all__ = [
     "MAX_LISTED_SCOPES",
     "MAX_SCOPES",
     "MAX_SCOPE_STRING_LENGTH",
     "MAX_SCOPE_TOKEN_LENGTH",
+    "OFFLINE_ACCESS",
+    "OPENID",
+    "SIGN_IN_SCOPES",
     "BeyondRoleError",
     "Catalog",
     "CatalogError",
