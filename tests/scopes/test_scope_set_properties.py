@@ -185,3 +185,16 @@ def test_a_literal_cover_is_a_cover_under_the_catalog(a: frozenset[str],
                                                       b: frozenset[str]) -> None:
     if covers(a, b):
         assert covers(a, b, CATALOG)
+
+
+# -- defaults_within(allowed) --------------------------------------------------------------
+
+@given(name_sets)
+def test_a_clients_defaults_are_the_catalog_defaults_it_may_use(allowed: frozenset[str]) -> None:
+    allowed = CATALOG.canonicalize(allowed)
+    defaults = CATALOG.defaults_within(allowed)
+    assert CATALOG.covers(allowed, defaults)
+    usable = {s for s in CATALOG.default_scopes if CATALOG.covers(allowed, [s])}
+    assert defaults == (usable or allowed)
+    if defaults:  # so a request without `scope` succeeds
+        assert CATALOG.requested(None, defaults, allowed) == defaults

@@ -203,6 +203,12 @@ class Catalog:
             raise NoScopeRequestedError()
         return self.narrow(allowed, wanted)
 
+    def defaults_within(self, allowed: Iterable[str]) -> frozenset[str]:
+        """What an absent ``scope`` should mean for a client allowed ``allowed``: the
+        catalog's default scopes it may use, else everything it may use."""
+        allowed = frozenset(allowed)
+        return frozenset(s for s in self.default_scopes if self.covers(allowed, [s])) or allowed
+
     def cap(self, scopes: Iterable[str], role: str) -> frozenset[str]:
         """Return the canonical ``scopes`` if ``role`` (catalog ``[roles]``) covers them all.
 
