@@ -25,7 +25,9 @@ class ScopeSet(frozenset[str]):
     __slots__ = ()
 
     def __new__(cls, names: Iterable[str] = ()) -> ScopeSet:
-        return super().__new__(cls, (name for name in names if name))
+        found = super().__new__(cls, names)
+        # Built whole first (cheap, in C), filtered only when an empty name is there.
+        return found if "" not in found else super().__new__(cls, found - {""})
 
     @classmethod
     def parse(cls, value: str | Iterable[str]) -> ScopeSet:
@@ -44,7 +46,7 @@ class ScopeSet(frozenset[str]):
         return iter(sorted(frozenset.__iter__(self)))
 
     def __str__(self) -> str:
-        return " ".join(self)
+        return " ".join(sorted(frozenset.__iter__(self)))
 
     def __repr__(self) -> str:
         return f"ScopeSet({str(self)!r})"
