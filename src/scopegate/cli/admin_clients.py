@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from ..scopes import Catalog, ScopeError
+from ..scopes import Catalog, ScopeError, ScopeSet
 from ..server.grants.base import normalize_grant_type
 from ..server.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from ..server.state import PEPPER_SECRET
@@ -39,8 +39,7 @@ MAX_NAME_LENGTH = 200
 def default_scopes_for(catalog: Catalog, allowed: frozenset[str]) -> frozenset[str]:
     """What a token request without ``scope`` gets: the catalog defaults the client may
     use, else everything it may use."""
-    defaults = frozenset(s for s in catalog.default_scopes if catalog.covers(allowed, [s]))
-    return defaults or allowed
+    return catalog.defaults_within(allowed)
 
 
 def _redirect_uri_problem(uri: str) -> str | None:
@@ -90,8 +89,8 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
         "name": client.name,
         "public": client.is_public,
         "grant_types": sorted(client.grant_types),
-        "scopes": sorted(client.allowed_scopes),
-        "default_scopes": sorted(client.default_scopes),
+        "scopes": ScopeSet(client.allowed_scopes).to_list(),
+        "default_scopes": ScopeSet(client.default_scopes).to_list(),
         "redirect_uris": list(client.redirect_uris),
         "resource_servers": sorted(client.resource_servers),
         "created_at": client.created_at.isoformat(),
@@ -172,7 +171,7 @@ def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = F
         return
     print_table(("client_id", "name", "type", "grants", "scopes"), (
         (c.client_id, c.name, "public" if c.is_public else "confidential",
-         " ".join(sorted(c.grant_types)), " ".join(sorted(c.allowed_scopes)))
+         " ".join(sorted(c.grant_types)), str(ScopeSet(c.allowed_scopes)))
         for c in clients))
 
 

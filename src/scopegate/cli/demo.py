@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 
 from ..client import (
+    CLIENT_CREDENTIALS_DEFAULT_SCOPES,
     ApiClient,
     ClientCredentialsProvider,
     ClientError,
@@ -46,9 +47,13 @@ from .admin_clients import default_scopes_for
 
 __all__ = ["CLIENT_SCOPES", "REQUESTED_SCOPES", "DemoFailed", "register"]
 
-#: What the demo client may be granted, and what it asks for at first.
-CLIENT_SCOPES = ("api", "apps:read", "apps:run")
-REQUESTED_SCOPES = ("api", "apps:read")
+#: The scopes the example API's routes require (examples/example_api.py).
+READ_SCOPE = "apps:read"
+RUN_SCOPE = "apps:run"
+#: What the demo client asks for at first (the SDK's defaults put the API audience in
+#: ``aud``), and what it may be granted (a step-up adds the run scope).
+REQUESTED_SCOPES = (*CLIENT_CREDENTIALS_DEFAULT_SCOPES, READ_SCOPE)
+CLIENT_SCOPES = (*REQUESTED_SCOPES, RUN_SCOPE)
 READ_PATH = "/workspaces/demo/apps"
 RUN_PATH = "/workspaces/demo/apps/hello/run"
 
@@ -132,22 +137,23 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
     _step(console, 1, f"issue: a client-credentials token for '{format_scope(REQUESTED_SCOPES)}'")
     token = session.get_token()
     claims = _show_token(console, token)
-    if "apps:run" in token.scopes or "apps:read" not in token.scopes:
+    if RUN_SCOPE in token.scopes or READ_SCOPE not in token.scopes:
         raise DemoFailed(f"issue: unexpected scopes {format_scope(token.scopes)}")
-    console.print(f"  [green]✓[/] the [bold]api[/] scope put the API audience in aud "
+    console.print(f"  [green]✓[/] the [bold]{format_scope(CLIENT_CREDENTIALS_DEFAULT_SCOPES)}[/]"
+                  " scope put the API audience in aud "
                   f"({terminal_text(claims.get('aud'))})", highlight=False, soft_wrap=True)
 
     trace = _Trace(console, issuer)
     hooks = {"request": [trace.request], "response": [trace.response]}
     with ApiClient(session, base_url=api_url, event_hooks=hooks, timeout=10) as api:
-        _step(console, 2, f"call: GET {READ_PATH} (needs apps:read)")
+        _step(console, 2, f"call: GET {READ_PATH} (needs {READ_SCOPE})")
         listed = api.get(READ_PATH)
         _expect("call", listed, 200)
         names = terminal_text(", ".join(str(app["name"]) for app in listed.json()["apps"]))
         console.print(f"  [green]✓[/] 200 OK, the cached token was reused; apps: {names}",
                       highlight=False, soft_wrap=True)
 
-        _step(console, 3, f"call: POST {RUN_PATH} (needs apps:run) with the same token")
+        _step(console, 3, f"call: POST {RUN_PATH} (needs {RUN_SCOPE}) with the same token")
         refused = httpx.post(api_url + RUN_PATH, json={},
                              headers={"Authorization": f"Bearer {token.access_token}"},
                              timeout=10)
@@ -163,9 +169,9 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
                           "then retries once")
         ran = api.post(RUN_PATH, json={"inputs": {"greeting": "hello"}})
         _expect("step-up", ran, 200)
-        stepped = session.cached(frozenset({"apps:run"}))
+        stepped = session.cached(frozenset({RUN_SCOPE}))
         if stepped is None:
-            raise DemoFailed("step-up: the session holds no token with apps:run")
+            raise DemoFailed(f"step-up: the session holds no token with {RUN_SCOPE}")
         _show_token(console, stepped)
         console.print(f"  [green]✓[/] 200 OK after the step-up: "
                       f"{terminal_text(json.dumps(ran.json()))}",
@@ -195,7 +201,7 @@ def _keep_message(console: Console, services: list[LocalService], workdir: Path,
         "",
         "Try the user CLI against it:",
         f"  SCOPEGATE_CONFIG_DIR={config} SCOPEGATE_NO_KEYRING=1 "
-        "scopegate token --env demo --scope apps:run --decode",
+        f"scopegate token --env demo --scope {RUN_SCOPE} --decode",
         "",
         f"Stop them with:  kill {pids}   (data in {workdir})",
     ]

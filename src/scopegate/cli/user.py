@@ -42,7 +42,7 @@ from scopegate.client import (
     session_from_env,
     terminal_text,
 )
-from scopegate.scopes import ScopeError, format_scope, validate_tokens
+from scopegate.scopes import ScopeError, ScopeSet, format_scope, validate_tokens
 
 __all__ = ["EXIT_CODES_HELP", "register"]
 
@@ -240,7 +240,7 @@ def status(
             "issuer": token.issuer,
             "client_id": token.client_id,
             "subject": token.subject,
-            "scopes": sorted(token.scopes),
+            "scopes": ScopeSet(token.scopes).to_list(),
             "audience": list(token.audience),
             "expires_at": _when(token.expires_at),
             "valid": token.is_valid(now, session.cache.margin),

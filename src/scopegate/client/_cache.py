@@ -12,9 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from scopegate.scopes import Catalog
+from scopegate.scopes import Catalog, covers
 
-from ._compare import covers
 from ._exceptions import TokenStoreError
 from ._stores import Document, MemoryTokenStore, TokenStore
 from ._tokens import Token
@@ -69,10 +68,10 @@ class TokenCache:
         now = self.clock()
         best: Token | None = None
         for token in tuple(bucket.values()):
-            if covers(catalog, token.scopes, required) and token.is_valid(now, self.margin):
+            if covers(token.scopes, required, catalog) and token.is_valid(now, self.margin):
                 if token.access_token == exclude:
                     continue
-                if within is not None and not covers(catalog, within, token.scopes):
+                if within is not None and not covers(within, token.scopes, catalog):
                     continue
                 if best is None or (token.expires_at or float("inf")) > (
                     best.expires_at or float("inf")

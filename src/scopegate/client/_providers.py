@@ -17,7 +17,7 @@ import webbrowser
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
-from scopegate.scopes import format_scope, scope_set
+from scopegate.scopes import SIGN_IN_SCOPES, default_catalog, format_scope, scope_set
 
 from ._device import DeviceDisplay, RichDeviceDisplay, device_prompt
 from ._discovery import (
@@ -47,15 +47,12 @@ __all__ = [
 
 log = logging.getLogger("scopegate.client")
 
-# Requesting `api` is what puts the API audience into the token (seed 000).
-CLIENT_CREDENTIALS_DEFAULT_SCOPES: tuple[str, ...] = ("api",)
-INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (
-    "openid",
-    "profile",
-    "email",
-    "offline_access",
-    "api",
-)
+# The bundled catalog's default scopes (``api``: it puts the API audience into the
+# token, seed 000); an interactive sign-in adds the OpenID Connect ones.
+CLIENT_CREDENTIALS_DEFAULT_SCOPES: tuple[str, ...] = tuple(
+    sorted(default_catalog().default_scopes))
+INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (*SIGN_IN_SCOPES,
+                                               *CLIENT_CREDENTIALS_DEFAULT_SCOPES)
 _DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: RFC 9207: the server promises ``iss`` in every authorization response.
 _ISS_SUPPORTED = "authorization_response_iss_parameter_supported"

@@ -7,8 +7,9 @@ store and fetch the issuer's scope catalog (once); refresh; re-request silently
 required, verifies the grant and the identity, and saves the new token before
 evicting the old one.
 
-Every "is this covered" answer goes through ``_compare``: with the issuer's catalog
-(aliases, implication) once the provider has it, literally before or without it.
+Every "is this covered" answer goes through ``scopegate.scopes.covers``: with the
+issuer's catalog (aliases, implication) once the provider has it, literally before or
+without it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from scopegate.scopes import Catalog, scope_set, union, validate_tokens
+from scopegate.scopes import Catalog, canonical_names, covers, scope_set, union, validate_tokens
 
 from ._cache import TokenCache
-from ._compare import canonical, covers
 from ._exceptions import (
     LoginRequired,
     ScopeStepUpRequired,
@@ -120,7 +120,7 @@ class TokenSession:
         :param rejected: a token the API just refused (401 or insufficient_scope).
         """
         catalog = self.provider.catalog
-        need = canonical(catalog, union(self.required_scopes, required))
+        need = canonical_names(union(self.required_scopes, required), catalog)
         issuer, client_id = self.provider.issuer, self.provider.client_id
         exclude = rejected.access_token if rejected else None
         ceiling = self._ceiling(need)
@@ -139,7 +139,7 @@ class TokenSession:
             # Before deciding that no token fits, learn what the issuer's names mean
             # (only now: a token that already fits is used without any request).
             catalog = yield from self.provider.catalog_flow()
-            need = canonical(catalog, need)
+            need = canonical_names(need, catalog)
             ceiling = self._ceiling(need)
             if catalog is not None:
                 token = self.cache.find(
@@ -150,7 +150,7 @@ class TokenSession:
             return token
         # A rejected token still tells who the user is, what was granted, and may refresh.
         current = self._current(need)
-        if rejected is not None and covers(catalog, rejected.scopes, need):
+        if rejected is not None and covers(rejected.scopes, need, catalog):
             # Refused although it covers the need (401): it is dead. A token refused for
             # insufficient_scope still serves what it covers, even if the step-up fails.
             self.cache.forget_memory(rejected)
@@ -167,10 +167,10 @@ class TokenSession:
         tokens = [
             t
             for t in self.cache.tokens(self.provider.issuer, self.provider.client_id)
-            if ceiling is None or covers(catalog, ceiling, t.scopes)
+            if ceiling is None or covers(ceiling, t.scopes, catalog)
         ]
         for token in tokens:
-            if covers(catalog, token.scopes, need):
+            if covers(token.scopes, need, catalog):
                 return token
         return tokens[0] if tokens else None
 
@@ -178,7 +178,7 @@ class TokenSession:
         catalog = self.provider.catalog
         if current is None or not current.refresh_token:
             return None
-        if not covers(catalog, current.scopes, need):
+        if not covers(current.scopes, need, catalog):
             return None
         try:
             token = yield from self.provider.refresh_flow(current)
@@ -188,7 +188,7 @@ class TokenSession:
             if exc.error == "invalid_grant":  # RFC 6749 §5.2: the refresh token is dead
                 yield from self._discard_flow(current)
             return None
-        if not covers(catalog, token.scopes, need):
+        if not covers(token.scopes, need, catalog):
             return None
         check_identity(current, token)
         yield from self._save_flow(token, replaces=[current])
@@ -199,18 +199,18 @@ class TokenSession:
         granted = current.scopes if current else frozenset()
         if self.provider.silent:
             token = yield from self.provider.acquire_flow(
-                canonical(catalog, union(self.scopes, need))
+                canonical_names(union(self.scopes, need), catalog)
             )
             verify_granted(token, need, catalog)
             # Keep a narrower valid token: calls that need less still fit under its ceiling.
             stale = current is not None and not current.is_valid(self.cache.clock(), 0)
             yield from self._save_flow(token, replaces=[current] if stale and current else [])
             return token
-        if current is None or covers(catalog, granted, need):
+        if current is None or covers(granted, need, catalog):
             if not self.interactive:
                 reason = "not logged in" if current is None else "session expired"
                 raise LoginRequired(self.environment, reason)
-            wanted = canonical(catalog, union(self.scopes, granted, need))
+            wanted = canonical_names(union(self.scopes, granted, need), catalog)
         else:
             plan = plan_step_up(granted, need, self.interactive, self.scopes, catalog)
             if isinstance(plan, MissingNonInteractive):
@@ -223,7 +223,7 @@ class TokenSession:
         check_identity(current, token)
         replaces = (
             [current]
-            if current is not None and covers(catalog, token.scopes, current.scopes)
+            if current is not None and covers(token.scopes, current.scopes, catalog)
             else []
         )
         yield from self._save_flow(token, replaces=replaces)
@@ -257,17 +257,17 @@ class TokenSession:
         yield Acquire(self._lock_key())
         yield Blocking(self.cache.reload)
         catalog = yield from self.provider.catalog_flow()
-        asked = canonical(catalog, asked)
+        asked = canonical_names(asked, catalog)
         current = self._current(asked)
         kept = current.scopes if current is not None and not self.provider.silent else ()
         token = yield from self.provider.acquire_flow(
-            canonical(catalog, union(self.scopes, kept, asked))
+            canonical_names(union(self.scopes, kept, asked), catalog)
         )
         verify_granted(token, asked, catalog)
         if current is not None and current.subject != token.subject:
             # An explicit login may switch accounts: the other account's tokens go.
             replaces = self.cache.tokens(self.provider.issuer, self.provider.client_id)
-        elif current is not None and covers(catalog, token.scopes, current.scopes):
+        elif current is not None and covers(token.scopes, current.scopes, catalog):
             replaces = [current]
         else:
             replaces = []

@@ -12,10 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from scopegate.scopes import Catalog, scopes_from_value, union
+from scopegate.scopes import (
+    Catalog,
+    canonical_names,
+    covers,
+    missing,
+    scopes_from_value,
+    union,
+)
 
 from ._challenges import parse_challenges
-from ._compare import canonical, covers, missing
 from ._exceptions import IdentityChanged, ScopeNotGranted
 from ._tokens import Token
 
@@ -67,12 +73,12 @@ def plan_step_up(
         canonical name of) a required one covers it. None compares names literally.
     """
     granted_set = frozenset(granted)
-    required_set = canonical(catalog, required)
-    if covers(catalog, granted_set, required_set):
+    required_set = canonical_names(required, catalog)
+    if covers(granted_set, required_set, catalog):
         return Covered()
     if not interactive:
-        return MissingNonInteractive(missing(catalog, granted_set, required_set))
-    return Reauthenticate(union(canonical(catalog, defaults), granted_set, required_set))
+        return MissingNonInteractive(missing(granted_set, required_set, catalog))
+    return Reauthenticate(union(canonical_names(defaults, catalog), granted_set, required_set))
 
 
 def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
@@ -106,7 +112,7 @@ def insufficient_scope(
     """
     for scheme, params in parse_challenges(challenges):
         if scheme == "bearer" and params.get("error") == "insufficient_scope":
-            return canonical(catalog, scopes_from_value(params.get("scope", "")) or ())
+            return canonical_names(scopes_from_value(params.get("scope", "")) or (), catalog)
     return None
 
 
@@ -116,7 +122,7 @@ def verify_granted(token: Token, required: Iterable[str], catalog: Catalog | Non
     :param catalog: the issuer's catalog, so ``all`` is granted by ``scopegate:all``
         and ``apps:read`` by ``apps:run``; None compares names literally.
     """
-    lacking = missing(catalog, token.scopes, required)
+    lacking = missing(token.scopes, required, catalog)
     if lacking:
         raise ScopeNotGranted(lacking)
 

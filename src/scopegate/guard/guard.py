@@ -90,8 +90,7 @@ class Guard:
         """
         found = self._required.get(scopes)
         if found is None:
-            catalog = self.catalog
-            found = frozenset(catalog.canonical(s) if s in catalog else s for s in scopes)
+            found = self.catalog.canonicalize_keeping_unknown(scopes)
             self._required[scopes] = found
         return found
 

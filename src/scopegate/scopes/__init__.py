@@ -4,11 +4,13 @@ Pure Python, no I/O beyond reading a catalog file. Server, guard and client all 
 this package; none of them compares scope strings by hand.
 """
 
-from ._algebra import covers, missing, scope_set, scope_set_hash, union
+from ._algebra import canonical_names, covers, missing, scope_set, scope_set_hash, union
 from ._catalog import Catalog, ScopeDef
 from ._claims import granted_from_claims, scopes_from_value
 from ._errors import (
+    BeyondRoleError,
     CatalogError,
+    NoScopeRequestedError,
     ScopeError,
     ScopeNotAllowedError,
     ScopeSyntaxError,
@@ -18,26 +20,34 @@ from ._grammar import (
     MAX_SCOPE_STRING_LENGTH,
     MAX_SCOPE_TOKEN_LENGTH,
     MAX_SCOPES,
-    format_scope,
     is_scope_token,
     parse_scope,
     validate_tokens,
 )
 from ._listing import MAX_LISTED_SCOPES, catalog_from_listing, public_implies, public_listing
 from ._loader import catalog_from_mapping, default_catalog, load_catalog
+from ._scope_set import ScopeSet, format_scope
+from ._well_known import OFFLINE_ACCESS, OPENID, SIGN_IN_SCOPES
 
 __all__ = [
     "MAX_LISTED_SCOPES",
     "MAX_SCOPES",
     "MAX_SCOPE_STRING_LENGTH",
     "MAX_SCOPE_TOKEN_LENGTH",
+    "OFFLINE_ACCESS",
+    "OPENID",
+    "SIGN_IN_SCOPES",
+    "BeyondRoleError",
     "Catalog",
     "CatalogError",
+    "NoScopeRequestedError",
     "ScopeDef",
     "ScopeError",
     "ScopeNotAllowedError",
+    "ScopeSet",
     "ScopeSyntaxError",
     "UnknownScopeError",
+    "canonical_names",
     "catalog_from_listing",
     "catalog_from_mapping",
     "covers",

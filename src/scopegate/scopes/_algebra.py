@@ -1,7 +1,9 @@
-"""Plain set algebra on scope names, for callers that have no catalog (e.g. SDK caches).
+"""Set algebra on scope names, for callers that may or may not have a catalog (the SDK).
 
-These functions compare names literally. Code that has the catalog uses
-:class:`~scopegate.scopes.Catalog`, whose methods also honour aliases and implication.
+Without a catalog these functions compare names literally. Given one (the issuer's
+public catalog, when the SDK fetched it) they ask :class:`~scopegate.scopes.Catalog`,
+which honours aliases and implication exactly as the server decides. Names the catalog
+does not know are always kept literally.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["covers", "missing", "scope_set", "scope_set_hash", "union"]
+from ._catalog import Catalog
+
+__all__ = ["canonical_names", "covers", "missing", "scope_set", "scope_set_hash", "union"]
 
 
 def scope_set(scopes: Iterable[str]) -> frozenset[str]:
@@ -17,14 +21,29 @@ def scope_set(scopes: Iterable[str]) -> frozenset[str]:
     return frozenset(s for s in scopes if s)
 
 
-def covers(granted: Iterable[str], required: Iterable[str]) -> bool:
-    """Return whether every required name is among the granted names."""
-    return scope_set(required) <= scope_set(granted)
+def covers(granted: Iterable[str], required: Iterable[str],
+           catalog: Catalog | None = None) -> bool:
+    """Return whether ``granted`` covers every ``required`` scope (through ``catalog``)."""
+    granted, required = scope_set(granted), scope_set(required)
+    # A literal subset is covered under any catalog too: the cheap check goes first,
+    # so a plain cache hit never pays for the implication closure.
+    if required <= granted:
+        return True
+    return catalog is not None and catalog.covers(granted, required)
 
 
-def missing(granted: Iterable[str], required: Iterable[str]) -> frozenset[str]:
-    """Return the required names that are not granted."""
-    return scope_set(required) - scope_set(granted)
+def missing(granted: Iterable[str], required: Iterable[str],
+            catalog: Catalog | None = None) -> frozenset[str]:
+    """Return the required scopes ``granted`` lacks (canonical names with a catalog)."""
+    if catalog is None:
+        return scope_set(required) - scope_set(granted)
+    return catalog.missing(scope_set(granted), scope_set(required))
+
+
+def canonical_names(names: Iterable[str], catalog: Catalog | None = None) -> frozenset[str]:
+    """Return the names with known aliases made canonical; unknown names stay as they are."""
+    found = scope_set(names)
+    return found if catalog is None else catalog.canonicalize_keeping_unknown(found)
 
 
 def union(*groups: Iterable[str]) -> frozenset[str]:

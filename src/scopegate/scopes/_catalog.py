@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from ._errors import CatalogError, ScopeNotAllowedError, UnknownScopeError
+from ._errors import (
+    BeyondRoleError,
+    CatalogError,
+    NoScopeRequestedError,
+    ScopeNotAllowedError,
+    UnknownScopeError,
+)
 from ._grammar import parse_scope, validate_tokens
 
 __all__ = ["Catalog", "ScopeDef"]
@@ -119,6 +125,14 @@ class Catalog:
             raise UnknownScopeError(unknown)
         return frozenset(out)
 
+    def canonicalize_keeping_unknown(self, names: Iterable[str]) -> frozenset[str]:
+        """Map known names and aliases to canonical names; keep unknown names literally.
+
+        For scopes that come from elsewhere (a token, a route declaration): a name this
+        catalog does not know is never dropped and never matches by accident.
+        """
+        return frozenset(self._names.get(name, name) for name in names)
+
     def parse(self, value: str) -> frozenset[str]:
         """Parse an RFC 6749 scope string into canonical names (cached per string)."""
         cached = self._parse_cache.get(value)
@@ -173,13 +187,57 @@ class Catalog:
             raise ScopeNotAllowedError(not_covered)
         return wanted
 
-    @staticmethod
-    def union(*groups: Iterable[str]) -> frozenset[str]:
-        """Return the union of several scope collections."""
-        out: set[str] = set()
-        for group in groups:
-            out.update(group)
-        return frozenset(out)
+    def requested(self, raw: str | None, defaults: Iterable[str],
+                  allowed: Iterable[str]) -> frozenset[str]:
+        """Answer an RFC 6749 §3.3 ``scope`` parameter: parse, default, then narrow.
+
+        :param raw: the ``scope`` parameter, or None when the request has none.
+        :param defaults: what an absent ``scope`` means (the client's default scopes).
+        :param allowed: what the request may ask for (the client's allowed scopes).
+        :raises ScopeError: malformed or unknown names, nothing requested
+            (:class:`NoScopeRequestedError`) or more than allowed; the server answers
+            ``invalid_scope``.
+        """
+        wanted = frozenset(defaults) if raw is None else self.parse(raw)
+        if not wanted:
+            raise NoScopeRequestedError()
+        return self.narrow(allowed, wanted)
+
+    def defaults_within(self, allowed: Iterable[str]) -> frozenset[str]:
+        """What an absent ``scope`` should mean for a client allowed ``allowed``: the
+        catalog's default scopes it may use, else everything it may use."""
+        allowed = frozenset(allowed)
+        return frozenset(s for s in self.default_scopes if self.covers(allowed, [s])) or allowed
+
+    def cap(self, scopes: Iterable[str], role: str) -> frozenset[str]:
+        """Return the canonical ``scopes`` if ``role`` (catalog ``[roles]``) covers them all.
+
+        Scopes beyond the role are refused, never dropped.
+
+        :raises BeyondRoleError: naming every scope the role may not hold.
+        :raises UnknownScopeError: a name the catalog does not know.
+        """
+        wanted = self.canonicalize(scopes)
+        beyond = self.missing(self.roles.get(role, frozenset()), wanted)
+        if beyond:
+            raise BeyondRoleError(role, beyond)
+        return wanted
+
+    def intersect(self, held: Iterable[str], allowed: Iterable[str]) -> frozenset[str]:
+        """Return what both sets cover, through implication, without widening either.
+
+        A held scope that ``allowed`` covers is kept; a held scope wider than
+        ``allowed`` gives way to the allowed scopes it covers (so ``<ns>:all`` held
+        under a role means everything the role may do, no more), skipping any that
+        the kept scopes already cover.
+        """
+        held, allowed = frozenset(held), frozenset(allowed)
+        kept = held - self.missing(allowed, held)
+        dropped = held - kept
+        if dropped:
+            wider = allowed - self.missing(dropped, allowed)
+            kept |= self.missing(kept, wider)
+        return kept
 
     # -- audiences, visibility, roles --------------------------------------------------
 

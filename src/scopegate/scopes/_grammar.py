@@ -15,7 +15,6 @@ __all__ = [
     "MAX_SCOPES",
     "MAX_SCOPE_STRING_LENGTH",
     "MAX_SCOPE_TOKEN_LENGTH",
-    "format_scope",
     "is_scope_token",
     "parse_scope",
     "validate_tokens",
@@ -59,7 +58,3 @@ def validate_tokens(tokens: Iterable[str]) -> tuple[str, ...]:
         raise ScopeSyntaxError(f"more than {MAX_SCOPES} scopes")
     return tuple(seen)
 
-
-def format_scope(scopes: Iterable[str]) -> str:
-    """Join scopes into one RFC 6749 string, sorted so equal sets format equally."""
-    return " ".join(sorted(set(scopes)))

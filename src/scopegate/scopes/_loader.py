@@ -34,6 +34,7 @@ from typing import Any
 from ._catalog import Catalog, ScopeDef
 from ._errors import CatalogError
 from ._grammar import is_scope_token
+from ._well_known import OPENID
 
 __all__ = ["DEFAULT_CATALOG_NAME", "catalog_from_mapping", "default_catalog", "load_catalog"]
 
@@ -41,7 +42,6 @@ DEFAULT_CATALOG_NAME = "default.toml"
 _SCOPE_KEYS = {"description", "aliases", "public", "implies", "audience"}
 _TOP_KEYS = {"namespace", "default_scopes", "roles", "scopes"}
 _SYMBOL = re.compile(r"@[a-z][a-z0-9_]{0,31}")
-OPENID = "openid"
 USERINFO_SYMBOL = "@userinfo"
 
 

@@ -124,9 +124,9 @@ def cap_to_role(catalog: Catalog, role: str, scopes: Iterable[str]) -> frozenset
     :raises InvalidScope: naming the scopes the role may not hold.
     """
     try:
-        return catalog.narrow(catalog.role_scopes(role), scopes)
+        return catalog.cap(scopes, role)
     except ScopeError as exc:
-        raise InvalidScope(f"your role ({role}) does not allow: {exc}") from None
+        raise InvalidScope(str(exc)) from None
 
 
 def interactive(state: ServerState) -> Interactive:

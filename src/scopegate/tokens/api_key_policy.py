@@ -142,10 +142,10 @@ def capped_by_roles(catalog: Catalog, wanted: Iterable[str], roles: Iterable[str
     """
     wanted = frozenset(wanted)
     for role in roles:
-        beyond = catalog.missing(catalog.role_scopes(role), wanted)
-        if beyond:
-            raise InvalidScope(
-                f"scope(s) beyond your role ({role}): " + ", ".join(sorted(beyond)))
+        try:
+            catalog.cap(wanted, role)
+        except ScopeError as exc:
+            raise InvalidScope(str(exc)) from None
 
 
 def capped_by_token(catalog: Catalog, wanted: Iterable[str], granted: Iterable[str]) -> None:
@@ -170,13 +170,7 @@ def effective_key_scopes(
     """
     held = catalog.stored_key_scopes(stored)
     for role in roles:
-        allowed = catalog.role_scopes(role)
-        kept = held - catalog.missing(allowed, held)
-        dropped = held - kept
-        if dropped:  # keep what the role allows inside the wider scopes, nothing redundant
-            wider = allowed - catalog.missing(dropped, allowed)
-            kept |= catalog.missing(kept, wider)
-        held = kept
+        held = catalog.intersect(held, catalog.role_scopes(role))
     return held
 
 

@@ -241,3 +241,12 @@ def test_confidential_client_exchanges_with_its_secret(logged_in: TestClient,
     response = exchange(logged_in, client_id, code, verifier, secret=secret)
     assert response.status_code == 200, response.text
     assert exchange(logged_in, client_id, code, verifier).json()["error"] == "invalid_client"
+
+
+def test_a_role_refusal_names_the_role_and_the_scope(logged_in: TestClient,
+                                                     state: ServerState) -> None:
+    """One role cap, one sentence: the same words the API-key endpoint uses."""
+    client_id, _ = make_client(state)
+    query = redirect_query(_authorize(logged_in, client_id, scope="apps:write"))
+    assert query["error"] == "invalid_scope"
+    assert query["error_description"] == "scope(s) beyond your role (member): apps:write"

@@ -184,12 +184,9 @@ def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
         raise UnauthorizedClient("this client may not use the authorization code grant")
     challenge = pkce.validate_challenge(params.get("code_challenge"),
                                         params.get("code_challenge_method"))
-    raw_scope = params.get("scope")
     try:
-        wanted = client.default_scopes if raw_scope is None else catalog.parse(raw_scope)
-        if not wanted:
-            raise InvalidScope("no scope requested and the client has no default scopes")
-        scopes = catalog.narrow(client.allowed_scopes, wanted)
+        scopes = catalog.requested(params.get("scope"), client.default_scopes,
+                                   client.allowed_scopes)
     except ScopeError as exc:
         raise InvalidScope(str(exc)) from None
     resource = params.get("resource")

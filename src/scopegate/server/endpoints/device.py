@@ -59,13 +59,9 @@ async def start(ctx: Context) -> Response | None:
     state = ctx.server
     if DEVICE_CODE_GRANT not in client.grant_types:
         raise UnauthorizedClient("this client may not use the device flow")
-    catalog = state.catalog
-    raw = ctx.params.get("scope")
     try:
-        wanted = client.default_scopes if raw is None else catalog.parse(raw)
-        if not wanted:
-            raise InvalidScope("no scope requested and the client has no default scopes")
-        scopes = catalog.narrow(client.allowed_scopes, wanted)
+        scopes = state.catalog.requested(ctx.params.get("scope"), client.default_scopes,
+                                         client.allowed_scopes)
     except ScopeError as exc:
         raise InvalidScope(str(exc)) from None
     resources = tuple(ctx.form.get("resource", ()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidScope
-from ...scopes import Catalog, ScopeError
+from ...scopes import ScopeError
 from ..shared.context import Context
 from .base import Grant
 
@@ -32,23 +32,15 @@ def requested_scopes(ctx: Context) -> frozenset[str]:
     key = ("client_credentials", client.allowed_scopes, client.default_scopes, raw)
     narrowed: frozenset[str] | None = memo.get(key)
     if narrowed is None:
-        narrowed = _narrow(ctx.server.catalog, client.allowed_scopes, client.default_scopes,
-                           raw)
+        try:
+            narrowed = ctx.server.catalog.requested(raw, client.default_scopes,
+                                                    client.allowed_scopes)
+        except ScopeError as exc:
+            raise InvalidScope(str(exc)) from None
         if len(memo) >= _MAX_CACHED:
             memo.clear()
         memo[key] = narrowed
     return narrowed
-
-
-def _narrow(catalog: Catalog, allowed: frozenset[str], defaults: frozenset[str],
-            raw: str | None) -> frozenset[str]:
-    try:
-        wanted = defaults if raw is None else catalog.parse(raw)
-        if not wanted:
-            raise InvalidScope("no scope requested and the client has no default scopes")
-        return catalog.narrow(allowed, wanted)
-    except ScopeError as exc:
-        raise InvalidScope(str(exc)) from None
 
 
 class ClientCredentialsGrant(Grant):

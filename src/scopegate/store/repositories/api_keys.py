@@ -16,6 +16,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ...scopes import ScopeSet
 from ...tokens.api_keys import (
     DEFAULT_PREFIX,
     MalformedApiKey,
@@ -176,7 +177,7 @@ class ApiKeyRepository:
             row = ApiKey(
                 id=new.key_id, user_id=user_id, workspace_id=workspace_id,
                 name=name or f"key {new.key_id}", prefix=self.prefix, key_hash=new.key_hash,
-                scopes=sorted(set(scopes)), created_at=self.clock(), expires_at=expires_at,
+                scopes=ScopeSet(scopes).to_list(), created_at=self.clock(), expires_at=expires_at,
             )
             session.add(row)
             session.flush()

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import AuthorizationCode
@@ -74,7 +75,7 @@ class AuthorizationCodeRepository:
         with self.db.session() as session:
             session.add(AuthorizationCode(
                 code_hash=code_hash, client_id=client_id, user_id=user_id,
-                redirect_uri=redirect_uri, scopes=sorted(set(scopes)),
+                redirect_uri=redirect_uri, scopes=ScopeSet(scopes).to_list(),
                 resources=list(resources), code_challenge=code_challenge,
                 code_challenge_method=code_challenge_method, nonce=nonce,
                 auth_time=auth_time, expires_at=expires_at))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ...scopes import ScopeSet
 from ..db import Database
 from ..models import Client
 
@@ -76,8 +77,8 @@ class ClientRepository:
             is_public=secret_hash is None,
             grant_types=sorted(set(grant_types)),
             redirect_uris=list(dict.fromkeys(redirect_uris)),
-            allowed_scopes=sorted(set(allowed_scopes)),
-            default_scopes=sorted(set(default_scopes)),
+            allowed_scopes=ScopeSet(allowed_scopes).to_list(),
+            default_scopes=ScopeSet(default_scopes).to_list(),
             resource_servers=served or None,
         )
         with self.db.session() as session:

@@ -9,6 +9,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import DeviceCode
@@ -64,7 +65,7 @@ class DeviceCodeRepository:
         with self.db.session() as session:
             session.add(DeviceCode(
                 device_code_hash=device_code_hash, user_code_hash=user_code_hash,
-                client_id=client_id, scopes=sorted(set(scopes)), resources=list(resources),
+                client_id=client_id, scopes=ScopeSet(scopes).to_list(), resources=list(resources),
                 status="pending", interval=interval, expires_at=expires_at))
 
     def by_user_code(self, user_code_hash: str) -> DeviceCodeRecord | None:

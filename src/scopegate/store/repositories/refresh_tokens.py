@@ -12,6 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import RefreshToken
@@ -69,7 +70,7 @@ class NewRefreshToken:
         """The ORM row for this token."""
         return RefreshToken(
             token_hash=self.token_hash, family_id=self.family_id, parent_hash=parent_hash,
-            client_id=self.client_id, user_id=self.user_id, scopes=sorted(self.scopes),
+            client_id=self.client_id, user_id=self.user_id, scopes=ScopeSet(self.scopes).to_list(),
             resources=list(self.resources), auth_time=self.auth_time,
             access_jti=self.access_jti, access_expires_at=self.access_expires_at,
             expires_at=self.expires_at)

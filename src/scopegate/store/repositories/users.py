@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.clients import Client
@@ -262,11 +263,11 @@ class ConsentRepository:
                 with self.db.session() as session:
                     row = session.get(Consent, (user_id, client_id), with_for_update=True)
                     if row is None:
-                        merged = sorted(set(scopes))
+                        merged = ScopeSet(scopes).to_list()
                         session.add(Consent(user_id=user_id, client_id=client_id,
                                             scopes=merged, updated_at=utcnow()))
                     else:
-                        merged = sorted(set(row.scopes) | set(scopes))
+                        merged = ScopeSet([*row.scopes, *scopes]).to_list()
                         row.scopes = merged
                         row.updated_at = utcnow()
                     return frozenset(merged)
