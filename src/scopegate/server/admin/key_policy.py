@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import InvalidRequest, InvalidScope
-from ..scopes import Catalog, ScopeError, format_scope
+from ...errors import InvalidRequest, InvalidScope
+from ...scopes import Catalog, ScopeError, format_scope
 
 __all__ = [
     "DEFAULT_GRACE",
