@@ -27,13 +27,13 @@ from starlette.testclient import TestClient
 from scopegate.guard import Authenticator, GuardConfig, RateLimit
 from scopegate.ratelimit import MemoryRateLimiter
 from scopegate.scopes import default_catalog
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
 from scopegate.server.endpoints.api_keys import repository
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store.models.users import User
-from scopegate.store.repositories import ClientRepository
-from scopegate.tokens import hash_client_secret, new_client_id, new_client_secret
 from scopegate.tokens.api_keys import checksum_ok, generate_api_key, hash_matches
 
 ISSUER = "http://bench"
@@ -75,12 +75,11 @@ def _setup(state: ServerState) -> tuple[str, tuple[str, str]]:
                          role="member"))
     _, key = repository(state).create(user_id="usr_bench", name="bench",
                                       scopes=["apps:read", "workspace:read"], expires_at=None)
-    client_id, secret = new_client_id(), new_client_secret()
-    ClientRepository(state.db).create(
-        client_id=client_id, name="guard", secret_hash=hash_client_secret(state.pepper, secret),
-        grant_types=["client_credentials"], allowed_scopes=["api"], default_scopes=["api"],
-        resource_servers=["https://api.scopegate.example"])  # RFC 7662 §4: the keys' API
-    return key, (client_id, secret)
+    spec = ClientSpec(name="guard", grant_types=("client_credentials",),
+                      allowed_scopes=frozenset({"api"}), default_scopes=frozenset({"api"}),
+                      resource_servers=("https://api.scopegate.example",))  # RFC 7662 §4
+    record, secret = register_client(state.db, state.pepper, spec)
+    return key, (record.client_id, secret)
 
 
 async def _guard(app: object, key: str, client: tuple[str, str]) -> tuple[float, float]:

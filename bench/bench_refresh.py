@@ -43,13 +43,14 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
 from scopegate.server.interactive import hash_secret, interactive
 from scopegate.server.refresh_tokens import new_refresh_token
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
-from scopegate.store.repositories import ClientRepository
 from scopegate.store.repositories.refresh_tokens import NewRefreshToken
 from scopegate.store.repositories.users import new_id
 from scopegate.store.sealing import generate_kek
@@ -84,12 +85,11 @@ def database(kind: str) -> Iterator[str]:
 def _seed(state: ServerState, chains: int) -> tuple[str, list[str]]:
     """A public client, a member, and one live refresh token per chain."""
     services = interactive(state)
-    client_id = "bench-" + uuid.uuid4().hex[:8]
-    ClientRepository(state.db).create(
-        client_id=client_id, name="bench", secret_hash=None,
-        grant_types=["authorization_code", "refresh_token"],
-        allowed_scopes=["openid", "api"], default_scopes=["api"],
-        redirect_uris=["http://127.0.0.1/callback"])
+    spec = ClientSpec(name="bench", grant_types=("authorization_code", "refresh_token"),
+                      allowed_scopes=frozenset({"openid", "api"}),
+                      default_scopes=frozenset({"api"}),
+                      redirect_uris=("http://127.0.0.1/callback",), public=True)
+    client_id = register_client(state.db, state.pepper, spec)[0].client_id
     user = services.users.create(email=f"{client_id}@bench.example", password_hash="x",
                                  role="member")
     now = datetime.now(UTC)

@@ -5,7 +5,10 @@
 - `tokens/` imports only `scopes/` and the shared `errors` module;
 - the guard never imports the server or the store;
 - the client never imports the server, the guard or the store;
-- the shared leaf modules (`errors`, `config_checks`) import only `scopes/`.
+- the shared leaf modules (`errors`, `config_checks`) import only `scopes/`;
+- clients, API keys, users, workspaces and sessions are written through `server/admin/`
+  (a short, explained list of runtime modules may use those repositories), and the CLI
+  imports no HTTP endpoint module nor the pepper's name.
 """
 
 from __future__ import annotations
@@ -86,3 +89,69 @@ def test_contract_sees_late_and_relative_imports() -> None:
               "    return app, db\n")
     found = {module for _, module in _imports_in(source, ["scopegate", "guard"])}
     assert {"scopegate.server", "scopegate.store"} <= found
+
+
+# -- admin operations ---------------------------------------------------------------------
+# Clients, API keys, users, workspaces and browser sessions are written by the admin
+# operations (`server/admin/`) and by nothing else that an operator or a fixture calls.
+# The rule, read from the source: outside `store/` and `server/admin/`, only the modules
+# below may name these repositories, each for the one runtime job written beside it.
+
+ADMIN_REPOSITORIES = frozenset({"ClientRepository", "ApiKeyRepository", "UserRepository",
+                                "WorkspaceRepository", "SessionRepository"})
+RUNTIME_USERS: dict[str, frozenset[str]] = {
+    # the token endpoint's client cache reads clients
+    "server/state.py": frozenset({"ClientRepository"}),
+    "server/client_cache.py": frozenset({"ClientRepository"}),
+    # sign-in reads users and workspaces and starts, touches and ends its own session
+    "server/interactive.py": frozenset({"UserRepository", "WorkspaceRepository",
+                                        "SessionRepository"}),
+    "server/sessions.py": frozenset({"SessionRepository"}),
+    # introspection verifies a presented key (and records its last use)
+    "server/api_key_introspection.py": frozenset({"ApiKeyRepository"}),
+    # `db prune` deletes expired rows
+    "server/maintenance.py": frozenset({"ApiKeyRepository", "SessionRepository"}),
+    # builds the server's one key repository; every operation is server.admin.keys
+    "server/endpoints/api_keys.py": frozenset({"ApiKeyRepository"}),
+}
+
+
+def _named(path: Path) -> set[str]:
+    """Every admin repository a file imports or reaches as an attribute."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+    return names & ADMIN_REPOSITORIES
+
+
+def _outside_store_and_admin() -> list[Path]:
+    return [path for path in sorted(SRC.rglob("*.py"))
+            if not path.relative_to(SRC).as_posix().startswith(("store/", "server/admin/"))]
+
+
+def test_only_admin_operations_write_clients_keys_users_and_sessions() -> None:
+    broken = [
+        f"{rel} names {', '.join(sorted(extra))}: call scopegate.server.admin instead"
+        for path in _outside_store_and_admin()
+        if (extra := _named(path) - RUNTIME_USERS.get(rel := path.relative_to(SRC).as_posix(),
+                                                      frozenset()))
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def test_the_cli_reaches_the_server_through_admin_operations_only() -> None:
+    """No HTTP endpoint module, no pepper: the CLI parses, calls server.admin, prints."""
+    broken = [
+        f"{path.relative_to(SRC.parent)}:{line} imports {module}"
+        for path in _files("cli")
+        for line, module in _imports(path)
+        if module.startswith("scopegate.server.endpoints")
+    ] + [
+        f"{path.relative_to(SRC.parent)} names PEPPER_SECRET"
+        for path in _files("cli")
+        if "PEPPER_SECRET" in path.read_text(encoding="utf-8")
+    ]
+    assert not broken, "\n".join(broken)

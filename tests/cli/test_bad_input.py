@@ -50,6 +50,7 @@ FILES = {
 BASELINE: dict[str, list[str]] = {
     "clients create": ["--name", "ci-bot"],
     "clients delete": ["{client_id}"],
+    "clients rotate-secret": ["{client_id}"],
     "users create": ["--email", "new@example.com", "--password-stdin"],
     "users set-password": ["--email", "admin@example.com", "--password-stdin"],
     "users disable": ["--email", "admin@example.com"],

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
+from scopegate.server.app import create_app
 from scopegate.server.kek import load_keks
 from scopegate.server.settings import Settings
 from scopegate.server.state import PEPPER_SECRET
@@ -125,3 +127,34 @@ def test_a_public_client_cannot_be_a_resource_server(env: dict[str, str]) -> Non
     code, _, err = run(env, "clients", "create", "--name", "x", "--public", "--grant",
                        "device_code", "--resource-server", "https://api.scopegate.example")
     assert code == 2 and "public" in err
+
+
+def test_rotate_secret_gives_a_new_secret_and_the_old_one_stops_working(
+        env: dict[str, str]) -> None:
+    created = json.loads(run(env, "clients", "create", "--name", "bot", "--scope", "api",
+                             "--json")[1])
+    code, out, err = run(env, "clients", "rotate-secret", created["client_id"])
+    assert code == 0 and "never shown again" in err
+    new_secret = out.split("client_secret:")[1].strip()
+    assert new_secret and new_secret != created["client_secret"]
+    settings = Settings.from_env(env={}, database_url=env["SCOPEGATE_DATABASE_URL"],
+                                 issuer="http://testserver")
+    with TestClient(create_app(settings)) as http:
+        form = {"grant_type": "client_credentials"}
+        old = http.post("/oauth/token", data=form,
+                        auth=(created["client_id"], created["client_secret"]))
+        new = http.post("/oauth/token", data=form, auth=(created["client_id"], new_secret))
+    assert old.status_code == 401 and old.json()["error"] == "invalid_client"
+    assert new.status_code == 200 and new.json()["scope"] == "api"
+
+
+@pytest.mark.parametrize(("public", "code", "message"), [
+    (True, 2, "public: it has no secret"), (None, 1, "no client 'sgc_nope'")])
+def test_rotate_secret_refusals(env: dict[str, str], public: bool | None, code: int,
+                                message: str) -> None:
+    client_id = "sgc_nope"
+    if public:
+        client_id = json.loads(run(env, "clients", "create", "--name", "cli", "--public",
+                                   "--grant", "device_code", "--json")[1])["client_id"]
+    failed, out, err = run(env, "clients", "rotate-secret", client_id, "--json")
+    assert (failed, out) == (code, "") and message in err

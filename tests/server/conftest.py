@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
-from scopegate.store.repositories import ClientRepository
-from scopegate.tokens import hash_client_secret, new_client_id, new_client_secret
 
 ISSUER = "http://testserver"
 #: The key-encryption key of every PostgreSQL test server (a PostgreSQL database gets no
@@ -90,7 +90,8 @@ def state(http: TestClient, app: Starlette) -> ServerState:
 
 
 class ClientFactory:
-    """Registers OAuth clients straight in the store (as the CLI would)."""
+    """Registers OAuth clients through the admin operations (as the CLI does), with the
+    scopes taken as given (a test may register what the catalog would refuse)."""
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -100,14 +101,11 @@ class ClientFactory:
                  grants: tuple[str, ...] = ("client_credentials",),
                  public: bool = False,
                  resource_servers: tuple[str, ...] = ()) -> tuple[str, str]:
-        client_id = new_client_id()
-        secret = "" if public else new_client_secret()
-        ClientRepository(self.state.db).create(
-            client_id=client_id, name="test",
-            secret_hash=None if public else hash_client_secret(self.state.pepper, secret),
-            grant_types=grants, allowed_scopes=scopes, default_scopes=defaults,
-            resource_servers=resource_servers)
-        return client_id, secret
+        spec = ClientSpec(name="test", grant_types=grants, allowed_scopes=frozenset(scopes),
+                          default_scopes=frozenset(defaults),
+                          resource_servers=resource_servers, public=public)
+        record, secret = register_client(self.state.db, self.state.pepper, spec)
+        return record.client_id, secret
 
 
 @pytest.fixture(scope="module")

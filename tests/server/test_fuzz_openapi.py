@@ -31,19 +31,15 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.applications import Starlette
 
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import register_client
+from scopegate.server.admin.users import create_user
 from scopegate.server.app import create_app, mounted_modules
 from scopegate.server.endpoints.openapi import build_openapi
-from scopegate.server.interactive import interactive
 from scopegate.server.passwords import hash_password
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
-from scopegate.store.repositories import ClientRepository
-from scopegate.tokens import (
-    access_token_claims,
-    hash_client_secret,
-    new_client_id,
-    new_client_secret,
-)
+from scopegate.tokens import access_token_claims
 
 ISSUER = "http://testserver"
 GRANTS = ("client_credentials", "authorization_code", "refresh_token",
@@ -56,15 +52,15 @@ class Credentials:
     """Valid credentials the fuzzer may attach: Basic for clients, Bearer for users."""
 
     def __init__(self, state: ServerState) -> None:
-        client_id, secret = new_client_id(), new_client_secret()
-        ClientRepository(state.db).create(
-            client_id=client_id, name="fuzz", secret_hash=hash_client_secret(
-                state.pepper, secret), grant_types=GRANTS, allowed_scopes=SCOPES,
-            default_scopes=("api",), redirect_uris=("http://127.0.0.1/callback",))
+        spec = ClientSpec(name="fuzz", grant_types=GRANTS, allowed_scopes=frozenset(SCOPES),
+                          default_scopes=frozenset({"api"}),
+                          redirect_uris=("http://127.0.0.1/callback",))
+        record, secret = register_client(state.db, state.pepper, spec)
+        client_id = record.client_id
         self.basic = (client_id, secret)
-        user = interactive(state).users.create(
-            email="fuzz@example.org", password_hash=hash_password("fuzz fuzz fuzz"),
-            role="admin", name="Fuzz")
+        user = create_user(state.db, email="fuzz@example.org",
+                           password_hash=hash_password("fuzz fuzz fuzz"), role="admin",
+                           name="Fuzz")
         claims = access_token_claims(issuer=ISSUER, subject=user.id, subject_type="user",
                                      client_id=client_id,
                                      audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),

@@ -27,7 +27,10 @@ from rich.table import Table
 from typer._click.exceptions import ClickException  # Typer 0.29 vendors click; not re-exported
 from typer.core import TyperGroup
 
+from ..errors import OAuthError
 from ..scopes import Catalog, ScopeError, load_catalog
+from ..server.admin.client_spec import checked_label
+from ..server.admin.errors import Conflict, Invalid, NotFound
 from ..server.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
@@ -127,12 +130,8 @@ def shown(value: str, limit: int = 80) -> str:
 def checked_name(value: str, what: str, max_length: int) -> str:
     """``value`` stripped, or a one-line error unless it is 1 to ``max_length`` printable
     characters (a newline or NUL would break tables, logs and PostgreSQL)."""
-    clean = value.strip()
-    if not 0 < len(clean) <= max_length:
-        fail(f"{what} must be 1 to {max_length} characters")
-    if not clean.isprintable():
-        fail(f"{what} must not contain control characters such as a newline, tab or NUL")
-    return clean
+    with refusals():
+        return checked_label(value, what, max_length)
 
 
 def _store_problem(exc: BaseException) -> str:
@@ -173,10 +172,14 @@ def admin_command(group: typer.Typer, name: str) -> Callable[[Callable[P, R]], C
 @contextmanager
 def refusals(*, conflict: tuple[type[Exception], ...] = (),
              invalid: tuple[type[Exception], ...] = ()) -> Iterator[None]:
-    """Turn what a repository refuses into one error line: a ``conflict`` (not found,
-    already exists) exits 1, ``invalid`` input exits 2."""
+    """Turn what an admin operation refuses into one error line: not found or already
+    exists (and any ``conflict``) exits 1, invalid input (and any ``invalid``) exits 2."""
     try:
         yield
+    except (NotFound, Conflict) as exc:
+        fail(str(exc), code=EXIT_FAILED)
+    except (Invalid, OAuthError) as exc:
+        fail(str(exc))
     except conflict as exc:
         fail(str(exc), code=EXIT_FAILED)
     except invalid as exc:

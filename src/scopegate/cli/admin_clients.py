@@ -3,84 +3,37 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 
-from ..scopes import Catalog, ScopeError, ScopeSet
-from ..server.grants.base import normalize_grant_type
-from ..server.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
-from ..server.state import PEPPER_SECRET
-from ..store.repositories import ClientRecord, ClientRepository, SecretRepository
-from ..tokens import hash_client_secret, new_client_id, new_client_secret
+from ..scopes import ScopeSet
+from ..server.admin.client_spec import client_spec
+from ..server.admin.clients import (
+    client_pepper,
+    delete_client,
+    list_clients,
+    register_client,
+    rotate_client_secret,
+)
+from ..store.repositories import ClientRecord
 from ._common import (
-    EXIT_FAILED,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
     admin_command,
-    checked_name,
-    fail,
     load_settings,
     open_catalog,
     open_sealed_store,
     open_store,
     print_json,
     print_table,
-    shown,
+    refusals,
 )
 
-__all__ = ["default_scopes_for", "register"]
+__all__ = ["register"]
 
 clients_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
-MAX_NAME_LENGTH = 200
-
-
-def default_scopes_for(catalog: Catalog, allowed: frozenset[str]) -> frozenset[str]:
-    """What a token request without ``scope`` gets: the catalog defaults the client may
-    use, else everything it may use."""
-    return catalog.defaults_within(allowed)
-
-
-def _redirect_uri_problem(uri: str) -> str | None:
-    """Why ``uri`` cannot be registered, in words a person can act on, or None."""
-    if len(uri) > MAX_REDIRECT_URI_LENGTH:
-        return f"is longer than {MAX_REDIRECT_URI_LENGTH} characters"
-    if any(c.isspace() or not c.isprintable() for c in uri):
-        return "contains a space or a control character"
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
-    except ValueError:
-        return "has an invalid host or port"
-    if parts.scheme not in ("http", "https") or not parts.hostname or "#" in uri:
-        return "must be an absolute http(s) URL without a fragment"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry a user name or password"
-    return None
-
-
-def _check_redirect_uri(uri: str) -> str:
-    problem = _redirect_uri_problem(uri)
-    if problem is not None:
-        fail(f"redirect URI {shown(uri)} {problem}")
-    try:
-        return validate_registered(uri)  # the server's rule: plain http on loopback only
-    except ValueError as exc:
-        fail(str(exc))
-
-
-def _check_resource_server(uri: str) -> str:
-    """A resource identifier (RFC 8707 §2): an absolute URI without a fragment."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        parts = None
-    if (parts is None or not parts.scheme or not parts.netloc or "#" in uri
-            or len(uri) > MAX_REDIRECT_URI_LENGTH or any(c.isspace() for c in uri)):
-        fail(f"--resource-server {shown(uri)} must be an absolute URI without a fragment, "
-             "e.g. https://api.example.com")
-    return uri
+_SHOWN_ONCE = "Store the secret now: it is kept only as a hash and never shown again."
 
 
 def _as_dict(client: ClientRecord) -> dict[str, object]:
@@ -119,53 +72,30 @@ def clients_create(
     as_json: JsonOption = False,
 ) -> None:
     """Register a client and print its id and secret (the secret is shown only once)."""
-    name = checked_name(name, "--name", MAX_NAME_LENGTH)
-    try:
-        grants = sorted({normalize_grant_type(g) for g in (grant or ["client_credentials"])})
-    except ValueError as exc:
-        fail(str(exc))
-    if public and "client_credentials" in grants:
-        fail("a public client cannot use client_credentials (it has no secret)")
-    if "authorization_code" in grants and not redirect_uri:
-        fail("authorization_code needs at least one --redirect-uri")
-    uris = [_check_redirect_uri(u) for u in (redirect_uri or [])]
-    if public and resource_server:
-        fail("a public client cannot be a resource server (it cannot authenticate to "
-             "introspect)")
-    served = [_check_resource_server(u) for u in (resource_server or [])]
     scopes_catalog = open_catalog(catalog)
-    try:
-        allowed = (scopes_catalog.parse_list(scope) if scope is not None
-                   else scopes_catalog.default_scopes)
-    except ScopeError as exc:
-        fail(str(exc))
-    if not allowed:
-        fail("give at least one --scope")
+    with refusals():  # every check runs before the database is opened
+        spec = client_spec(
+            scopes_catalog, name=name,
+            grants=grant or ["client_credentials"], scopes=scope,
+            redirect_uris=redirect_uri or [], public=public,
+            resource_servers=resource_server or [])
     settings = load_settings(database_url=database_url, catalog_path=catalog)
-    secret = None if public else new_client_secret()
     with open_sealed_store(settings) as (db, keks):
-        pepper = SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
-        record = ClientRepository(db).create(
-            client_id=new_client_id(), name=name,
-            secret_hash=hash_client_secret(pepper, secret) if secret else None,
-            grant_types=grants, allowed_scopes=allowed,
-            default_scopes=default_scopes_for(scopes_catalog, allowed), redirect_uris=uris,
-            resource_servers=served)
+        record, secret = register_client(db, client_pepper(db, keks), spec)
     if as_json:
-        print_json({"client_id": record.client_id, "client_secret": secret})
+        print_json({"client_id": record.client_id, "client_secret": secret or None})
         return
     typer.echo(f"client_id:     {record.client_id}")
     if secret:
         typer.echo(f"client_secret: {secret}")
-        typer.echo("Store the secret now: it is kept only as a hash and never shown again.",
-                   err=True)
+        typer.echo(_SHOWN_ONCE, err=True)
 
 
 @admin_command(clients_app, "list")
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
     with open_store(load_settings(database_url=database_url)) as db:
-        clients = ClientRepository(db).list()
+        clients = list_clients(db)
     if as_json:
         print_json([_as_dict(c) for c in clients])
         return
@@ -181,11 +111,28 @@ def clients_delete(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Delete a client; running servers stop accepting it within seconds."""
-    with open_store(load_settings(database_url=database_url)) as db:
-        deleted = ClientRepository(db).delete(client_id)
-    if not deleted:
-        fail(f"no client {shown(client_id)}", code=EXIT_FAILED)
+    with open_store(load_settings(database_url=database_url)) as db, refusals():
+        delete_client(db, client_id)
     typer.echo(f"deleted {client_id}")
+
+
+@admin_command(clients_app, "rotate-secret")
+def clients_rotate_secret(
+    client_id: Annotated[str, typer.Argument(help="The confidential client.")],
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a client a new secret and print it (shown only once); the old one stops
+    working as soon as running servers' client cache expires (seconds)."""
+    with open_sealed_store(load_settings(database_url=database_url)) as (db, keks), \
+            refusals():
+        secret = rotate_client_secret(db, client_pepper(db, keks), client_id)
+    if as_json:
+        print_json({"client_id": client_id, "client_secret": secret})
+        return
+    typer.echo(f"client_id:     {client_id}")
+    typer.echo(f"client_secret: {secret}")
+    typer.echo(_SHOWN_ONCE, err=True)
 
 
 def register(app: typer.Typer) -> None:

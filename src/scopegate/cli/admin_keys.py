@@ -1,6 +1,6 @@
 """CLI commands: ``keys create|list|revoke|rotate`` manage users' API keys.
 
-The same rules as ``POST /api/v1/keys`` (``tokens.api_key_policy``): canonical names or
+The same rules as ``POST /api/v1/keys`` (``server.admin.keys``): canonical names or
 aliases in, canonical stored, public scopes only, never beyond the owner's role. Exit
 codes: 0 done, 1 no such user or key, 2 bad input.
 """
@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import OAuthError
 from ..scopes import Catalog
-from ..server.endpoints.api_keys import key_json
+from ..server.admin.errors import NotAMember
+from ..server.admin.keys import (
+    KeyStore,
+    NewKey,
+    grace_period,
+    key_json,
+    key_store,
+    list_keys,
+    owner_id,
+    plan_key,
+    revoke_key,
+    rotate_key,
+    store_key,
+)
 from ..server.settings import Settings
 from ..store.models import utcnow
-from ..store.repositories.api_keys import ApiKeyError, ApiKeyNotFound, ApiKeyRepository
-from ..tokens.api_key_policy import (
-    DEFAULT_GRACE,
-    MAX_GRACE,
-    capped_by_roles,
-    expiry,
-    parse_duration,
-    requested_key_scopes,
-)
 from ._common import (
     EXIT_FAILED,
     CatalogOption,
@@ -58,21 +60,10 @@ def _settings(database_url: str | None, catalog: str | None) -> tuple[Settings, 
 
 
 @contextmanager
-def _keys(settings: Settings) -> Iterator[ApiKeyRepository]:
-    """The key repository; a missing key exits 1, a refused input (policy or store) 2."""
-    with open_store(settings) as db, refusals(conflict=(ApiKeyNotFound,),
-                                               invalid=(OAuthError, ApiKeyError)):
-        yield ApiKeyRepository(db, prefix=settings.api_key_prefix)
-
-
-def _grace_period(grace: str | None) -> timedelta:
-    if grace is None:
-        return DEFAULT_GRACE
-    with refusals(invalid=(OAuthError,)):
-        period = parse_duration(grace, field="--grace")
-    if period > MAX_GRACE:
-        fail(f"--grace may be at most {MAX_GRACE.days} days")
-    return period
+def _keys(settings: Settings) -> Iterator[KeyStore]:
+    """The key repository; a missing user or key exits 1, a refused input 2."""
+    with open_store(settings) as db, refusals():
+        yield key_store(db, settings.api_key_prefix)
 
 
 def _print_key(view: dict[str, Any], key: str, as_json: bool) -> None:
@@ -104,25 +95,16 @@ def keys_create(
     """Create a key for a user and print it (the key is shown only once)."""
     label = "" if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     settings, scopes_catalog = _settings(database_url, catalog)
-    with refusals(invalid=(OAuthError,)):  # all input is checked before the store is opened
-        wanted = requested_key_scopes(scopes_catalog, scopes=scope)
-        expires_at = expiry(utcnow(), expires_in=expires_in)
+    with refusals():  # all input is checked before the store is opened
+        plan = plan_key(scopes_catalog, NewKey(name=label, scopes=scope,
+                                               expires_in=expires_in, workspace=workspace),
+                        utcnow())
     with _keys(settings) as repo:
-        owner = repo.owner_by_email(email)
-        if owner is None:
-            fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
-        user_id, role = owner
-        roles, workspace_id = [role], None
-        if workspace is not None:
-            found = repo.workspace_role(user_id, workspace)
-            if found is None:
-                fail(f"{email} is not a member of workspace {shown(workspace)}",
-                     code=EXIT_FAILED)
-            workspace_id, workspace_role = found
-            roles.append(workspace_role)
-        capped_by_roles(scopes_catalog, wanted, roles)
-        record, key = repo.create(user_id=user_id, name=label, scopes=wanted,
-                                  expires_at=expires_at, workspace_id=workspace_id)
+        try:
+            record, key = store_key(repo, scopes_catalog, plan, owner_id(repo, email))
+        except NotAMember:
+            fail(f"{email} is not a member of workspace {shown(str(workspace))}",
+                 code=EXIT_FAILED)
     _print_key(key_json(scopes_catalog, record, repo.clock()), key, as_json)
 
 
@@ -136,13 +118,8 @@ def keys_list(
     """List keys (never their secrets), newest first."""
     settings, scopes_catalog = _settings(database_url, catalog)
     with _keys(settings) as repo:
-        user_id = None
-        if email is not None:
-            owner = repo.owner_by_email(email)
-            if owner is None:
-                fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
-            user_id = owner[0]
-        records = repo.list(user_id=user_id)
+        user_id = None if email is None else owner_id(repo, email)
+        records = list_keys(repo, user_id=user_id)
     now = repo.clock()
     views = [{**key_json(scopes_catalog, r, now), "owner": r.user_id} for r in records]
     if as_json:
@@ -160,7 +137,7 @@ def keys_revoke(
 ) -> None:
     """Revoke a key at once (and any secret still in a rotation grace period)."""
     with _keys(load_settings(database_url=database_url)) as repo:
-        repo.revoke(key_id)
+        revoke_key(repo, key_id)
     typer.echo(f"revoked {key_id}")
 
 
@@ -174,10 +151,11 @@ def keys_rotate(
     as_json: JsonOption = False,
 ) -> None:
     """Give a key a new secret and print it (shown only once)."""
-    period = _grace_period(grace)
+    with refusals():
+        period = grace_period(grace, field="--grace")
     settings, scopes_catalog = _settings(database_url, catalog)
     with _keys(settings) as repo:
-        record, key = repo.rotate(key_id, grace=period)
+        record, key = rotate_key(repo, scopes_catalog, key_id, period)
     _print_key(key_json(scopes_catalog, record, repo.clock()), key, as_json)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..scopes import ScopeError
-from ..server.endpoints.scopes_api import public_catalog
+from ..scopes import ScopeError, public_listing
 from ._common import (
     CatalogOption,
     JsonOption,
@@ -28,7 +27,7 @@ def scopes_list(catalog: CatalogOption = None, as_json: JsonOption = False) -> N
     # The server's own resources (@management, @userinfo) as this configuration names them.
     symbols = load_settings(catalog_path=catalog).audience_symbols
     try:
-        entries = public_catalog(open_catalog(catalog).resolve_audiences(symbols))
+        entries = public_listing(open_catalog(catalog).resolve_audiences(symbols))["scopes"]
     except ScopeError as exc:
         fail(str(exc))
     if as_json:

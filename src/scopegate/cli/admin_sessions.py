@@ -12,20 +12,20 @@ from typing import Annotated
 
 import typer
 
-from ..store.repositories.sessions import SessionRecord, SessionRepository
+from ..server.admin.sessions import end_sessions, list_sessions
+from ..server.admin.users import find_user
+from ..store.repositories.sessions import SessionRecord
 from ._common import (
-    EXIT_FAILED,
     DatabaseUrlOption,
     JsonOption,
     admin_command,
-    fail,
     load_settings,
     open_store,
     print_json,
     print_table,
-    shown,
+    refusals,
 )
-from .admin_users import EmailOption, existing_user, users_app
+from .admin_users import EmailOption, users_app
 
 __all__ = ["register"]
 
@@ -44,9 +44,8 @@ def _when(value: datetime) -> str:
 def users_sessions(email: EmailOption, database_url: DatabaseUrlOption = None,
                    as_json: JsonOption = False) -> None:
     """List a user's live browser sessions, oldest first."""
-    with open_store(load_settings(database_url=database_url)) as db:
-        user = existing_user(db, email)
-        records = SessionRepository(db).for_user(user.id)
+    with open_store(load_settings(database_url=database_url)) as db, refusals():
+        records = list_sessions(db, find_user(db, email))
     if as_json:
         print_json([_session_dict(r) for r in records])
         return
@@ -63,11 +62,9 @@ def users_end_sessions(
     as_json: JsonOption = False,
 ) -> None:
     """End a user's browser sessions (all of them, or one with --session)."""
-    with open_store(load_settings(database_url=database_url)) as db:
-        user = existing_user(db, email)
-        ended = SessionRepository(db).end_for_user(user.id, session_id)
-    if session_id is not None and not ended:
-        fail(f"no session {shown(session_id)} for {user.email}", code=EXIT_FAILED)
+    with open_store(load_settings(database_url=database_url)) as db, refusals():
+        user = find_user(db, email)
+        ended = end_sessions(db, user, session_id)
     if as_json:
         print_json({"ended": ended})
     else:

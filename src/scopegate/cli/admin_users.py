@@ -15,16 +15,22 @@ from typing import Annotated
 
 import typer
 
-from ..server.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
-from ..store import Database
-from ..store.repositories.users import (
-    AlreadyExists,
-    UserRecord,
-    UserRepository,
-    WorkspaceRepository,
+from ..server.admin.users import (
+    MAX_WORKSPACE_NAME_LENGTH,
+    add_member,
+    checked_role,
+    create_user,
+    create_workspace,
+    find_user,
+    list_users,
+    list_workspaces,
+    password_hash,
+    set_disabled,
+    set_password,
 )
+from ..server.passwords import MAX_PASSWORD_LENGTH
+from ..store.repositories.users import UserRecord
 from ._common import (
-    EXIT_FAILED,
     CatalogOption,
     DatabaseUrlOption,
     JsonOption,
@@ -37,24 +43,20 @@ from ._common import (
     print_json,
     print_table,
     refusals,
-    shown,
 )
 
-__all__ = ["EmailOption", "existing_user", "register", "users_app"]
+__all__ = ["EmailOption", "register", "users_app"]
 
 users_app = typer.Typer(help="People who log in (their role caps their tokens).",
                         no_args_is_help=True)
 workspaces_app = typer.Typer(help="Workspaces (tenants) and their members.",
                              no_args_is_help=True)
 MAX_NAME_LENGTH = 200
-MAX_WORKSPACE_NAME_LENGTH = 100  # as WorkspaceRepository.create enforces
 
 
 def _check_role(role: str, catalog_path: str | None) -> str:
-    roles = sorted(open_catalog(catalog_path).roles)
-    if role not in roles:
-        fail(f"unknown role {shown(role)}; the catalog defines: {', '.join(roles)}")
-    return role
+    with refusals():
+        return checked_role(open_catalog(catalog_path), role)
 
 
 def _user_dict(user: UserRecord) -> dict[str, object]:
@@ -63,25 +65,15 @@ def _user_dict(user: UserRecord) -> dict[str, object]:
             "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None}
 
 
-def existing_user(db: Database, email: str) -> UserRecord:
-    """The user with ``email``, or a one-line error (exit 1)."""
-    user = UserRepository(db).by_email(email)
-    if user is None:
-        fail(f"no user with email {shown(email)}", code=EXIT_FAILED)
-    return user
-
-
-def _read_password() -> str:
+def _password_hash_from_stdin() -> str:
+    """Read the password from stdin and hash it, or a one-line error (exit 2)."""
     try:
         raw = sys.stdin.read(MAX_PASSWORD_LENGTH + 2)
         raw.encode("utf-8")  # a C locale reads bad bytes as surrogates; argon2 would choke
     except UnicodeError:
         fail("the password on stdin is not UTF-8 text")
-    password = raw.removesuffix("\n").removesuffix("\r")
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        fail(f"the password on stdin must be {MIN_PASSWORD_LENGTH} to "
-             f"{MAX_PASSWORD_LENGTH} characters")
-    return password
+    with refusals():
+        return password_hash(raw.removesuffix("\n").removesuffix("\r"))
 
 
 @admin_command(users_app, "create")
@@ -101,11 +93,11 @@ def users_create(
         fail("pass --password-stdin and pipe the password in (it is never a flag)")
     _check_role(role, catalog)
     display_name = None if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
-    password_hash = hash_password(_read_password())
+    hashed = _password_hash_from_stdin()
     settings = load_settings(database_url=database_url, catalog_path=catalog)
-    with open_store(settings) as db, refusals(conflict=(AlreadyExists,), invalid=(ValueError,)):
-        user = UserRepository(db).create(email=email, password_hash=password_hash, role=role,
-                                         name=display_name)
+    with open_store(settings) as db, refusals():
+        user = create_user(db, email=email, password_hash=hashed, role=role,
+                           name=display_name)
     if as_json:
         print_json(_user_dict(user))
     else:
@@ -116,7 +108,7 @@ def users_create(
 def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List users (never their password hashes)."""
     with open_store(load_settings(database_url=database_url)) as db:
-        users = UserRepository(db).list()
+        users = list_users(db)
     if as_json:
         print_json([_user_dict(u) for u in users])
         return
@@ -140,10 +132,10 @@ def users_set_password(
     """Set a new password; every browser session of the user ends."""
     if not password_stdin:
         fail("pass --password-stdin and pipe the password in (it is never a flag)")
-    password_hash = hash_password(_read_password())
-    with open_store(load_settings(database_url=database_url)) as db:
-        user = existing_user(db, email)
-        ended = UserRepository(db).change_password(user.id, password_hash)
+    hashed = _password_hash_from_stdin()
+    with open_store(load_settings(database_url=database_url)) as db, refusals():
+        user = find_user(db, email)
+        ended = set_password(db, user, hashed)
     if as_json:
         print_json({"id": user.id, "email": user.email, "sessions_ended": ended})
     else:
@@ -152,9 +144,9 @@ def users_set_password(
 
 def _set_disabled(email: str, disabled: bool, database_url: str | None,
                   as_json: bool) -> None:
-    with open_store(load_settings(database_url=database_url)) as db:
-        user = existing_user(db, email)
-        ended = UserRepository(db).set_disabled(user.id, disabled)
+    with open_store(load_settings(database_url=database_url)) as db, refusals():
+        user = find_user(db, email)
+        ended = set_disabled(db, user, disabled)
     if as_json:
         print_json({"id": user.id, "email": user.email, "disabled": disabled,
                     "sessions_ended": ended})
@@ -187,8 +179,8 @@ def workspaces_create(
     """Create a workspace."""
     name = checked_name(name, "a workspace name", MAX_WORKSPACE_NAME_LENGTH)
     settings = load_settings(database_url=database_url)
-    with open_store(settings) as db, refusals(conflict=(AlreadyExists,), invalid=(ValueError,)):
-        workspace = WorkspaceRepository(db).create(name)
+    with open_store(settings) as db, refusals():
+        workspace = create_workspace(db, name)
     if as_json:
         print_json({"id": workspace.id, "name": workspace.name})
     else:
@@ -199,8 +191,7 @@ def workspaces_create(
 def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List workspaces with their member counts."""
     with open_store(load_settings(database_url=database_url)) as db:
-        repo = WorkspaceRepository(db)
-        rows = [(w, len(repo.members(w.id))) for w in repo.list()]
+        rows = list_workspaces(db)
     if as_json:
         print_json([{"id": w.id, "name": w.name, "members": n} for w, n in rows])
         return
@@ -218,12 +209,9 @@ def workspaces_add_member(
 ) -> None:
     """Add a user to a workspace (or change their role there)."""
     _check_role(role, catalog)
-    with open_store(load_settings(database_url=database_url, catalog_path=catalog)) as db:
-        workspace = WorkspaceRepository(db).by_name(name)
-        if workspace is None:
-            fail(f"no workspace named {shown(name)}", code=EXIT_FAILED)
-        user = existing_user(db, email)
-        WorkspaceRepository(db).add_member(workspace.id, user.id, role)
+    settings = load_settings(database_url=database_url, catalog_path=catalog)
+    with open_store(settings) as db, refusals():
+        workspace, user, _ = add_member(db, name, email, role)
     if as_json:
         print_json({"workspace_id": workspace.id, "user_id": user.id, "role": role})
     else:

@@ -37,13 +37,13 @@ from ..client import (
     terminal_text,
 )
 from ..scopes import ScopeError, format_scope, load_catalog
+from ..server.admin.client_spec import client_spec
+from ..server.admin.clients import client_pepper, register_client
+from ..server.admin.errors import Invalid
 from ..server.settings import Settings
-from ..server.state import PEPPER_SECRET, prepare_database
+from ..server.state import prepare_database
 from ..store import Database, DatabaseError
-from ..store.repositories import ClientRepository, SecretRepository
-from ..tokens import hash_client_secret, new_client_id, new_client_secret
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
-from .admin_clients import default_scopes_for
 
 __all__ = ["CLIENT_SCOPES", "REQUESTED_SCOPES", "DemoFailed", "register"]
 
@@ -65,17 +65,12 @@ class DemoFailed(Exception):
 def _register_client(database_url: str) -> tuple[str, str]:
     """Create the demo's confidential client, as ``scopegate clients create`` would."""
     settings = Settings.from_env(database_url=database_url)
-    catalog = load_catalog(settings.catalog_path)
-    allowed = catalog.parse_list(CLIENT_SCOPES)
+    spec = client_spec(load_catalog(settings.catalog_path), name="scopegate demo",
+                       scopes=CLIENT_SCOPES)
     db = Database(settings.database_url)
     try:
         keks = prepare_database(db, settings)
-        secret = new_client_secret()
-        pepper = SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
-        record = ClientRepository(db).create(
-            client_id=new_client_id(), name="scopegate demo",
-            secret_hash=hash_client_secret(pepper, secret), grant_types=["client_credentials"],
-            allowed_scopes=allowed, default_scopes=default_scopes_for(catalog, allowed))
+        record, secret = register_client(db, client_pepper(db, keks), spec)
     finally:
         db.dispose()
     return record.client_id, secret
@@ -240,7 +235,7 @@ def demo(
         console.print(f"example API:          {api.url} (trusts {auth.url})", soft_wrap=True)
         _walk_through(console, auth.url, api.url, client_id, secret)
         ok = True
-    except (ScopeError, ValueError) as exc:  # a bad catalog or SCOPEGATE_* setting
+    except (ScopeError, ValueError, Invalid) as exc:  # a bad catalog or SCOPEGATE_* setting
         Console(stderr=True).print(f"[red]error:[/] demo cannot start: {terminal_text(exc)}",
                                    highlight=False,
                                    soft_wrap=True)

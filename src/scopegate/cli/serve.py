@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from ..server.keyring import rotate_signing_key
-from ..store.repositories import KeyRecord, SigningKeyRepository
-from ..tokens import ID_TOKEN_ALG, SUPPORTED_ALGS
+from ..server.admin.signing_keys import (
+    checked_signing_alg,
+    list_signing_keys,
+    rotate_signing_keys,
+)
+from ..store.repositories import KeyRecord
 from ._common import (
     STORE_FAILURES,
     CatalogOption,
@@ -28,6 +30,7 @@ from ._common import (
     open_store,
     print_json,
     print_table,
+    refusals,
     shown,
 )
 
@@ -193,18 +196,11 @@ def keys_rotate(
     key that signs OpenID Connect ID tokens.
     """
     settings = load_settings(database_url=database_url, signing_alg=alg)
-    if settings.signing_alg not in SUPPORTED_ALGS:
-        fail(f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
-    keep = timedelta(seconds=max(settings.access_token_ttl, settings.code_ttl) + 300)
+    with refusals():  # checked before the database is opened
+        checked_signing_alg(settings.signing_alg)
     with open_sealed_store(settings) as (db, keks):
-        repo = SigningKeyRepository(db, keks)
-        previous = {r.kid for r in repo.published() if r.active}
-        access_kid = rotate_signing_key(repo, settings.signing_alg, keep)
-        records = repo.all()
-    active = [r for r in records if r.active]  # newest first
-    access = next(r for r in active if r.kid == access_kid)
-    id_token = next(r for r in active if r.alg == ID_TOKEN_ALG)
-    retired = [r for r in records if r.kid in previous]
+        rotation = rotate_signing_keys(db, keks, settings)
+    access, id_token, retired = rotation.access, rotation.id_token, rotation.retired
     if as_json:
         print_json({"access_token_key": _key_view(access), "id_token_key": _key_view(id_token),
                     "retired": [_key_view(r) for r in retired]})
@@ -222,7 +218,7 @@ def keys_rotate(
 def keys_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List signing keys: the active one and retired ones still published."""
     with open_sealed_store(load_settings(database_url=database_url)) as (db, keks):
-        records = SigningKeyRepository(db, keks).all()
+        records = list_signing_keys(db, keks)
     rows = [{"kid": r.kid, "alg": r.alg, "active": r.active,
              "created_at": r.created_at.isoformat(),
              "publish_until": r.publish_until.isoformat() if r.publish_until else None}

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..scopes import format_scope
 from ..store.repositories.api_keys import ApiKeyRepository, VerifiedApiKey
-from ..tokens.api_key_policy import effective_key_scopes
 from ..tokens.api_keys import checksum_ok
+from .admin.key_policy import effective_key_scopes
 
 if TYPE_CHECKING:
     from ..store.repositories import ClientRecord

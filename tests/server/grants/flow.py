@@ -15,12 +15,13 @@ import httpx
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import register_client
+from scopegate.server.admin.users import create_user
 from scopegate.server.interactive import interactive
 from scopegate.server.passwords import hash_password
 from scopegate.server.state import ServerState
-from scopegate.store.repositories import ClientRepository
 from scopegate.store.repositories.users import UserRecord
-from scopegate.tokens import hash_client_secret, new_client_id, new_client_secret
 
 REDIRECT = "http://127.0.0.1/callback"
 PASSWORD = "correct horse battery"
@@ -37,8 +38,8 @@ def make_user(state: ServerState, role: str = "member", password: str = PASSWORD
     """A user with a unique email (the argon2 hash is computed once per password)."""
     hashed = _HASH_CACHE.get(password) or _HASH_CACHE.setdefault(password,
                                                                  hash_password(password))
-    return interactive(state).users.create(email=f"u{uuid.uuid4().hex[:10]}@example.org",
-                                           password_hash=hashed, role=role, name=name)
+    return create_user(state.db, email=f"u{uuid.uuid4().hex[:10]}@example.org",
+                       password_hash=hashed, role=role, name=name)
 
 
 def make_client(state: ServerState, *, public: bool = True,
@@ -47,14 +48,11 @@ def make_client(state: ServerState, *, public: bool = True,
                 redirect_uris: tuple[str, ...] = (REDIRECT,),
                 name: str = "Test CLI") -> tuple[str, str]:
     """Register a client in the store; returns (client_id, secret or "")."""
-    client_id = new_client_id()
-    secret = "" if public else new_client_secret()
-    ClientRepository(state.db).create(
-        client_id=client_id, name=name,
-        secret_hash=None if public else hash_client_secret(state.pepper, secret),
-        grant_types=grants, allowed_scopes=scopes, default_scopes=defaults,
-        redirect_uris=redirect_uris)
-    return client_id, secret
+    spec = ClientSpec(name=name, grant_types=grants, allowed_scopes=frozenset(scopes),
+                      default_scopes=frozenset(defaults), redirect_uris=redirect_uris,
+                      public=public)
+    record, secret = register_client(state.db, state.pepper, spec)
+    return record.client_id, secret
 
 
 def pkce_pair() -> tuple[str, str]:

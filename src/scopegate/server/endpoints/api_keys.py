@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -46,20 +45,13 @@ from ...errors import (
     NotFound,
     bearer_challenge,
 )
-from ...scopes import Catalog, granted_from_claims
-from ...store.repositories.api_keys import ApiKeyError, ApiKeyNotFound, ApiKeyRecord
+from ...scopes import granted_from_claims
 from ...store.repositories.api_keys import ApiKeyRepository as Repository
 from ...tokens import TokenVerificationError, check_bearer_token, parse_bearer
-from ...tokens.api_key_policy import (
-    DEFAULT_GRACE,
-    MAX_GRACE,
-    capped_by_roles,
-    capped_by_token,
-    expiry,
-    parse_duration,
-    requested_key_scopes,
-    scope_fields,
-)
+from ..admin import keys as admin_keys
+from ..admin.errors import NotAMember
+from ..admin.errors import NotFound as AdminNotFound
+from ..admin.keys import NewKey, grace_period, key_json, plan_key, store_key
 from ..api_key_introspection import ApiKeyTokenHandler
 from ..http import JSONResponse
 from ..shared import Context, action, no_store, read_body
@@ -130,28 +122,6 @@ def repository(state: ServerState) -> Repository:
         repo = Repository(state.db, prefix=state.settings.api_key_prefix)
         state.extras[_REPOSITORY] = repo
     return repo
-
-
-def key_json(catalog: Catalog, record: ApiKeyRecord, now: datetime) -> dict[str, Any]:
-    """The public view of a key: never a secret nor a hash.
-
-    ``scopes`` is the canonical list, ``scope`` the legacy space-delimited string.
-    """
-    grace = record.previous_expires_at
-    return {
-        "id": record.id,
-        "name": record.name,
-        "hint": f"{record.prefix}_{record.id}…",
-        **scope_fields(catalog, record.scopes),
-        "workspace": record.workspace_id,
-        "status": record.status(now),
-        "created_at": record.created_at,
-        "expires_at": record.expires_at,
-        "last_used_at": record.last_used_at,
-        "rotated_at": record.rotated_at,
-        "previous_secret_valid_until": grace if grace is not None and grace > now else None,
-        "revoked_at": record.revoked_at,
-    }
 
 
 # -- steps -------------------------------------------------------------------------------
@@ -234,39 +204,30 @@ def _key_id(ctx: Context) -> str:
 # -- handlers ----------------------------------------------------------------------------
 
 async def create_key(ctx: Context) -> Response:
-    """Check scopes (public, within the role), lifetime and workspace; then store once."""
+    """Check scopes (public, within the token and the role), lifetime and workspace;
+    then store once."""
     state, user_id = ctx.server, ctx.data["user_id"]
     body = await _json_body(ctx, CreateKeyBody, required=True)
     repo = repository(state)
     now = repo.clock()
-    wanted = requested_key_scopes(state.catalog, scopes=body.scopes, scope=body.scope)
-    capped_by_token(state.catalog, wanted, ctx.data["granted"])
-    expires_at = expiry(now, expires_in=body.expires_in, expires_at=body.expires_at)
-    role = await run_in_threadpool(repo.owner_role, user_id)
-    if role is None:
-        raise InvalidToken("the access token's user no longer exists", realm=REALM)
-    roles = [role]
-    workspace_id = None
-    if body.workspace is not None:
-        found = await run_in_threadpool(repo.workspace_role, user_id, body.workspace)
-        if found is None:
-            raise AccessDenied(f"you are not a member of workspace {body.workspace!r}")
-        workspace_id, workspace_role = found
-        roles.append(workspace_role)
-    capped_by_roles(state.catalog, wanted, roles)
+    request = NewKey(name=body.name or "", scopes=body.scopes, scope=body.scope,
+                     expires_in=body.expires_in, expires_at=body.expires_at,
+                     workspace=body.workspace)
+    plan = plan_key(state.catalog, request, now, token_scopes=ctx.data["granted"])
     try:
-        record, key = await run_in_threadpool(
-            lambda: repo.create(user_id=user_id, name=body.name or "", scopes=wanted,
-                                expires_at=expires_at, workspace_id=workspace_id))
-    except ApiKeyError as exc:
-        raise InvalidRequest(str(exc)) from None
+        record, key = await run_in_threadpool(store_key, repo, state.catalog, plan, user_id)
+    except NotAMember:
+        raise AccessDenied(f"you are not a member of workspace {body.workspace!r}") from None
+    except AdminNotFound:
+        raise InvalidToken("the access token's user no longer exists", realm=REALM) from None
     return JSONResponse({**key_json(state.catalog, record, now), "key": key}, status_code=201)
 
 
 async def list_keys(ctx: Context) -> Response:
     """The caller's keys, newest first, without secrets."""
     repo = repository(ctx.server)
-    records = await run_in_threadpool(lambda: repo.list(user_id=ctx.data["user_id"]))
+    records = await run_in_threadpool(
+        lambda: admin_keys.list_keys(repo, user_id=ctx.data["user_id"]))
     now = repo.clock()
     return JSONResponse({"keys": [key_json(ctx.server.catalog, r, now) for r in records]})
 
@@ -275,8 +236,9 @@ async def revoke_key(ctx: Context) -> Response:
     """Revoke one of the caller's keys (204 even when already revoked)."""
     key_id, repo = _key_id(ctx), repository(ctx.server)
     try:
-        await run_in_threadpool(lambda: repo.revoke(key_id, user_id=ctx.data["user_id"]))
-    except ApiKeyNotFound:
+        await run_in_threadpool(
+            lambda: admin_keys.revoke_key(repo, key_id, user_id=ctx.data["user_id"]))
+    except AdminNotFound:
         raise NotFound("no such API key") from None
     return Response(status_code=204)
 
@@ -285,21 +247,13 @@ async def rotate_key(ctx: Context) -> Response:
     """Issue a new secret; the current one keeps working for the grace period."""
     key_id, repo = _key_id(ctx), repository(ctx.server)
     body = await _json_body(ctx, RotateKeyBody, required=False)
-    grace = DEFAULT_GRACE
-    if body.grace_period is not None:
-        grace = parse_duration(body.grace_period, field="grace_period")
-        if grace > MAX_GRACE:
-            raise InvalidRequest(f"grace_period may be at most {MAX_GRACE.days} days")
+    grace = grace_period(body.grace_period, field="grace_period")
     try:
-        current = await run_in_threadpool(lambda: repo.get(key_id, user_id=ctx.data["user_id"]))
-        capped_by_token(ctx.server.catalog, ctx.server.catalog.stored_key_scopes(current.scopes),
-                        ctx.data["granted"])
-        record, key = await run_in_threadpool(
-            lambda: repo.rotate(key_id, grace=grace, user_id=ctx.data["user_id"]))
-    except ApiKeyNotFound:
+        record, key = await run_in_threadpool(lambda: admin_keys.rotate_key(
+            repo, ctx.server.catalog, key_id, grace, user_id=ctx.data["user_id"],
+            token_scopes=ctx.data["granted"]))
+    except AdminNotFound:
         raise NotFound("no such API key") from None
-    except ApiKeyError as exc:
-        raise InvalidRequest(str(exc)) from None
     return JSONResponse({**key_json(ctx.server.catalog, record, repo.clock()), "key": key})
 
 

@@ -99,6 +99,15 @@ class ClientRepository:
                                                               Client.client_id))
             return [ClientRecord.from_row(row) for row in rows]
 
+    def set_secret_hash(self, client_id: str, secret_hash: str) -> bool:
+        """Replace a confidential client's secret hash; return whether it was updated."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(Client)
+                .where(Client.client_id == client_id, Client.is_public.is_(False))
+                .values(secret_hash=secret_hash))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def delete(self, client_id: str) -> bool:
         """Delete a client; return whether it existed."""
         with self.db.session() as session:

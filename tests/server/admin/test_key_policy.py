@@ -8,7 +8,7 @@ import pytest
 
 from scopegate.errors import InvalidRequest, InvalidScope
 from scopegate.scopes import default_catalog
-from scopegate.tokens.api_key_policy import (
+from scopegate.server.admin.key_policy import (
     capped_by_roles,
     effective_key_scopes,
     expiry,

@@ -1,4 +1,5 @@
-"""The rules for an API key's scopes and lifetime, shared by the HTTP API and the CLI.
+"""The rules for an API key's scopes and lifetime: the key operations (:mod:`.keys`) and
+the introspection of keys apply them; the guard never needs them.
 
 Every scope question goes to the catalog:
 
@@ -22,8 +23,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import InvalidRequest, InvalidScope
-from ..scopes import Catalog, ScopeError, format_scope
+from ...errors import InvalidRequest, InvalidScope
+from ...scopes import Catalog, ScopeError, format_scope
 
 __all__ = [
     "DEFAULT_GRACE",

@@ -1,0 +1,68 @@
+"""OAuth clients: register one, rotate its secret, delete it, list them.
+
+A confidential client's secret is generated here and stored only as a hash keyed by the
+server's pepper (a sealed secret); the plain secret is returned once, for the caller to
+show. Check the input first with :func:`.client_spec.client_spec`.
+"""
+
+from __future__ import annotations
+
+from ...store import Database
+from ...store.repositories import ClientRecord, ClientRepository, SecretRepository
+from ...store.sealing import KekRing
+from ...tokens import hash_client_secret, new_client_id, new_client_secret
+from ..state import PEPPER_SECRET
+from .client_spec import ClientSpec
+from .errors import Invalid, NotFound, quoted
+
+__all__ = ["client_pepper", "delete_client", "list_clients", "register_client",
+           "rotate_client_secret"]
+
+
+def client_pepper(db: Database, keks: KekRing) -> str:
+    """The server's client-secret pepper, unsealed (made on first use)."""
+    return SecretRepository(db, keks).get_or_create(PEPPER_SECRET)
+
+
+def register_client(db: Database, pepper: str, spec: ClientSpec) -> tuple[ClientRecord, str]:
+    """Store a new client in one insert; return it and its secret ("" for a public one)."""
+    secret = "" if spec.public else new_client_secret()
+    record = ClientRepository(db).create(
+        client_id=new_client_id(), name=spec.name,
+        secret_hash=None if spec.public else hash_client_secret(pepper, secret),
+        grant_types=spec.grant_types, allowed_scopes=spec.allowed_scopes,
+        default_scopes=spec.default_scopes, redirect_uris=spec.redirect_uris,
+        resource_servers=spec.resource_servers)
+    return record, secret
+
+
+def rotate_client_secret(db: Database, pepper: str, client_id: str) -> str:
+    """Give a confidential client a new secret (the old one stops working at once).
+
+    :raises NotFound: no such client.
+    :raises Invalid: a public client (it has no secret).
+    """
+    repo = ClientRepository(db)
+    client = repo.get(client_id)
+    if client is None:
+        raise NotFound(f"no client {quoted(client_id)}")
+    if client.is_public:
+        raise Invalid(f"client {quoted(client_id)} is public: it has no secret to rotate")
+    secret = new_client_secret()
+    if not repo.set_secret_hash(client_id, hash_client_secret(pepper, secret)):
+        raise NotFound(f"no client {quoted(client_id)}")
+    return secret
+
+
+def delete_client(db: Database, client_id: str) -> None:
+    """Delete a client; running servers stop accepting it within their cache TTL.
+
+    :raises NotFound: no such client.
+    """
+    if not ClientRepository(db).delete(client_id):
+        raise NotFound(f"no client {quoted(client_id)}")
+
+
+def list_clients(db: Database) -> list[ClientRecord]:
+    """Every client, oldest first."""
+    return ClientRepository(db).list()
