@@ -45,7 +45,7 @@ EXPECTED = {
     "KeyringFallbackWarning": "_stores",
     "KeyringTimeout": "_config",
     "KeyringTokenStore": "_stores",
-    "LockRegistry": "_flow",
+    "LockRegistry": "_locks",
     "LoginRequired": "_exceptions",
     "LoginTimeout": "_exceptions",
     "LoopbackListener": "_loopback",

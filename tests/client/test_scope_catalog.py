@@ -36,7 +36,7 @@ from scopegate.client import (
     required_scopes_extension,
     verify_granted,
 )
-from scopegate.client._flow import LockRegistry
+from scopegate.client._locks import LockRegistry
 from scopegate.scopes import default_catalog, format_scope, public_listing
 
 from .conftest import API, ISSUER, FakeIssuer, FakeLoginProvider

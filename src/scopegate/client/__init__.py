@@ -69,12 +69,12 @@ from ._flow import (
     Blocking,
     Effect,
     Flow,
-    LockRegistry,
     Release,
     Sleep,
     drive_async,
     drive_sync,
 )
+from ._locks import LockRegistry
 from ._loopback import (
     LoopbackListener,
 )

@@ -24,8 +24,8 @@ from ._config import (
     resolve_scopes,
 )
 from ._exceptions import ConfigError
-from ._flow import LockRegistry
 from ._https import env_flag
+from ._locks import LockRegistry
 from ._providers import (
     AuthorizationCodePkceProvider,
     ClientCredentialsProvider,

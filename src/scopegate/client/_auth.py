@@ -23,8 +23,7 @@ import requests.auth
 
 from scopegate.scopes import Catalog, scope_set, union, validate_tokens
 
-from ._exceptions import ClientError
-from ._flow import AsyncEffects, Effect, SyncEffects, drive_sync
+from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
 from ._stepup import insufficient_scope
@@ -111,32 +110,18 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.Client``: effects run inline."""
         if self.requires_request_body:
             request.read()
-        effects: SyncEffects | None = None  # built only when a token must be fetched
-        flow = self.auth_flow(request)
+        run = Driver(self.auth_flow(request), self.session.locks)
         try:
-            item = next(flow)
-            while True:
+            while not run.done:
+                item = run.item
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=False)
                     response = yield item
-                    if item is request:
-                        item = flow.send(response)
-                        continue
-                    try:
-                        read_bounded(response, deadline)  # a token-endpoint answer
-                    except (httpx.TransportError, ClientError) as exc:
-                        item = flow.throw(exc)
-                        continue
-                    item = flow.send(response)
+                    run.resume(_answer, item is request, response, deadline)
                 else:
-                    effects = effects or SyncEffects(self.session.locks, self._sleep)
-                    item = effects.advance(flow, item)
-        except StopIteration:
-            return
+                    run.resume(run_effect, run, item, self._sleep)
         finally:
-            if effects is not None:
-                effects.close()
-            flow.close()
+            run.close()
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -144,32 +129,32 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.AsyncClient``: blocking effects go to a thread."""
         if self.requires_request_body:
             await request.aread()
-        effects: AsyncEffects | None = None
-        flow = self.auth_flow(request)
+        run = Driver(self.auth_flow(request), self.session.locks)
         try:
-            item = next(flow)
-            while True:
+            while not run.done:
+                item = run.item
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=True)
                     response = yield item
-                    if item is request:
-                        item = flow.send(response)
-                        continue
-                    try:
-                        await aread_bounded(response, deadline)
-                    except (httpx.TransportError, ClientError) as exc:
-                        item = flow.throw(exc)
-                        continue
-                    item = flow.send(response)
+                    await run.aresume(_aanswer(item is request, response, deadline))
                 else:
-                    effects = effects or AsyncEffects(self.session.locks, self._async_sleep)
-                    item = await effects.advance(flow, item)
-        except StopIteration:
-            return
+                    await run.aresume(arun_effect(run, item, self._async_sleep))
         finally:
-            if effects is not None:
-                effects.close()
-            flow.close()
+            run.close()
+
+
+def _answer(is_api_call: bool, response: httpx.Response, deadline: float) -> httpx.Response:
+    """The API's answer goes back as is; a token-endpoint answer is read, bounded."""
+    if not is_api_call:
+        read_bounded(response, deadline)
+    return response
+
+
+async def _aanswer(is_api_call: bool, response: httpx.Response, deadline: float) -> httpx.Response:
+    """The asyncio form of :func:`_answer`."""
+    if not is_api_call:
+        await aread_bounded(response, deadline)
+    return response
 
 
 def _prepare(item: httpx.Request, request: httpx.Request, *, asynchronous: bool) -> float:

@@ -33,7 +33,8 @@ from ._exceptions import (
     TokenEndpointError,
     TokenStoreError,
 )
-from ._flow import Acquire, Blocking, Flow, LockRegistry, Release, drive_async, drive_sync
+from ._flow import Acquire, Blocking, Flow, Release, drive_async, drive_sync
+from ._locks import LockRegistry
 from ._providers import TokenProvider
 from ._stepup import (
     Covered,
