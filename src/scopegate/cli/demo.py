@@ -32,9 +32,9 @@ from ..client import (
     ClientError,
     Token,
     TokenSession,
-    insufficient_scope,
     terminal_text,
 )
+from ..client._challenges import insufficient_scope
 from ..scopes import ScopeError, format_scope, load_catalog
 from ..server.settings import Settings
 from ..server.state import PEPPER_SECRET, prepare_database

@@ -11,7 +11,6 @@ redirects of anything carrying credentials refused whatever ``follow_redirects``
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
@@ -21,12 +20,13 @@ import httpx
 import requests
 import requests.auth
 
-from scopegate.scopes import Catalog, scope_set, union, validate_tokens
+from scopegate.scopes import scope_set, union, validate_tokens
 
+from ._challenges import retry_scopes
+from ._factory import FromEnv
 from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
-from ._stepup import insufficient_scope
 from ._tokens import Token
 
 __all__ = [
@@ -45,7 +45,7 @@ def required_scopes_extension(*scopes: str) -> dict[str, Any]:
     return {REQUIRED_SCOPES_EXTENSION: scope_set(validate_tokens(scopes))}
 
 
-class ScopegateAuth(httpx.Auth):
+class ScopegateAuth(FromEnv, httpx.Auth):
     """Bearer auth from a :class:`TokenSession`, with refresh and step-up, for httpx.
 
     :param session: where tokens come from.
@@ -67,22 +67,6 @@ class ScopegateAuth(httpx.Auth):
         self._sleep = sleep
         self._async_sleep = async_sleep
 
-    @classmethod
-    def from_env(
-        cls,
-        env: str | None = None,
-        *,
-        scopes: Iterable[str] | None = None,
-        required_scopes: Iterable[str] = (),
-        config: str | os.PathLike[str] | None = None,
-        interactive: bool | None = None,
-    ) -> ScopegateAuth:
-        """Build the auth for an environment of ``environments.json``."""
-        from ._api_client import session_from_env  # the factory module imports this one
-
-        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
-        return cls(session, required_scopes=required_scopes)
-
     def _required(self, request: httpx.Request) -> frozenset[str]:
         extra = request.extensions.get(REQUIRED_SCOPES_EXTENSION)
         return union(self.required_scopes, extra) if extra else self.required_scopes
@@ -97,7 +81,7 @@ class ScopegateAuth(httpx.Auth):
             token = yield from self.session.token_flow(required)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
-        retry_with = _retry_scopes(response, required, self.session.catalog)
+        retry_with = retry_scopes(response, required, self.session.catalog)
         if retry_with is None:
             return
         token = yield from self.session.token_flow(retry_with, rejected=token)
@@ -173,26 +157,7 @@ def _origin(url: str | None) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or ""), parts.port or default
 
 
-def _retry_scopes(
-    status: httpx.Response | requests.Response,
-    required: frozenset[str],
-    catalog: Catalog | None = None,
-) -> frozenset[str] | None:
-    """Return the scopes to retry with, or None when the answer needs no retry."""
-    if status.status_code == 401:
-        return required
-    if status.status_code == 403:
-        if isinstance(status, httpx.Response):
-            challenges = status.headers.get_list("www-authenticate")
-        else:
-            challenges = [status.headers.get("www-authenticate", "")]
-        extra = insufficient_scope(challenges, catalog)
-        if extra is not None:
-            return union(required, extra)
-    return None
-
-
-class ScopegateRequestsAuth(requests.auth.AuthBase):
+class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
     """The same behaviour for ``requests``: attach, and on 401/insufficient_scope retry once.
 
     Token-endpoint calls go through ``http`` (an ``httpx.Client``).
@@ -210,22 +175,6 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         self.required_scopes = scope_set(validate_tokens(required_scopes))
         self.http = http or httpx.Client(timeout=30)
         self._sleep = sleep
-
-    @classmethod
-    def from_env(
-        cls,
-        env: str | None = None,
-        *,
-        scopes: Iterable[str] | None = None,
-        required_scopes: Iterable[str] = (),
-        config: str | os.PathLike[str] | None = None,
-        interactive: bool | None = None,
-    ) -> ScopegateRequestsAuth:
-        """Build the requests auth for an environment of ``environments.json``."""
-        from ._api_client import session_from_env
-
-        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
-        return cls(session, required_scopes=required_scopes)
 
     def close(self) -> None:
         """Close the HTTP client used for token requests."""
@@ -256,7 +205,7 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
             return response
         if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
             return response  # a redirect's answer: its origin never gets our token
-        retry_with = _retry_scopes(response, self.required_scopes, self.session.catalog)
+        retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
         if retry_with is None:
             return response
         token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Generator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,9 +37,11 @@ __all__ = [
     "Flow",
     "Release",
     "Sleep",
+    "adrive_with",
     "arun_effect",
     "drive_async",
     "drive_sync",
+    "drive_with",
     "run_async",
     "run_effect",
     "run_sync",
@@ -232,3 +235,22 @@ async def drive_async(
         run.close()
     result: T = run.result
     return result
+
+
+def drive_with(
+    flow: Flow[T], http: httpx.Client | None, locks: LockRegistry, sleep: Callable[[float], None]
+) -> T:
+    """:func:`drive_sync` through ``http``, or through a client opened for this call."""
+    with nullcontext(http) if http else httpx.Client(timeout=30) as client:
+        return drive_sync(flow, client.send, locks, sleep)
+
+
+async def adrive_with(
+    flow: Flow[T],
+    http: httpx.AsyncClient | None,
+    locks: LockRegistry,
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
+    """:func:`drive_async` through ``http``, or through a client opened for this call."""
+    async with nullcontext(http) if http else httpx.AsyncClient(timeout=30) as client:
+        return await drive_async(flow, client.send, locks, sleep)

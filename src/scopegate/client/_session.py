@@ -1,14 +1,13 @@
-"""The token session: find a cached token covering the required scopes, or get one.
+"""The token session and the whole step-up path: a cached token, or a better one.
 
 One flow (:meth:`TokenSession.token_flow`) does it all, in this order: cache hit;
 otherwise, under a per-key lock (threads, tasks and processes), reload the persistent
 store and fetch the issuer's scope catalog (once); refresh; re-request silently
-(client credentials); or plan a step-up that logs in once for defaults + granted +
-required, verifies the grant and the identity, and saves the new token before
-evicting the old one.
-
-Every "is this covered" answer goes through ``_compare``: with the issuer's catalog
-(aliases, implication) once the provider has it, literally before or without it.
+(client credentials); or plan a step-up (:func:`plan_step_up`, below) that logs in
+once for defaults + granted + required, verifies the grant and the identity, and
+saves the new token before evicting the old one. ``ScopegateAuth.auth_flow`` calls it
+with the scopes :func:`._challenges.retry_scopes` read from a 401 or a 403. Scopes
+are compared through ``_compare`` (the issuer's catalog once fetched, else literally).
 """
 
 from __future__ import annotations
@@ -16,41 +15,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextvars import ContextVar
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import httpx
 
 from scopegate.scopes import Catalog, scope_set, union, validate_tokens
 
 from ._cache import TokenCache
-from ._compare import canonical, covers
+from ._compare import canonical, covers, missing
 from ._exceptions import (
+    IdentityChanged,
     LoginRequired,
+    ScopeNotGranted,
     ScopeStepUpRequired,
     TokenEndpointError,
-    TokenStoreError,
 )
-from ._flow import Acquire, Blocking, Flow, Release, drive_async, drive_sync
+from ._flow import Acquire, Blocking, Flow, Release, adrive_with, drive_with
 from ._locks import LockRegistry
 from ._providers import TokenProvider
-from ._stepup import (
-    Covered,
-    MissingNonInteractive,
-    check_identity,
-    is_interactive,
-    plan_step_up,
-    verify_granted,
-)
+from ._terminal import is_interactive
 from ._tokens import Token
 
-__all__ = ["TokenSession", "current_session", "requires_scopes", "use_session"]
+__all__ = ["Covered", "MissingNonInteractive", "Reauthenticate", "StepUpPlan", "TokenSession",
+           "check_identity", "plan_step_up", "verify_granted"]
 
 log = logging.getLogger("scopegate.client")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class TokenSession:
@@ -110,7 +100,8 @@ class TokenSession:
             catalog=self.provider.catalog,
         )
 
-    def _lock_key(self) -> str:
+    def lock_key(self) -> str:
+        """Return the key of the lock held while getting this client's tokens."""
         return f"{self.provider.issuer}|{self.provider.client_id}"
 
     def token_flow(
@@ -130,7 +121,7 @@ class TokenSession:
         )
         if token is not None:
             return token
-        yield Acquire(self._lock_key())
+        yield Acquire(self.lock_key())
         yield Blocking(self.cache.reload)
         # Another thread, task or process may have done the work while we waited.
         token = self.cache.find(
@@ -147,10 +138,10 @@ class TokenSession:
                     issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
                 )
         if token is not None:
-            yield Release(self._lock_key())
+            yield Release(self.lock_key())
             return token
         # A rejected token still tells who the user is, what was granted, and may refresh.
-        current = self._current(need)
+        current = self.current(need)
         if rejected is not None and covers(catalog, rejected.scopes, need):
             # Refused although it covers the need (401): it is dead. A token refused for
             # insufficient_scope still serves what it covers, even if the step-up fails.
@@ -158,10 +149,10 @@ class TokenSession:
         token = yield from self._refresh_flow(current, need)
         if token is None:
             token = yield from self._obtain_flow(current, need)
-        yield Release(self._lock_key())
+        yield Release(self.lock_key())
         return token
 
-    def _current(self, need: frozenset[str]) -> Token | None:
+    def current(self, need: frozenset[str]) -> Token | None:
         """Pick the session's existing token: one covering ``need`` first, else the newest."""
         ceiling = self._ceiling(need)
         catalog = self.provider.catalog
@@ -187,12 +178,12 @@ class TokenSession:
             log.info("refresh refused (%s); a new login is needed", exc.error)
             self.cache.forget_memory(current)
             if exc.error == "invalid_grant":  # RFC 6749 §5.2: the refresh token is dead
-                yield from self._discard_flow(current)
+                yield from self.cache.discard_flow(current)
             return None
         if not covers(catalog, token.scopes, need):
             return None
         check_identity(current, token)
-        yield from self._save_flow(token, replaces=[current])
+        yield from self.cache.save_flow(token, replaces=[current])
         return token
 
     def _obtain_flow(self, current: Token | None, need: frozenset[str]) -> Flow[Token]:
@@ -205,7 +196,7 @@ class TokenSession:
             verify_granted(token, need, catalog)
             # Keep a narrower valid token: calls that need less still fit under its ceiling.
             stale = current is not None and not current.is_valid(self.cache.clock(), 0)
-            yield from self._save_flow(token, replaces=[current] if stale and current else [])
+            yield from self.cache.save_flow(token, replaces=[current] if stale and current else [])
             return token
         if current is None or covers(catalog, granted, need):
             if not self.interactive:
@@ -227,53 +218,7 @@ class TokenSession:
             if current is not None and covers(catalog, token.scopes, current.scopes)
             else []
         )
-        yield from self._save_flow(token, replaces=replaces)
-        return token
-
-    def _save_flow(self, token: Token, replaces: list[Token]) -> Flow[None]:
-        """Save the new token before evicting the old; a failed save keeps the old one."""
-        try:
-            yield Blocking(lambda: self.cache.save(token, replaces=replaces))
-        except TokenStoreError as exc:
-            # The new token still serves this process; the old one stays stored.
-            kept = "; keeping the previous session on disk" if replaces else ""
-            log.warning("%s; the new token was not saved and serves this process only%s",
-                        exc, kept)
-
-    def _discard_flow(self, token: Token) -> Flow[None]:
-        """Forget a dead session on disk too, so it is neither re-sent nor reported."""
-        try:
-            yield Blocking(lambda: self.cache.discard(token))
-        except TokenStoreError as exc:
-            log.warning("%s; the expired session could not be removed", exc)
-
-    def login_flow(self, scopes: Iterable[str] = ()) -> Flow[Token]:
-        """Log in once for the session's scopes + already granted + ``scopes``.
-
-        Unlike an implicit step-up, a save that fails here is an error (the user asked
-        for a session that would not survive this process), and signing in as another
-        account is allowed: it replaces that account's tokens.
-        """
-        asked = scope_set(validate_tokens(scopes))
-        yield Acquire(self._lock_key())
-        yield Blocking(self.cache.reload)
-        catalog = yield from self.provider.catalog_flow()
-        asked = canonical(catalog, asked)
-        current = self._current(asked)
-        kept = current.scopes if current is not None and not self.provider.silent else ()
-        token = yield from self.provider.acquire_flow(
-            canonical(catalog, union(self.scopes, kept, asked))
-        )
-        verify_granted(token, asked, catalog)
-        if current is not None and current.subject != token.subject:
-            # An explicit login may switch accounts: the other account's tokens go.
-            replaces = self.cache.tokens(self.provider.issuer, self.provider.client_id)
-        elif current is not None and covers(catalog, token.scopes, current.scopes):
-            replaces = [current]
-        else:
-            replaces = []
-        yield Blocking(lambda: self.cache.save(token, replaces=replaces))
-        yield Release(self._lock_key())
+        yield from self.cache.save_flow(token, replaces=replaces)
         return token
 
     def get_token(
@@ -284,15 +229,9 @@ class TokenSession:
         sleep: Callable[[float], None] = time.sleep,
     ) -> Token:
         """Return a token covering ``required`` (blocking)."""
-        hit = self.cached(scope_set(required))
-        if hit is not None:
+        if (hit := self.cached(scope_set(required))) is not None:
             return hit
-        client = http or httpx.Client(timeout=30)
-        try:
-            return drive_sync(self.token_flow(required), client.send, self.locks, sleep)
-        finally:
-            if http is None:
-                client.close()
+        return drive_with(self.token_flow(required), http, self.locks, sleep)
 
     async def aget_token(
         self,
@@ -302,60 +241,71 @@ class TokenSession:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Token:
         """Return a token covering ``required`` (asyncio)."""
-        hit = self.cached(scope_set(required))
-        if hit is not None:
+        if (hit := self.cached(scope_set(required))) is not None:
             return hit
-        client = http or httpx.AsyncClient(timeout=30)
-        try:
-            return await drive_async(self.token_flow(required), client.send, self.locks, sleep)
-        finally:
-            if http is None:
-                await client.aclose()
+        return await adrive_with(self.token_flow(required), http, self.locks, sleep)
 
 
-_current: ContextVar[TokenSession | None] = ContextVar("scopegate_session", default=None)
+# The step-up decisions: pure, so the non-interactive path is tested without a TTY.
 
 
-def current_session() -> TokenSession:
-    """Return the session bound by :func:`use_session` (for runtime-derived scopes)."""
-    session = _current.get()
-    if session is None:
-        raise LookupError("no scopegate session is bound; call use_session() first")
-    return session
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """The granted scopes already cover the required ones."""
 
 
-def use_session(session: TokenSession | None) -> object:
-    """Bind ``session`` for :func:`requires_scopes` and :func:`current_session`.
+@dataclass(frozen=True, slots=True)
+class Reauthenticate:
+    """Run one interactive flow requesting ``scopes`` (defaults + granted + required)."""
 
-    Returns the ContextVar token that restores the previous binding.
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingNonInteractive:
+    """Scopes are missing and nobody can log in here: fail fast listing them."""
+
+    missing: frozenset[str]
+
+
+StepUpPlan = Covered | Reauthenticate | MissingNonInteractive
+
+
+def plan_step_up(
+    granted: Iterable[str],
+    required: Iterable[str],
+    interactive: bool,
+    defaults: Iterable[str] = (),
+    catalog: Catalog | None = None,
+) -> StepUpPlan:
+    """Decide the step-up for a token granted ``granted`` when ``required`` is needed.
+
+    :param catalog: the issuer's catalog: a granted scope that implies (or is the
+        canonical name of) a required one covers it. None compares names literally.
     """
-    return _current.set(session)
+    granted_set = frozenset(granted)
+    required_set = canonical(catalog, required)
+    if covers(catalog, granted_set, required_set):
+        return Covered()
+    if not interactive:
+        return MissingNonInteractive(missing(catalog, granted_set, required_set))
+    return Reauthenticate(union(canonical(catalog, defaults), granted_set, required_set))
 
 
-def requires_scopes(
-    *scopes: str, session: Callable[[Mapping[str, Any]], TokenSession] | None = None
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Declare the scopes a Typer/Click command (or any function) needs.
+def verify_granted(token: Token, required: Iterable[str], catalog: Catalog | None = None) -> None:
+    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope.
 
-    Before the function runs, the bound session gets a token covering them, stepping
-    up (or raising :class:`ScopeStepUpRequired`) if the cached token lacks them. The
-    declared set is kept on ``func.__scopegate_scopes__`` for help text and tests.
-
-    :param session: builds the session from the command's keyword arguments (e.g. its
-        ``env`` option) when none is bound with :func:`use_session`.
+    :param catalog: the issuer's catalog, so ``all`` is granted by ``scopegate:all``
+        and ``apps:read`` by ``apps:run``; None compares names literally.
     """
-    declared = scope_set(validate_tokens(scopes))
+    lacking = missing(catalog, token.scopes, required)
+    if lacking:
+        raise ScopeNotGranted(lacking)
 
-    def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        @wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            bound = _current.get()
-            if bound is None and session is not None:
-                bound = session(kwargs)
-            (bound or current_session()).get_token(declared)
-            return func(*args, **kwargs)
 
-        wrapper.__scopegate_scopes__ = declared  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
+def check_identity(previous: Token | None, new: Token) -> None:
+    """Raise :class:`IdentityChanged` if a step-up signed in as someone else."""
+    if previous is None or previous.subject is None or new.subject is None:
+        return
+    if previous.subject != new.subject:
+        raise IdentityChanged(previous.subject, new.subject)
