@@ -14,52 +14,41 @@ from ._session import TokenSession
 __all__ = ["ApiClient", "AsyncApiClient"]
 
 
-class ApiClient(FromEnv, httpx.Client):
+class _SessionClient(FromEnv):
+    """The part both clients share: the session, the base URL, the auth attached."""
+
+    session: TokenSession
+
+    def __init__(
+        self,
+        session: TokenSession,
+        *,
+        base_url: str = "",
+        required_scopes: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.session = session
+        auth = ScopegateAuth(session, required_scopes=required_scopes)
+        # The next class in the MRO is httpx.Client or httpx.AsyncClient.
+        super().__init__(base_url=base_url, auth=auth, **kwargs)  # type: ignore[call-arg]
+
+    @classmethod
+    def _from_env_options(cls, session: EnvSession) -> dict[str, Any]:
+        return {"base_url": session.env.api_base_url or ""}
+
+
+class ApiClient(_SessionClient, httpx.Client):
     """An ``httpx.Client`` for the environment's API with scopegate auth attached.
 
     :param session: where tokens come from.
     :param base_url: the API base URL (``from_env``: the environment's ``api_base_url``).
     :param required_scopes: scopes every request needs.
+    :param kwargs: any other ``httpx.Client`` argument (``timeout``, ``transport``, ...).
     """
 
-    def __init__(
-        self,
-        session: TokenSession,
-        *,
-        base_url: str = "",
-        required_scopes: Iterable[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        self.session = session
-        super().__init__(
-            base_url=base_url,
-            auth=ScopegateAuth(session, required_scopes=required_scopes),
-            **kwargs,
-        )
 
-    @classmethod
-    def _from_env_options(cls, session: EnvSession) -> dict[str, Any]:
-        return {"base_url": session.env.api_base_url or ""}
+class AsyncApiClient(_SessionClient, httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` for the environment's API with scopegate auth attached.
 
-
-class AsyncApiClient(FromEnv, httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` for the environment's API with scopegate auth attached."""
-
-    def __init__(
-        self,
-        session: TokenSession,
-        *,
-        base_url: str = "",
-        required_scopes: Iterable[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        self.session = session
-        super().__init__(
-            base_url=base_url,
-            auth=ScopegateAuth(session, required_scopes=required_scopes),
-            **kwargs,
-        )
-
-    @classmethod
-    def _from_env_options(cls, session: EnvSession) -> dict[str, Any]:
-        return {"base_url": session.env.api_base_url or ""}
+    The same parameters as :class:`ApiClient`.
+    """

@@ -120,7 +120,10 @@ class ScopegateAuth(FromEnv, httpx.Auth):
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=True)
                     response = yield item
-                    await run.aresume(_aanswer(item is request, response, deadline))
+                    if item is request:  # the API's answer: no coroutine on the hot path
+                        run.resume(_answer, True, response, deadline)
+                    else:
+                        await run.aresume(_aanswer(response, deadline))
                 else:
                     await run.aresume(arun_effect(run, item, self._async_sleep))
         finally:
@@ -134,10 +137,9 @@ def _answer(is_api_call: bool, response: httpx.Response, deadline: float) -> htt
     return response
 
 
-async def _aanswer(is_api_call: bool, response: httpx.Response, deadline: float) -> httpx.Response:
-    """The asyncio form of :func:`_answer`."""
-    if not is_api_call:
-        await aread_bounded(response, deadline)
+async def _aanswer(response: httpx.Response, deadline: float) -> httpx.Response:
+    """Read a token-endpoint answer on the running loop, bounded (see :func:`_answer`)."""
+    await aread_bounded(response, deadline)
     return response
 
 

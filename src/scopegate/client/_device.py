@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -168,6 +168,7 @@ class DeviceCodeProvider(TokenProvider):
     :param display: shows the code and a countdown (default: a rich spinner on stderr).
     :param monotonic: the clock for the code's expiry (tests inject a fake).
     :param max_slow_downs: consecutive ``slow_down`` answers tolerated before giving up.
+    :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
 
     default_scopes = INTERACTIVE_DEFAULT_SCOPES
@@ -177,13 +178,12 @@ class DeviceCodeProvider(TokenProvider):
         issuer: str,
         client_id: str,
         *,
-        scopes: Iterable[str] | None = None,
         display: DeviceDisplay | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         max_slow_downs: int = 4,
         **options: Any,
     ) -> None:
-        super().__init__(issuer, client_id, scopes=scopes, **options)
+        super().__init__(issuer, client_id, **options)
         self.display: DeviceDisplay = display or RichDeviceDisplay()
         self.monotonic = monotonic
         self.max_slow_downs = max_slow_downs

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import webbrowser
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from scopegate.scopes import format_scope, scope_set
 
@@ -142,7 +142,12 @@ class TokenProvider(Discovery):
 
 
 class ClientCredentialsProvider(TokenProvider):
-    """The client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication."""
+    """The client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication.
+
+    :param client_secret: the client's secret (never shown in ``repr``).
+    :param options: the :class:`TokenProvider` settings (``token_endpoint``,
+        ``http_timeout``, ``allow_insecure_http``, ``clock``).
+    """
 
     silent = True
     default_scopes = CLIENT_CREDENTIALS_DEFAULT_SCOPES
@@ -154,20 +159,9 @@ class ClientCredentialsProvider(TokenProvider):
         client_secret: str,
         *,
         scopes: Iterable[str] | None = None,
-        token_endpoint: str | None = None,
-        clock: Callable[[], float] = time.time,
-        http_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            issuer,
-            client_id,
-            scopes=scopes,
-            token_endpoint=token_endpoint,
-            clock=clock,
-            http_timeout=http_timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
+        super().__init__(issuer, client_id, scopes=scopes, **options)
         self._secret = client_secret
 
     def __repr__(self) -> str:
@@ -192,6 +186,7 @@ class AuthorizationCodePkceProvider(TokenProvider):
     :param opener: how to open the URL (``webbrowser.open``; tests inject one).
     :param announce: how to show the URL to the user.
     :param timeout: seconds to wait for the redirect.
+    :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
 
     default_scopes = INTERACTIVE_DEFAULT_SCOPES
@@ -201,25 +196,13 @@ class AuthorizationCodePkceProvider(TokenProvider):
         issuer: str,
         client_id: str,
         *,
-        scopes: Iterable[str] | None = None,
         open_browser: bool = True,
         opener: Callable[[str], object] = webbrowser.open,
         announce: Callable[[str], None] | None = None,
         timeout: float = 300.0,
-        token_endpoint: str | None = None,
-        clock: Callable[[], float] = time.time,
-        http_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            issuer,
-            client_id,
-            scopes=scopes,
-            token_endpoint=token_endpoint,
-            clock=clock,
-            http_timeout=http_timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
+        super().__init__(issuer, client_id, **options)
         self.open_browser = open_browser
         self.opener = opener
         self.announce = announce or _announce_url
