@@ -92,13 +92,14 @@ class TokenSession:
     def cached(self, required: frozenset[str] = frozenset()) -> Token | None:
         """Return a valid in-memory token covering ``required`` (no I/O): the hot path."""
         need = union(self.required_scopes, required) if required else self.required_scopes
-        return self.cache.find(
-            self.provider.issuer,
-            self.provider.client_id,
-            need,
-            within=self._ceiling(need),
-            catalog=self.provider.catalog,
-        )
+        return self._find(need, None, self.provider.catalog)
+
+    def _find(
+        self, need: frozenset[str], exclude: str | None, catalog: Catalog | None
+    ) -> Token | None:
+        """An in-memory token covering ``need`` under the ceiling, other than ``exclude``."""
+        return self.cache.find(self.provider.issuer, self.provider.client_id, need,
+                               within=self._ceiling(need), exclude=exclude, catalog=catalog)
 
     def lock_key(self) -> str:
         """Return the key of the lock held while getting this client's tokens."""
@@ -113,30 +114,21 @@ class TokenSession:
         """
         catalog = self.provider.catalog
         need = canonical(catalog, union(self.required_scopes, required))
-        issuer, client_id = self.provider.issuer, self.provider.client_id
         exclude = rejected.access_token if rejected else None
-        ceiling = self._ceiling(need)
-        token = self.cache.find(
-            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-        )
+        token = self._find(need, exclude, catalog)
         if token is not None:
             return token
         yield Acquire(self.lock_key())
         yield Blocking(self.cache.reload)
         # Another thread, task or process may have done the work while we waited.
-        token = self.cache.find(
-            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-        )
+        token = self._find(need, exclude, catalog)
         if token is None and catalog is None:
             # Before deciding that no token fits, learn what the issuer's names mean
             # (only now: a token that already fits is used without any request).
             catalog = yield from self.provider.catalog_flow()
             need = canonical(catalog, need)
-            ceiling = self._ceiling(need)
             if catalog is not None:
-                token = self.cache.find(
-                    issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-                )
+                token = self._find(need, exclude, catalog)
         if token is not None:
             yield Release(self.lock_key())
             return token
@@ -156,11 +148,8 @@ class TokenSession:
         """Pick the session's existing token: one covering ``need`` first, else the newest."""
         ceiling = self._ceiling(need)
         catalog = self.provider.catalog
-        tokens = [
-            t
-            for t in self.cache.tokens(self.provider.issuer, self.provider.client_id)
-            if ceiling is None or covers(catalog, ceiling, t.scopes)
-        ]
+        mine = self.cache.tokens(self.provider.issuer, self.provider.client_id)
+        tokens = [t for t in mine if ceiling is None or covers(catalog, ceiling, t.scopes)]
         for token in tokens:
             if covers(catalog, token.scopes, need):
                 return token
@@ -213,11 +202,8 @@ class TokenSession:
         token = yield from self.provider.acquire_flow(wanted)
         verify_granted(token, need, catalog)
         check_identity(current, token)
-        replaces = (
-            [current]
-            if current is not None and covers(catalog, token.scopes, current.scopes)
-            else []
-        )
+        kept = current is None or not covers(catalog, token.scopes, current.scopes)
+        replaces = [] if kept or current is None else [current]
         yield from self.cache.save_flow(token, replaces=replaces)
         return token
 
