@@ -15,14 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from scopegate.client import (
-    ClientCredentialsProvider,
-    PersistentTokenStore,
-    ScopegateAuth,
-    Token,
-    TokenCache,
-    TokenSession,
-)
+from scopegate.client import ClientCredentialsProvider, ScopegateAuth, Token, TokenSession
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import PersistentTokenStore
 
 __all__ = ["main"]
 

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from scopegate.cli import user
-from scopegate.client import _api_client
+from scopegate.client import _factory
 
 from .loopback_issuer import LoopbackIssuer, write_config
 
@@ -35,8 +35,8 @@ def config(tmp_path: Path, server: LoopbackIssuer, monkeypatch: pytest.MonkeyPat
 
 def run_cli(*args: str) -> tuple[int, str, str]:
     """Run one user command in-process, as a fresh process would (no memory cache)."""
-    with _api_client._caches_guard:
-        _api_client._caches.clear()
+    with _factory._caches_guard:
+        _factory._caches.clear()
     app = typer.Typer()
     user.register(app)
     result = CliRunner().invoke(app, list(args))

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 
 from client.conftest import API, ISSUER, FakeIssuer
 from scopegate.cli import user
-from scopegate.client import FileTokenStore, Token, TokenCache
+from scopegate.client import Token
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import FileTokenStore
 
 runner = CliRunner()
 

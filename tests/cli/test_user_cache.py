@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from scopegate.client import FileTokenStore, Token, TokenCache
+from scopegate.client import Token
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import FileTokenStore
 
 from .conftest import run_cli
 from .loopback_issuer import PUBLIC_ID, Answer, LoopbackIssuer, write_config

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from client.loopback import LoopbackIssuer, LoopbackServer, hang
 from scopegate.cli import user
-from scopegate.client import FileTokenStore, Token, TokenCache
+from scopegate.client import Token
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import FileTokenStore
 
 pytestmark = pytest.mark.timeout(30)
 runner = CliRunner()

@@ -14,14 +14,14 @@ from typer.testing import CliRunner
 
 from client.conftest import API, ISSUER, FakeIssuer
 from scopegate.client import (
-    FileTokenStore,
     ScopeStepUpRequired,
     Token,
-    TokenCache,
     TokenSession,
     requires_scopes,
     session_from_env,
 )
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import FileTokenStore
 
 
 def build_app(fake: FakeIssuer, interactive: bool, calls: list[str]) -> typer.Typer:

@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scopegate.client import FileTokenStore, Token, TokenCache, TokenEndpointError, session_from_env
+from scopegate.client import Token, TokenEndpointError, session_from_env
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import FileTokenStore
 
 from .conftest import run_cli
 from .loopback_issuer import PUBLIC_ID, Answer, LoopbackIssuer

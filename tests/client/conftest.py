@@ -18,7 +18,10 @@ import httpx
 import jwt
 import pytest
 
-from scopegate.client import Flow, Token, TokenCache, TokenProvider
+from scopegate.client import Token
+from scopegate.client._cache import TokenCache
+from scopegate.client._flow import Flow
+from scopegate.client._providers import TokenProvider
 
 ISSUER = "https://auth.example.test"
 API = "https://api.example.test"

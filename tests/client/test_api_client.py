@@ -14,7 +14,17 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from scopegate.client import ApiClient, AsyncApiClient, PersistentTokenStore, TokenCache
+from scopegate.client import (
+    ApiClient,
+    AsyncApiClient,
+    ScopegateAuth,
+    ScopegateRequestsAuth,
+    aget_token,
+    get_token,
+    use_session,
+)
+from scopegate.client._cache import TokenCache
+from scopegate.client._stores import PersistentTokenStore
 
 from .conftest import API, ISSUER, FakeIssuer
 
@@ -51,6 +61,45 @@ def test_async_api_client_from_env_with_explicit_scopes(config: Path) -> None:
 
     assert asyncio.run(run()) == 200
     assert fake.requested == ["apps:read"]
+
+
+def test_both_auth_classes_build_from_env_like_the_clients(config: Path) -> None:
+    fake = FakeIssuer()
+    auth = ScopegateAuth.from_env("svc", config=config, required_scopes=["keys:read"])
+    with httpx.Client(transport=httpx.MockTransport(fake), auth=auth) as client:
+        assert client.get(f"{API}/things").status_code == 200
+    assert fake.requested == ["api apps:read keys:read"]
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        plain = ScopegateRequestsAuth.from_env("svc", config=config, scopes=["apps:read"],
+                                               http=http)
+        assert plain.http is http and plain.session.scopes == {"apps:read"}
+        assert plain._token(frozenset({"apps:read"})).scopes == {"apps:read"}
+    assert fake.requested[-1] == "apps:read"
+
+
+def test_get_token_in_one_call_from_the_environment_or_the_bound_session(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCOPEGATE_CONFIG_DIR", str(config))
+    fake = FakeIssuer()
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        token = get_token("keys:read", env="svc", http=http)
+    assert {"api", "apps:read", "keys:read"} <= token.scopes
+    assert fake.requested == ["api apps:read keys:read"]
+
+    async def bound() -> set[str]:
+        session = ApiClient.from_env("svc", config=config).session
+        previous = use_session(session)
+        try:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as http:
+                return set((await aget_token("apps:read", http=http)).scopes)
+        finally:
+            use_session(None)
+            del previous
+
+    assert asyncio.run(bound()) == {"api", "apps:read"}
+    # The bound session's own scopes: a wider token of the same client is never reused.
+    assert fake.requested == ["api apps:read keys:read", "api apps:read"]
 
 
 class CountingKeyring(KeyringBackend):

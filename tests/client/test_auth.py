@@ -14,12 +14,12 @@ from scopegate.client import (
     ClientCredentialsProvider,
     ScopegateAuth,
     ScopegateRequestsAuth,
-    ScopeNotGranted,
     ScopeStepUpRequired,
-    TokenCache,
     TokenSession,
     required_scopes_extension,
 )
+from scopegate.client._cache import TokenCache
+from scopegate.client._exceptions import ScopeNotGranted
 
 from .conftest import API, ISSUER, FakeIssuer, FakeLoginProvider
 

@@ -164,7 +164,9 @@ def test_a_stored_expiry_that_makes_no_sense_counts_as_expired(stored: object) -
      ('"600"', '"5"'), ("600", "0.000001")],
 )
 def test_odd_device_flow_numbers_neither_crash_nor_hang(expires_in: str, interval: str) -> None:
-    from scopegate.client import DeviceCodeProvider, DeviceFlowError, DevicePrompt
+    from scopegate.client import DeviceCodeProvider
+    from scopegate.client._device import DevicePrompt
+    from scopegate.client._exceptions import DeviceFlowError
 
     from .loopback import raw_json
 

@@ -16,17 +16,10 @@ import pytest
 from keyring.backend import KeyringBackend
 
 import scopegate.client._stores as cache_module
-from scopegate.client import (
-    ClientCredentialsProvider,
-    FileTokenStore,
-    KeyringFallbackWarning,
-    PersistentTokenStore,
-    ScopegateAuth,
-    Token,
-    TokenCache,
-    TokenSession,
-    TokenStoreError,
-)
+from scopegate.client import ClientCredentialsProvider, ScopegateAuth, Token, TokenSession
+from scopegate.client._cache import TokenCache
+from scopegate.client._exceptions import TokenStoreError
+from scopegate.client._stores import FileTokenStore, KeyringFallbackWarning, PersistentTokenStore
 from scopegate.scopes import scope_set_hash
 
 from .conftest import API, ISSUER, FakeIssuer
@@ -252,7 +245,7 @@ def test_processes_meeting_a_corrupt_cache_set_it_aside_once(tmp_path: Path) -> 
     path.write_text("{not json")
     script = (
         "import logging, sys; logging.basicConfig(level=logging.WARNING); "
-        "from scopegate.client import FileTokenStore; "
+        "from scopegate.client._stores import FileTokenStore; "
         "assert FileTokenStore(sys.argv[1]).load() == {}"
     )
     runs = [subprocess.Popen([sys.executable, "-c", script, str(path)],

@@ -11,8 +11,8 @@ from scopegate.client import (
     ClientCredentialsProvider,
     ScopegateRequestsAuth,
     TokenSession,
-    insufficient_scope,
 )
+from scopegate.client._challenges import insufficient_scope
 
 from .loopback import LoopbackIssuer, LoopbackServer
 

@@ -11,15 +11,14 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from scopegate.client import (
-    ConfigError,
+from scopegate.client import ConfigError, session_from_env
+from scopegate.client._cache import TokenCache
+from scopegate.client._config import (
     ScopeSource,
-    TokenCache,
     load_credentials,
     load_environment,
     load_environments,
     resolve_scopes,
-    session_from_env,
 )
 
 from .conftest import ISSUER, FakeIssuer

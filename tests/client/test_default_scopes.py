@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from scopegate.client import CLIENT_CREDENTIALS_DEFAULT_SCOPES, INTERACTIVE_DEFAULT_SCOPES
+from scopegate.client._providers import (
+    CLIENT_CREDENTIALS_DEFAULT_SCOPES,
+    INTERACTIVE_DEFAULT_SCOPES,
+)
 from scopegate.scopes import SIGN_IN_SCOPES, default_catalog
 
 

@@ -15,13 +15,12 @@ from scopegate.client import (
     AuthorizationCodePkceProvider,
     ClientCredentialsProvider,
     DeviceCodeProvider,
-    DeviceFlowError,
-    DevicePrompt,
-    LockRegistry,
-    LoginTimeout,
     TokenEndpointError,
-    drive_sync,
 )
+from scopegate.client._device import DevicePrompt
+from scopegate.client._exceptions import DeviceFlowError, LoginTimeout
+from scopegate.client._flow import drive_sync
+from scopegate.client._locks import LockRegistry
 
 from .conftest import ISSUER, FakeIssuer
 

@@ -19,24 +19,22 @@ import httpx
 import pytest
 
 from scopegate.client import (
-    SCOPE_CATALOG_METADATA,
     ClientCredentialsProvider,
-    Covered,
-    FileTokenStore,
-    MissingNonInteractive,
     ScopegateAuth,
-    ScopeNotGranted,
     ScopeStepUpRequired,
     Token,
-    TokenCache,
     TokenSession,
-    drive_sync,
-    insufficient_scope,
-    plan_step_up,
     required_scopes_extension,
-    verify_granted,
 )
-from scopegate.client._flow import LockRegistry
+from scopegate.client._cache import TokenCache
+from scopegate.client._challenges import insufficient_scope
+from scopegate.client._discovery import SCOPE_CATALOG_METADATA
+from scopegate.client._exceptions import ScopeNotGranted
+from scopegate.client._flow import drive_sync
+from scopegate.client._locks import LockRegistry
+from scopegate.client._login import login_flow
+from scopegate.client._session import Covered, MissingNonInteractive, plan_step_up, verify_granted
+from scopegate.client._stores import FileTokenStore
 from scopegate.scopes import default_catalog, format_scope, public_listing
 
 from .conftest import API, ISSUER, FakeIssuer, FakeLoginProvider
@@ -175,7 +173,7 @@ def test_interactive_session_does_not_step_up_for_an_implied_scope(
     provider = FakeLoginProvider(server.fake)
     session = TokenSession(provider, cache=cache, interactive=False)
     with http_for(server) as http:
-        drive_sync(session.login_flow(["application_connect"]), http.send, LockRegistry())
+        drive_sync(login_flow(session, ["application_connect"]), http.send, LockRegistry())
         # application_connect implies apps:run, which implies apps:read: no new login.
         token = session.get_token(["apps:read", "application_connect"], http=http)
     assert "scopegate:application_connect" in token.scopes
@@ -189,7 +187,7 @@ def test_non_interactive_hint_prints_canonical_names(
     provider = FakeLoginProvider(server.fake)
     session = TokenSession(provider, cache=cache, interactive=False, environment="prod")
     with http_for(server) as http:
-        drive_sync(session.login_flow(), http.send, LockRegistry())
+        drive_sync(login_flow(session), http.send, LockRegistry())
         with pytest.raises(ScopeStepUpRequired) as info:
             session.get_token(["all", "apps:read"], http=http)
     assert info.value.missing == ("apps:read", "scopegate:all")

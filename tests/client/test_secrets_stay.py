@@ -24,12 +24,12 @@ from scopegate.client import (
     AuthenticationError,
     AuthorizationCodePkceProvider,
     ClientCredentialsProvider,
-    LockRegistry,
     ScopegateRequestsAuth,
     Token,
     TokenSession,
-    drive_sync,
 )
+from scopegate.client._flow import drive_sync
+from scopegate.client._locks import LockRegistry
 
 from .loopback import LoopbackIssuer, LoopbackServer
 

@@ -7,16 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scopegate.client import (
-    FileTokenStore,
-    IdentityChanged,
-    LoginRequired,
-    ScopeNotGranted,
-    TokenCache,
-    TokenSession,
-    requires_scopes,
-    use_session,
-)
+from scopegate.client import LoginRequired, TokenSession, requires_scopes, use_session
+from scopegate.client._cache import TokenCache
+from scopegate.client._exceptions import IdentityChanged, ScopeNotGranted
+from scopegate.client._login import login_flow
+from scopegate.client._stores import FileTokenStore
 
 from .conftest import FakeIssuer, FakeLoginProvider
 
@@ -91,7 +86,9 @@ def test_failing_save_never_logs_the_user_out(
 def test_refused_login_save_is_an_error_for_explicit_login(
     issuer: FakeIssuer, http: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scopegate.client import LockRegistry, TokenStoreError, drive_sync
+    from scopegate.client._exceptions import TokenStoreError
+    from scopegate.client._flow import drive_sync
+    from scopegate.client._locks import LockRegistry
 
     store = FileTokenStore(tmp_path / "tokens.json")
     session = TokenSession(FakeLoginProvider(issuer), cache=TokenCache(store), interactive=True)
@@ -101,7 +98,7 @@ def test_refused_login_save_is_an_error_for_explicit_login(
 
     monkeypatch.setattr(store, "_write", disk_full)
     with pytest.raises(TokenStoreError):
-        drive_sync(session.login_flow(), http.send, LockRegistry())
+        drive_sync(login_flow(session), http.send, LockRegistry())
 
 
 def test_not_logged_in_and_not_interactive(

@@ -11,12 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scopegate.client import (
-    ClientCredentialsProvider,
-    ConfigError,
-    load_environments,
-    session_from_env,
-)
+from scopegate.client import ClientCredentialsProvider, ConfigError, session_from_env
+from scopegate.client._config import load_environments
 
 PUBLIC_HTTP = "http://auth.example.com"
 

@@ -6,15 +6,10 @@ import io
 
 import pytest
 
-from scopegate.client import (
-    Covered,
-    MissingNonInteractive,
-    Reauthenticate,
-    ScopeStepUpRequired,
-    insufficient_scope,
-    is_interactive,
-    plan_step_up,
-)
+from scopegate.client import ScopeStepUpRequired
+from scopegate.client._challenges import insufficient_scope
+from scopegate.client._session import Covered, MissingNonInteractive, Reauthenticate, plan_step_up
+from scopegate.client._terminal import is_interactive
 
 DEFAULTS = ("openid", "api")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scopegate.client import retry_after_seconds, terminal_text
+from scopegate.client import terminal_text
+from scopegate.client._exceptions import retry_after_seconds
 
 
 @pytest.mark.parametrize(

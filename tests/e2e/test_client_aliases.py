@@ -17,14 +17,14 @@ import pytest
 from _servers import API_AUDIENCE, READ_PATH, RUN_PATH, Stack, _admin, build_stack
 
 from scopegate.client import (
-    SCOPE_CATALOG_METADATA,
     ApiClient,
     ClientCredentialsProvider,
     ScopegateAuth,
-    TokenCache,
     TokenSession,
     required_scopes_extension,
 )
+from scopegate.client._cache import TokenCache
+from scopegate.client._discovery import SCOPE_CATALOG_METADATA
 
 
 @dataclass

@@ -37,15 +37,15 @@ from _servers import (
 from scopegate.client import (
     ApiClient,
     AuthorizationCodePkceProvider,
-    FileTokenStore,
-    IdentityChanged,
     ScopeStepUpRequired,
     Token,
-    TokenCache,
     TokenSession,
-    TokenStoreError,
-    drive_sync,
 )
+from scopegate.client._cache import TokenCache
+from scopegate.client._exceptions import IdentityChanged, TokenStoreError
+from scopegate.client._flow import drive_sync
+from scopegate.client._login import login_flow
+from scopegate.client._stores import FileTokenStore
 
 pytestmark = pytest.mark.browser
 
@@ -287,7 +287,7 @@ def test_a_failing_save_keeps_the_old_token_usable(
 
     # An explicit login whose save fails is an error, and it logs nobody out either.
     with httpx.Client() as http, pytest.raises(TokenStoreError):
-        drive_sync(session.login_flow(["apps:run"]), http.send, session.locks)
+        drive_sync(login_flow(session, ["apps:run"]), http.send, session.locks)
 
     [stored] = _from_disk(path, stack)
     assert stored.access_token == old.access_token and "apps:run" not in stored.scopes

@@ -17,14 +17,9 @@ import jwt
 import pytest
 from _servers import API_AUDIENCE, READ_PATH, RUN_PATH, SCOPEGATE, Stack, cli_env
 
-from scopegate.client import (
-    ApiClient,
-    AsyncApiClient,
-    ScopegateRequestsAuth,
-    ScopeSource,
-    TokenCache,
-    session_from_env,
-)
+from scopegate.client import ApiClient, AsyncApiClient, ScopegateRequestsAuth, session_from_env
+from scopegate.client._cache import TokenCache
+from scopegate.client._config import ScopeSource
 
 
 def _verified_claims(stack: Stack, access_token: str) -> dict[str, Any]:

@@ -27,15 +27,15 @@ import typer
 from rich.console import Console
 
 from ..client import (
-    CLIENT_CREDENTIALS_DEFAULT_SCOPES,
     ApiClient,
     ClientCredentialsProvider,
     ClientError,
     Token,
     TokenSession,
-    insufficient_scope,
     terminal_text,
 )
+from ..client._challenges import insufficient_scope
+from ..client._providers import CLIENT_CREDENTIALS_DEFAULT_SCOPES
 from ..scopes import ScopeError, format_scope, load_catalog
 from ..server.admin.client_spec import client_spec
 from ..server.admin.clients import client_pepper, register_client

@@ -32,16 +32,17 @@ from rich.console import Console
 
 from scopegate.client import (
     ClientError,
-    EnvSession,
-    KeyringFallbackWarning,
-    RevocationError,
     Token,
     TokenEndpointError,
-    drive_sync,
-    revoke_flow,
     session_from_env,
     terminal_text,
 )
+from scopegate.client._exceptions import RevocationError
+from scopegate.client._factory import EnvSession
+from scopegate.client._flow import drive_sync
+from scopegate.client._login import login_flow
+from scopegate.client._revocation import revoke_flow
+from scopegate.client._stores import KeyringFallbackWarning
 from scopegate.scopes import ScopeError, ScopeSet, format_scope, validate_tokens
 
 __all__ = ["EXIT_CODES_HELP", "register"]
@@ -178,7 +179,7 @@ def login(
         env, scope or [], interactive=True, device=device, open_browser=not no_browser
     )
     with http_client_factory() as http:
-        token = drive_sync(session.login_flow(extra), http.send, session.locks, sleep)
+        token = drive_sync(login_flow(session, extra), http.send, session.locks, sleep)
     who = terminal_text(token.subject or token.client_id)
     _err.print(
         f"Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "

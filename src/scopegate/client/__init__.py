@@ -1,217 +1,62 @@
 """scopegate.client: the SDK that requests, caches and steps up OAuth 2 scopes.
 
-It never imports the server, the store or the guard; scopes are compared only through
+Start here::
+
+    from scopegate.client import ApiClient
+    with ApiClient.from_env("prod", required_scopes=["apps:read"]) as api:
+        api.get("/apps")            # a token is fetched, cached, refreshed, stepped up
+
+The names below are the whole public surface; everything else lives in private modules
+(``_flow``, ``_cache``, ``_stores``, ...) for the CLI and the tests. The client never
+imports the server, the store or the guard; scopes are compared only through
 :mod:`scopegate.scopes`.
 """
 
 from __future__ import annotations
 
-from ._api_client import (
-    NO_KEYRING_ENV,
-    TOKENS_FILE,
-    ApiClient,
-    AsyncApiClient,
-    EnvSession,
-    session_from_env,
-    shared_cache,
-)
-from ._auth import (
-    REQUIRED_SCOPES_EXTENSION,
-    ScopegateAuth,
-    ScopegateRequestsAuth,
-    required_scopes_extension,
-)
-from ._cache import (
-    DEFAULT_EXPIRY_MARGIN,
-    TokenCache,
-)
-from ._config import (
-    CONFIG_DIR_ENV,
-    CREDENTIALS_FILE,
-    ENV_SELECT_ENV,
-    ENVIRONMENTS_FILE,
-    KEYRING_SERVICE,
-    Credentials,
-    Environment,
-    KeyringTimeout,
-    ScopeChoice,
-    ScopeSource,
-    config_dir,
-    load_credentials,
-    load_environment,
-    load_environments,
-    resolve_scopes,
-)
-from ._device import (
-    DeviceDisplay,
-    DevicePrompt,
-    RichDeviceDisplay,
-)
+from ._api_client import ApiClient, AsyncApiClient
+from ._auth import ScopegateAuth, ScopegateRequestsAuth, required_scopes_extension
+from ._config import Credentials
+from ._context import aget_token, get_token, requires_scopes, use_session
+from ._device import DeviceCodeProvider
 from ._exceptions import (
     AuthenticationError,
     ClientError,
     ConfigError,
-    DeviceFlowError,
-    IdentityChanged,
     LoginRequired,
-    LoginTimeout,
-    RevocationError,
-    ScopeNotGranted,
     ScopeStepUpRequired,
     StepUpError,
     TokenEndpointError,
-    TokenStoreError,
-    login_command,
-    retry_after_seconds,
 )
-from ._flow import (
-    Acquire,
-    Blocking,
-    Effect,
-    Flow,
-    LockRegistry,
-    Release,
-    Sleep,
-    drive_async,
-    drive_sync,
-)
-from ._loopback import (
-    LoopbackListener,
-)
-from ._providers import (
-    CLIENT_CREDENTIALS_DEFAULT_SCOPES,
-    INTERACTIVE_DEFAULT_SCOPES,
-    METADATA_PATH,
-    SCOPE_CATALOG_METADATA,
-    AuthorizationCodePkceProvider,
-    ClientCredentialsProvider,
-    DeviceCodeProvider,
-    TokenProvider,
-    pkce_pair,
-)
-from ._revocation import (
-    revoke_flow,
-)
-from ._session import (
-    TokenSession,
-    current_session,
-    requires_scopes,
-    use_session,
-)
-from ._stepup import (
-    Covered,
-    MissingNonInteractive,
-    Reauthenticate,
-    StepUpPlan,
-    check_identity,
-    insufficient_scope,
-    is_interactive,
-    plan_step_up,
-    verify_granted,
-)
-from ._stores import (
-    FileTokenStore,
-    KeyringFallbackWarning,
-    KeyringTokenStore,
-    MemoryTokenStore,
-    PersistentTokenStore,
-    TokenStore,
-)
-from ._terminal import (
-    terminal_text,
-)
-from ._tokens import (
-    Token,
-    decode_claims,
-)
+from ._factory import session_from_env
+from ._providers import AuthorizationCodePkceProvider, ClientCredentialsProvider
+from ._session import TokenSession
+from ._terminal import terminal_text
+from ._tokens import Token
 
 __all__ = [
-    "CLIENT_CREDENTIALS_DEFAULT_SCOPES",
-    "CONFIG_DIR_ENV",
-    "CREDENTIALS_FILE",
-    "DEFAULT_EXPIRY_MARGIN",
-    "ENVIRONMENTS_FILE",
-    "ENV_SELECT_ENV",
-    "INTERACTIVE_DEFAULT_SCOPES",
-    "KEYRING_SERVICE",
-    "METADATA_PATH",
-    "NO_KEYRING_ENV",
-    "REQUIRED_SCOPES_EXTENSION",
-    "SCOPE_CATALOG_METADATA",
-    "TOKENS_FILE",
-    "Acquire",
     "ApiClient",
     "AsyncApiClient",
     "AuthenticationError",
     "AuthorizationCodePkceProvider",
-    "Blocking",
     "ClientCredentialsProvider",
     "ClientError",
     "ConfigError",
-    "Covered",
     "Credentials",
     "DeviceCodeProvider",
-    "DeviceDisplay",
-    "DeviceFlowError",
-    "DevicePrompt",
-    "Effect",
-    "EnvSession",
-    "Environment",
-    "FileTokenStore",
-    "Flow",
-    "IdentityChanged",
-    "KeyringFallbackWarning",
-    "KeyringTimeout",
-    "KeyringTokenStore",
-    "LockRegistry",
     "LoginRequired",
-    "LoginTimeout",
-    "LoopbackListener",
-    "MemoryTokenStore",
-    "MissingNonInteractive",
-    "PersistentTokenStore",
-    "Reauthenticate",
-    "Release",
-    "RevocationError",
-    "RichDeviceDisplay",
-    "ScopeChoice",
-    "ScopeNotGranted",
-    "ScopeSource",
     "ScopeStepUpRequired",
     "ScopegateAuth",
     "ScopegateRequestsAuth",
-    "Sleep",
     "StepUpError",
-    "StepUpPlan",
     "Token",
-    "TokenCache",
     "TokenEndpointError",
-    "TokenProvider",
     "TokenSession",
-    "TokenStore",
-    "TokenStoreError",
-    "check_identity",
-    "config_dir",
-    "current_session",
-    "decode_claims",
-    "drive_async",
-    "drive_sync",
-    "insufficient_scope",
-    "is_interactive",
-    "load_credentials",
-    "load_environment",
-    "load_environments",
-    "login_command",
-    "pkce_pair",
-    "plan_step_up",
+    "aget_token",
+    "get_token",
     "required_scopes_extension",
     "requires_scopes",
-    "resolve_scopes",
-    "retry_after_seconds",
-    "revoke_flow",
     "session_from_env",
-    "shared_cache",
     "terminal_text",
     "use_session",
-    "verify_granted",
 ]

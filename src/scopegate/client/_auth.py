@@ -11,7 +11,6 @@ redirects of anything carrying credentials refused whatever ``follow_redirects``
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
@@ -21,13 +20,13 @@ import httpx
 import requests
 import requests.auth
 
-from scopegate.scopes import Catalog, scope_set, union, validate_tokens
+from scopegate.scopes import scope_set, union, validate_tokens
 
-from ._exceptions import ClientError
-from ._flow import AsyncEffects, Effect, SyncEffects, drive_sync
+from ._challenges import retry_scopes
+from ._factory import FromEnv
+from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
-from ._stepup import insufficient_scope
 from ._tokens import Token
 
 __all__ = [
@@ -46,7 +45,7 @@ def required_scopes_extension(*scopes: str) -> dict[str, Any]:
     return {REQUIRED_SCOPES_EXTENSION: scope_set(validate_tokens(scopes))}
 
 
-class ScopegateAuth(httpx.Auth):
+class ScopegateAuth(FromEnv, httpx.Auth):
     """Bearer auth from a :class:`TokenSession`, with refresh and step-up, for httpx.
 
     :param session: where tokens come from.
@@ -68,22 +67,6 @@ class ScopegateAuth(httpx.Auth):
         self._sleep = sleep
         self._async_sleep = async_sleep
 
-    @classmethod
-    def from_env(
-        cls,
-        env: str | None = None,
-        *,
-        scopes: Iterable[str] | None = None,
-        required_scopes: Iterable[str] = (),
-        config: str | os.PathLike[str] | None = None,
-        interactive: bool | None = None,
-    ) -> ScopegateAuth:
-        """Build the auth for an environment of ``environments.json``."""
-        from ._api_client import session_from_env  # the factory module imports this one
-
-        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
-        return cls(session, required_scopes=required_scopes)
-
     def _required(self, request: httpx.Request) -> frozenset[str]:
         extra = request.extensions.get(REQUIRED_SCOPES_EXTENSION)
         return union(self.required_scopes, extra) if extra else self.required_scopes
@@ -98,7 +81,7 @@ class ScopegateAuth(httpx.Auth):
             token = yield from self.session.token_flow(required)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
-        retry_with = _retry_scopes(response, required, self.session.catalog)
+        retry_with = retry_scopes(response, required, self.session.catalog)
         if retry_with is None:
             return
         token = yield from self.session.token_flow(retry_with, rejected=token)
@@ -111,32 +94,18 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.Client``: effects run inline."""
         if self.requires_request_body:
             request.read()
-        effects: SyncEffects | None = None  # built only when a token must be fetched
-        flow = self.auth_flow(request)
+        run = Driver(self.auth_flow(request), self.session.locks)
         try:
-            item = next(flow)
-            while True:
+            while not run.done:
+                item = run.item
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=False)
                     response = yield item
-                    if item is request:
-                        item = flow.send(response)
-                        continue
-                    try:
-                        read_bounded(response, deadline)  # a token-endpoint answer
-                    except (httpx.TransportError, ClientError) as exc:
-                        item = flow.throw(exc)
-                        continue
-                    item = flow.send(response)
+                    run.resume(_answer, item is request, response, deadline)
                 else:
-                    effects = effects or SyncEffects(self.session.locks, self._sleep)
-                    item = effects.advance(flow, item)
-        except StopIteration:
-            return
+                    run.resume(run_effect, run, item, self._sleep)
         finally:
-            if effects is not None:
-                effects.close()
-            flow.close()
+            run.close()
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -144,32 +113,34 @@ class ScopegateAuth(httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.AsyncClient``: blocking effects go to a thread."""
         if self.requires_request_body:
             await request.aread()
-        effects: AsyncEffects | None = None
-        flow = self.auth_flow(request)
+        run = Driver(self.auth_flow(request), self.session.locks)
         try:
-            item = next(flow)
-            while True:
+            while not run.done:
+                item = run.item
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=True)
                     response = yield item
-                    if item is request:
-                        item = flow.send(response)
-                        continue
-                    try:
-                        await aread_bounded(response, deadline)
-                    except (httpx.TransportError, ClientError) as exc:
-                        item = flow.throw(exc)
-                        continue
-                    item = flow.send(response)
+                    if item is request:  # the API's answer: no coroutine on the hot path
+                        run.resume(_answer, True, response, deadline)
+                    else:
+                        await run.aresume(_aanswer(response, deadline))
                 else:
-                    effects = effects or AsyncEffects(self.session.locks, self._async_sleep)
-                    item = await effects.advance(flow, item)
-        except StopIteration:
-            return
+                    await run.aresume(arun_effect(run, item, self._async_sleep))
         finally:
-            if effects is not None:
-                effects.close()
-            flow.close()
+            run.close()
+
+
+def _answer(is_api_call: bool, response: httpx.Response, deadline: float) -> httpx.Response:
+    """The API's answer goes back as is; a token-endpoint answer is read, bounded."""
+    if not is_api_call:
+        read_bounded(response, deadline)
+    return response
+
+
+async def _aanswer(response: httpx.Response, deadline: float) -> httpx.Response:
+    """Read a token-endpoint answer on the running loop, bounded (see :func:`_answer`)."""
+    await aread_bounded(response, deadline)
+    return response
 
 
 def _prepare(item: httpx.Request, request: httpx.Request, *, asynchronous: bool) -> float:
@@ -188,26 +159,7 @@ def _origin(url: str | None) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or ""), parts.port or default
 
 
-def _retry_scopes(
-    status: httpx.Response | requests.Response,
-    required: frozenset[str],
-    catalog: Catalog | None = None,
-) -> frozenset[str] | None:
-    """Return the scopes to retry with, or None when the answer needs no retry."""
-    if status.status_code == 401:
-        return required
-    if status.status_code == 403:
-        if isinstance(status, httpx.Response):
-            challenges = status.headers.get_list("www-authenticate")
-        else:
-            challenges = [status.headers.get("www-authenticate", "")]
-        extra = insufficient_scope(challenges, catalog)
-        if extra is not None:
-            return union(required, extra)
-    return None
-
-
-class ScopegateRequestsAuth(requests.auth.AuthBase):
+class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
     """The same behaviour for ``requests``: attach, and on 401/insufficient_scope retry once.
 
     Token-endpoint calls go through ``http`` (an ``httpx.Client``).
@@ -225,22 +177,6 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
         self.required_scopes = scope_set(validate_tokens(required_scopes))
         self.http = http or httpx.Client(timeout=30)
         self._sleep = sleep
-
-    @classmethod
-    def from_env(
-        cls,
-        env: str | None = None,
-        *,
-        scopes: Iterable[str] | None = None,
-        required_scopes: Iterable[str] = (),
-        config: str | os.PathLike[str] | None = None,
-        interactive: bool | None = None,
-    ) -> ScopegateRequestsAuth:
-        """Build the requests auth for an environment of ``environments.json``."""
-        from ._api_client import session_from_env
-
-        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
-        return cls(session, required_scopes=required_scopes)
 
     def close(self) -> None:
         """Close the HTTP client used for token requests."""
@@ -271,7 +207,7 @@ class ScopegateRequestsAuth(requests.auth.AuthBase):
             return response
         if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
             return response  # a redirect's answer: its origin never gets our token
-        retry_with = _retry_scopes(response, self.required_scopes, self.session.catalog)
+        retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
         if retry_with is None:
             return response
         token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))

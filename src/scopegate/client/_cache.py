@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from scopegate.scopes import Catalog, covers
 
 from ._exceptions import TokenStoreError
+from ._flow import Blocking, Flow
 from ._stores import Document, MemoryTokenStore, TokenStore
 from ._tokens import Token
 
@@ -129,6 +130,23 @@ class TokenCache:
             bucket = self._memory.get((token.issuer, token.client_id), {})
             for key in old_keys:
                 bucket.pop(key, None)
+
+    def save_flow(self, token: Token, replaces: list[Token]) -> Flow[None]:
+        """Save the new token before evicting the old; a failed save keeps the old one."""
+        try:
+            yield Blocking(lambda: self.save(token, replaces=replaces))
+        except TokenStoreError as exc:
+            # The new token still serves this process; the old one stays stored.
+            kept = "; keeping the previous session on disk" if replaces else ""
+            log.warning("%s; the new token was not saved and serves this process only%s",
+                        exc, kept)
+
+    def discard_flow(self, token: Token) -> Flow[None]:
+        """Forget a dead session on disk too, so it is neither re-sent nor reported."""
+        try:
+            yield Blocking(lambda: self.discard(token))
+        except TokenStoreError as exc:
+            log.warning("%s; the expired session could not be removed", exc)
 
     def _put_memory(self, token: Token) -> None:
         with self._guard:

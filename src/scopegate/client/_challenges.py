@@ -4,6 +4,9 @@ One header may hold several challenges (``Basic realm="x", Bearer error="..."``)
 response may carry several headers (``requests`` joins them with ", "); both read the
 same. A header over :data:`MAX_CHALLENGE_LENGTH` characters, or one that does not parse,
 counts as no challenge at all: the response is then returned to the caller as is.
+
+:func:`retry_scopes` is where the step-up starts: a 401, or a 403 whose Bearer
+challenge says ``insufficient_scope``, names the scopes the one retry asks for.
 """
 
 from __future__ import annotations
@@ -11,7 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["MAX_CHALLENGE_LENGTH", "Challenge", "parse_challenges"]
+import httpx
+import requests
+
+from scopegate.scopes import Catalog, canonical_names, scopes_from_value, union
+
+__all__ = [
+    "MAX_CHALLENGE_LENGTH",
+    "Challenge",
+    "insufficient_scope",
+    "parse_challenges",
+    "retry_scopes",
+]
 
 MAX_CHALLENGE_LENGTH = 8192
 
@@ -112,3 +126,39 @@ def parse_challenges(headers: Iterable[str]) -> list[Challenge]:
         except _Malformed:
             continue
     return challenges
+
+
+def insufficient_scope(
+    challenges: Iterable[str], catalog: Catalog | None = None
+) -> frozenset[str] | None:
+    """Read the scopes from an RFC 6750 ``insufficient_scope`` Bearer challenge.
+
+    ``challenges`` are ``WWW-Authenticate`` values; each may hold several challenges.
+
+    Returns None when no challenge says ``error="insufficient_scope"``; an empty set
+    when it does but names no scope. With the issuer's ``catalog``, aliases in the
+    challenge come back as canonical names.
+    """
+    for scheme, params in parse_challenges(challenges):
+        if scheme == "bearer" and params.get("error") == "insufficient_scope":
+            return canonical_names(scopes_from_value(params.get("scope", "")) or (), catalog)
+    return None
+
+
+def retry_scopes(
+    answer: httpx.Response | requests.Response,
+    required: frozenset[str],
+    catalog: Catalog | None = None,
+) -> frozenset[str] | None:
+    """Return the scopes to retry with, or None when the API's answer needs no retry."""
+    if answer.status_code == 401:
+        return required
+    if answer.status_code == 403:
+        if isinstance(answer, httpx.Response):
+            values = answer.headers.get_list("www-authenticate")
+        else:
+            values = [answer.headers.get("www-authenticate", "")]
+        extra = insufficient_scope(values, catalog)
+        if extra is not None:
+            return union(required, extra)
+    return None

@@ -1,20 +1,44 @@
-"""What the user sees during the device flow (RFC 8628 §3.3): the code, the URL, a countdown."""
+"""The device authorization grant (RFC 8628): show a code, poll until it is approved.
+
+What the user sees (§3.3: the code, the URL, a countdown) is a :class:`DeviceDisplay`;
+:class:`DeviceCodeProvider` polls, slowing down when asked (§3.5).
+"""
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rich.console import Console
 from rich.status import Status
 
-from ._exceptions import DeviceFlowError
-from ._terminal import terminal_text
+from scopegate.scopes import format_scope
 
-__all__ = ["DeviceDisplay", "DevicePrompt", "RichDeviceDisplay", "device_prompt"]
+from ._discovery import json_body, raise_for_error
+from ._exceptions import DeviceFlowError, TokenEndpointError
+from ._flow import Flow, Sleep
+from ._providers import INTERACTIVE_DEFAULT_SCOPES, TokenProvider
+from ._terminal import terminal_text
+from ._tokens import Token
+
+__all__ = [
+    "DeviceCodeProvider",
+    "DeviceDisplay",
+    "DevicePrompt",
+    "RichDeviceDisplay",
+    "device_prompt",
+]
+
+_DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+#: Refusals that end the flow (RFC 8628 §3.5), and what the user is told.
+_ENDED = {
+    "access_denied": "the login was denied on the device page",
+    "expired_token": "the device code expired before it was approved; run login again",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +140,89 @@ class RichDeviceDisplay:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+@dataclass(slots=True)
+class _Polling:
+    """Where a device login's polling stands: when it ends, how often, how often slowed."""
+
+    deadline: float
+    interval: float
+    slow_downs: int = 0
+
+    def slow_down(self, limit: int) -> None:
+        """Poll 5 seconds slower from now on (RFC 8628 §3.5), up to ``limit`` times in a row."""
+        self.slow_downs += 1
+        self.interval += 5
+        if self.slow_downs > limit:
+            raise DeviceFlowError(
+                f"the server asked to slow down {self.slow_downs} times in a row "
+                f"(interval now {self.interval:g}s); check that this machine's "
+                "clock is right and that only one login is running"
+            )
+
+
+class DeviceCodeProvider(TokenProvider):
+    """The device authorization grant (RFC 8628): show a code, poll until approved.
+
+    :param display: shows the code and a countdown (default: a rich spinner on stderr).
+    :param monotonic: the clock for the code's expiry (tests inject a fake).
+    :param max_slow_downs: consecutive ``slow_down`` answers tolerated before giving up.
+    :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
+    """
+
+    default_scopes = INTERACTIVE_DEFAULT_SCOPES
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        *,
+        display: DeviceDisplay | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_slow_downs: int = 4,
+        **options: Any,
+    ) -> None:
+        super().__init__(issuer, client_id, **options)
+        self.display: DeviceDisplay = display or RichDeviceDisplay()
+        self.monotonic = monotonic
+        self.max_slow_downs = max_slow_downs
+
+    def _start_flow(self, scopes: frozenset[str]) -> Flow[tuple[str, DevicePrompt]]:
+        """Ask for a device code (RFC 8628 §3.1); return it with what to show the user."""
+        endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
+        form = {"client_id": self.client_id, "scope": format_scope(scopes)}
+        response = yield from self._exchange(self._request("POST", endpoint, form))
+        body = json_body(response)
+        raise_for_error(response, body)
+        return device_prompt(body)
+
+    def _on_refusal(self, exc: TokenEndpointError, polling: _Polling) -> None:
+        """Keep polling (slower after ``slow_down``), or end the login with a clear error."""
+        if exc.error == "authorization_pending":
+            polling.slow_downs = 0
+        elif exc.error == "slow_down":
+            polling.slow_down(self.max_slow_downs)
+        elif exc.error in _ENDED:
+            raise DeviceFlowError(_ENDED[exc.error]) from None
+        else:
+            raise exc
+
+    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
+        """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
+        device_code, prompt = yield from self._start_flow(scopes)
+        polling = _Polling(self.monotonic() + prompt.expires_in, prompt.interval)
+        form = {"grant_type": _DEVICE_GRANT, "device_code": device_code}
+        self.display.show(prompt)
+        try:
+            while True:
+                yield Sleep(polling.interval)
+                if self.monotonic() >= polling.deadline:
+                    raise DeviceFlowError("the device code expired before it was approved")
+                try:
+                    return (yield from self.token_request_flow(dict(form), scopes))
+                except TokenEndpointError as exc:
+                    self._on_refusal(exc, polling)
+                self.display.update(polling.deadline - self.monotonic(), polling.interval)
+        finally:
+            self.display.close()

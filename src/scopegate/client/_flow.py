@@ -3,46 +3,48 @@
 Every token operation (discovery, client credentials, refresh, device polling, step-up)
 is written once as a generator. It yields an :class:`httpx.Request` when it needs a
 response, or an :class:`Effect` for the only things that differ between sync and async
-code: locks, sleeping and blocking work (disk, keyring, the browser). The drivers here,
-and the ``sync_auth_flow``/``async_auth_flow`` overrides in ``_auth.py``, run them.
-The drivers here throw a transport error (or a refused answer: too large, redirected)
-back into the flow, so a flow can carry on without an optional answer (the scope
-catalog); inside an ``httpx.Auth`` flow httpx itself raises it to the caller. They send
-through ``_http.send_bounded``: no redirect is followed, and each answer is read within
-one total deadline and a size limit.
+code: locks, sleeping and blocking work (disk, keyring, the browser).
+
+One :class:`Driver` runs every flow: it resumes the flow with each answer and throws
+each error into it (a transport error or a refused answer, so a flow can carry on
+without an optional answer such as the scope catalog), and frees the flow's locks
+however it ends. Each mode adds one small function that carries an item out:
+:func:`run_sync` / :func:`run_async` here (requests go through ``_http.send_bounded``:
+no redirect followed, one total deadline, a size limit), and the ``httpx.Auth``
+overrides in ``_auth.py``, which hand requests to httpx instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Generator
+from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
-import filelock
 import httpx
 
-from ._exceptions import ClientError, TokenStoreError
 from ._http import AsyncSender, Sender, asend_bounded, send_bounded
+from ._locks import HeldLock, LockRegistry, take_async, take_sync
 
 __all__ = [
     "Acquire",
-    "AsyncEffects",
     "Blocking",
+    "Driver",
     "Effect",
     "Flow",
-    "LockRegistry",
     "Release",
     "Sleep",
-    "SyncEffects",
+    "adrive_with",
+    "arun_effect",
     "drive_async",
     "drive_sync",
+    "drive_with",
+    "run_async",
+    "run_effect",
+    "run_sync",
 ]
 
 T = TypeVar("T")
@@ -83,70 +85,57 @@ class Release(Effect):
 
 Flow = Generator[httpx.Request | Effect, Any, T]
 
-_LOCK_TIMEOUT = 300.0
+class Driver:
+    """The one driver: runs a flow, feeding it each answer or throwing each error in.
 
-
-class LockRegistry:
-    """Per-key locks for threads, for asyncio tasks (per loop) and across processes.
-
-    :param lock_dir: where per-key lock files live; None keeps locks in this process.
+    A mode supplies only how an item is carried out (:func:`drive_sync` and
+    :func:`drive_async` here, the ``httpx.Auth`` overrides in ``_auth.py``): it passes
+    the work to :meth:`resume` or :meth:`aresume`. Locks the flow took are released on
+    :meth:`close` however the flow ends.
     """
 
-    def __init__(self, lock_dir: Path | None = None) -> None:
-        self.lock_dir = lock_dir
-        self._guard = threading.Lock()
-        self._thread_locks: dict[str, threading.Lock] = {}
-        self._task_locks: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
-        ] = weakref.WeakKeyDictionary()
+    __slots__ = ("_held", "done", "flow", "item", "locks", "result")
 
-    def thread_lock(self, key: str) -> threading.Lock:
-        """Return the thread lock for ``key``."""
-        with self._guard:
-            return self._thread_locks.setdefault(key, threading.Lock())
+    def __init__(self, flow: Flow[Any], locks: LockRegistry) -> None:
+        self.flow = flow
+        self.locks = locks
+        self.done = False
+        self.result: Any = None
+        self._held: dict[str, HeldLock] = {}
+        #: What the flow asks for next (meaningless once ``done``).
+        self.item: httpx.Request | Effect = self._step(next, flow)
 
-    def task_lock(self, key: str) -> asyncio.Lock:
-        """Return the asyncio lock for ``key`` on the running loop."""
-        loop = asyncio.get_running_loop()
-        with self._guard:
-            return self._task_locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
-
-    def file_lock(self, key: str) -> filelock.FileLock | None:
-        """Return a fresh cross-process lock for ``key``, or None without a lock dir."""
-        if self.lock_dir is None:
-            return None
+    def _step(self, resume: Callable[[Any], Any], value: Any) -> Any:
         try:
-            self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            _unlockable(self.lock_dir, exc)
+            return resume(value)
+        except StopIteration as stop:
+            self.done, self.result = True, stop.value
             return None
-        name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock"
-        return filelock.FileLock(self.lock_dir / name, timeout=_LOCK_TIMEOUT, thread_local=False)
 
+    def resume(self, work: Callable[..., Any], *args: Any) -> None:
+        """Run ``work(*args)`` and send its result into the flow, or throw its error in."""
+        try:
+            value = work(*args)
+        except Exception as exc:
+            self.item = self._step(self.flow.throw, exc)
+        else:
+            self.item = self._step(self.flow.send, value)
 
-def _unlockable(where: Path | str, exc: OSError) -> None:
-    # A directory nobody can write (read-only config) holds no cache to protect either.
-    log.info("cannot lock %s (%s); not coordinating with other processes", where, exc.strerror)
+    async def aresume(self, work: Awaitable[Any]) -> None:
+        """The asyncio form of :meth:`resume`."""
+        try:
+            value = await work
+        except Exception as exc:
+            self.item = self._step(self.flow.throw, exc)
+        else:
+            self.item = self._step(self.flow.send, value)
 
+    def hold(self, key: str, held: HeldLock) -> None:
+        """Remember the locks taken for ``key`` until :class:`Release` or :meth:`close`."""
+        self._held[key] = held
 
-def _acquire_file(lock: filelock.FileLock) -> None:
-    try:
-        lock.acquire()
-    except filelock.Timeout:  # before OSError: it is a TimeoutError
-        raise TokenStoreError(
-            f"another scopegate process has held {lock.lock_file} for {_LOCK_TIMEOUT:.0f}s"
-        ) from None
-    except OSError as exc:
-        _unlockable(lock.lock_file, exc)  # releasing a lock never taken is a no-op
-
-
-class _HeldLocks:
-    """The locks a driver took for a flow: released in order, all of them on ``close()``."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[threading.Lock | asyncio.Lock, filelock.FileLock | None]] = {}
-
-    def _release(self, key: str) -> None:
+    def release(self, key: str) -> None:
+        """Give back the locks held for ``key`` (file lock first)."""
         held = self._held.pop(key, None)
         if held is not None:
             local_lock, file_lock = held
@@ -155,87 +144,59 @@ class _HeldLocks:
             local_lock.release()
 
     def close(self) -> None:
-        """Release every lock still held (the flow raised or was abandoned)."""
+        """Release every lock still held and close the flow (it raised or was abandoned)."""
         for key in list(self._held):
-            self._release(key)
+            self.release(key)
+        self.flow.close()
 
 
-class SyncEffects(_HeldLocks):
-    """Run effects for a synchronous driver; ``close()`` frees locks a flow left held."""
-
-    def __init__(self, locks: LockRegistry, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__()
-        self._locks = locks
-        self._sleep = sleep
-
-    def run(self, effect: Effect) -> Any:
-        """Carry out one effect and return what the flow receives."""
-        if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
-        elif isinstance(effect, Blocking):
-            return effect.call()
-        elif isinstance(effect, Acquire):
-            thread_lock = self._locks.thread_lock(effect.key)
-            thread_lock.acquire()
-            file_lock = self._locks.file_lock(effect.key)
-            try:
-                if file_lock is not None:
-                    _acquire_file(file_lock)
-            except BaseException:
-                thread_lock.release()
-                raise
-            self._held[effect.key] = (thread_lock, file_lock)
-        elif isinstance(effect, Release):
-            self._release(effect.key)
-        return None
-
-    def advance(self, flow: Flow[Any], effect: Effect) -> httpx.Request | Effect:
-        """Run ``effect`` and resume the flow with its result, or throw its error into it."""
-        try:
-            result = self.run(effect)
-        except Exception as exc:
-            return flow.throw(exc)
-        return flow.send(result)
+def run_effect(run: Driver, effect: Effect, sleep: Callable[[float], None]) -> Any:
+    """Carry out one effect inline (the synchronous mode)."""
+    if isinstance(effect, Sleep):
+        sleep(effect.seconds)
+    elif isinstance(effect, Blocking):
+        return effect.call()
+    elif isinstance(effect, Acquire):
+        run.hold(effect.key, take_sync(run.locks, effect.key))
+    elif isinstance(effect, Release):
+        run.release(effect.key)
+    return None
 
 
-class AsyncEffects(_HeldLocks):
-    """Run effects for an asyncio driver; blocking work goes to a worker thread."""
+async def arun_effect(
+    run: Driver, effect: Effect, sleep: Callable[[float], Awaitable[None]]
+) -> Any:
+    """Carry out one effect on the running loop; blocking work goes to a worker thread."""
+    if isinstance(effect, Sleep):
+        await sleep(effect.seconds)
+    elif isinstance(effect, Blocking):
+        return await asyncio.to_thread(effect.call)
+    elif isinstance(effect, Acquire):
+        run.hold(effect.key, await take_async(run.locks, effect.key))
+    elif isinstance(effect, Release):
+        run.release(effect.key)
+    return None
 
-    def __init__(
-        self, locks: LockRegistry, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    ) -> None:
-        super().__init__()
-        self._locks = locks
-        self._sleep = sleep
 
-    async def run(self, effect: Effect) -> Any:
-        """Carry out one effect and return what the flow receives."""
-        if isinstance(effect, Sleep):
-            await self._sleep(effect.seconds)
-        elif isinstance(effect, Blocking):
-            return await asyncio.to_thread(effect.call)
-        elif isinstance(effect, Acquire):
-            task_lock = self._locks.task_lock(effect.key)
-            await task_lock.acquire()
-            file_lock = self._locks.file_lock(effect.key)
-            try:
-                if file_lock is not None:
-                    await asyncio.to_thread(_acquire_file, file_lock)
-            except BaseException:
-                task_lock.release()
-                raise
-            self._held[effect.key] = (task_lock, file_lock)
-        elif isinstance(effect, Release):
-            self._release(effect.key)
-        return None
+def run_sync(
+    run: Driver, item: httpx.Request | Effect, send: Sender, sleep: Callable[[float], None]
+) -> Any:
+    """Carry out one item synchronously: send a request (bounded) or run an effect."""
+    if isinstance(item, httpx.Request):
+        return send_bounded(send, item)
+    return run_effect(run, item, sleep)
 
-    async def advance(self, flow: Flow[Any], effect: Effect) -> httpx.Request | Effect:
-        """Run ``effect`` and resume the flow with its result, or throw its error into it."""
-        try:
-            result = await self.run(effect)
-        except Exception as exc:
-            return flow.throw(exc)
-        return flow.send(result)
+
+async def run_async(
+    run: Driver,
+    item: httpx.Request | Effect,
+    send: AsyncSender,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Any:
+    """Carry out one item on the running loop: send a request (bounded) or run an effect."""
+    if isinstance(item, httpx.Request):
+        return await asend_bounded(send, item)
+    return await arun_effect(run, item, sleep)
 
 
 def drive_sync(
@@ -244,26 +205,19 @@ def drive_sync(
     locks: LockRegistry,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run a flow to completion, sending its requests with ``send`` (``httpx.Client.send``)."""
-    effects = SyncEffects(locks, sleep)
+    """Run a flow to completion, sending its requests with ``send`` (``httpx.Client.send``).
+
+    A transport error or a refused answer is thrown back into the flow, so it can do
+    without an optional answer (the scope catalog).
+    """
+    run = Driver(flow, locks)
     try:
-        item = next(flow)
-        while True:
-            if isinstance(item, httpx.Request):
-                try:
-                    response = send_bounded(send, item)
-                except (httpx.TransportError, ClientError) as exc:
-                    item = flow.throw(exc)  # a flow may do without an optional answer
-                    continue
-                item = flow.send(response)
-            else:
-                item = effects.advance(flow, item)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
+        while not run.done:
+            run.resume(run_sync, run, run.item, send, sleep)
     finally:
-        effects.close()
-        flow.close()
+        run.close()
+    result: T = run.result
+    return result
 
 
 async def drive_async(
@@ -273,22 +227,30 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run a flow to completion on the running loop, sending requests with ``send``."""
-    effects = AsyncEffects(locks, sleep)
+    run = Driver(flow, locks)
     try:
-        item = next(flow)
-        while True:
-            if isinstance(item, httpx.Request):
-                try:
-                    response = await asend_bounded(send, item)
-                except (httpx.TransportError, ClientError) as exc:
-                    item = flow.throw(exc)
-                    continue
-                item = flow.send(response)
-            else:
-                item = await effects.advance(flow, item)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
+        while not run.done:
+            await run.aresume(run_async(run, run.item, send, sleep))
     finally:
-        effects.close()
-        flow.close()
+        run.close()
+    result: T = run.result
+    return result
+
+
+def drive_with(
+    flow: Flow[T], http: httpx.Client | None, locks: LockRegistry, sleep: Callable[[float], None]
+) -> T:
+    """:func:`drive_sync` through ``http``, or through a client opened for this call."""
+    with nullcontext(http) if http else httpx.Client(timeout=30) as client:
+        return drive_sync(flow, client.send, locks, sleep)
+
+
+async def adrive_with(
+    flow: Flow[T],
+    http: httpx.AsyncClient | None,
+    locks: LockRegistry,
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
+    """:func:`drive_async` through ``http``, or through a client opened for this call."""
+    async with nullcontext(http) if http else httpx.AsyncClient(timeout=30) as client:
+        return await drive_async(flow, client.send, locks, sleep)

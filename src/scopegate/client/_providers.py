@@ -1,7 +1,8 @@
-"""Token providers: client credentials, authorization code + PKCE, device flow, refresh.
+"""Token providers: client credentials, authorization code + PKCE, refresh.
 
 Each grant is a flow (see ``_flow.py``): it yields the HTTP requests it needs and
-returns a :class:`Token`, so one implementation serves sync and async clients.
+returns a :class:`Token`, so one implementation serves sync and async clients. The
+device flow's provider is in ``_device.py``, beside what it shows the user.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import time
 import urllib.parse
 import webbrowser
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from scopegate.scopes import SIGN_IN_SCOPES, default_catalog, format_scope, scope_set
 
-from ._device import DeviceDisplay, RichDeviceDisplay, device_prompt
 from ._discovery import (
     METADATA_PATH,
     SCOPE_CATALOG_METADATA,
@@ -27,8 +27,7 @@ from ._discovery import (
     json_body,
     raise_for_error,
 )
-from ._exceptions import DeviceFlowError, TokenEndpointError
-from ._flow import Blocking, Flow, Sleep
+from ._flow import Blocking, Flow
 from ._loopback import LoopbackListener
 from ._terminal import terminal_text
 from ._tokens import Token
@@ -40,7 +39,6 @@ __all__ = [
     "SCOPE_CATALOG_METADATA",
     "AuthorizationCodePkceProvider",
     "ClientCredentialsProvider",
-    "DeviceCodeProvider",
     "TokenProvider",
     "pkce_pair",
 ]
@@ -142,7 +140,12 @@ class TokenProvider(Discovery):
 
 
 class ClientCredentialsProvider(TokenProvider):
-    """The client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication."""
+    """The client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication.
+
+    :param client_secret: the client's secret (never shown in ``repr``).
+    :param options: the :class:`TokenProvider` settings (``token_endpoint``,
+        ``http_timeout``, ``allow_insecure_http``, ``clock``).
+    """
 
     silent = True
     default_scopes = CLIENT_CREDENTIALS_DEFAULT_SCOPES
@@ -154,20 +157,9 @@ class ClientCredentialsProvider(TokenProvider):
         client_secret: str,
         *,
         scopes: Iterable[str] | None = None,
-        token_endpoint: str | None = None,
-        clock: Callable[[], float] = time.time,
-        http_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            issuer,
-            client_id,
-            scopes=scopes,
-            token_endpoint=token_endpoint,
-            clock=clock,
-            http_timeout=http_timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
+        super().__init__(issuer, client_id, scopes=scopes, **options)
         self._secret = client_secret
 
     def __repr__(self) -> str:
@@ -192,6 +184,7 @@ class AuthorizationCodePkceProvider(TokenProvider):
     :param opener: how to open the URL (``webbrowser.open``; tests inject one).
     :param announce: how to show the URL to the user.
     :param timeout: seconds to wait for the redirect.
+    :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
 
     default_scopes = INTERACTIVE_DEFAULT_SCOPES
@@ -201,25 +194,13 @@ class AuthorizationCodePkceProvider(TokenProvider):
         issuer: str,
         client_id: str,
         *,
-        scopes: Iterable[str] | None = None,
         open_browser: bool = True,
         opener: Callable[[str], object] = webbrowser.open,
         announce: Callable[[str], None] | None = None,
         timeout: float = 300.0,
-        token_endpoint: str | None = None,
-        clock: Callable[[], float] = time.time,
-        http_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            issuer,
-            client_id,
-            scopes=scopes,
-            token_endpoint=token_endpoint,
-            clock=clock,
-            http_timeout=http_timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
+        super().__init__(issuer, client_id, **options)
         self.open_browser = open_browser
         self.opener = opener
         self.announce = announce or _announce_url
@@ -263,85 +244,3 @@ class AuthorizationCodePkceProvider(TokenProvider):
             "code_verifier": verifier,
         }
         return (yield from self.token_request_flow(form, scopes))
-
-
-class DeviceCodeProvider(TokenProvider):
-    """The device authorization grant (RFC 8628): show a code, poll until approved.
-
-    :param display: shows the code and a countdown (default: a rich spinner on stderr).
-    :param monotonic: the clock for the code's expiry (tests inject a fake).
-    :param max_slow_downs: consecutive ``slow_down`` answers tolerated before giving up.
-    """
-
-    default_scopes = INTERACTIVE_DEFAULT_SCOPES
-
-    def __init__(
-        self,
-        issuer: str,
-        client_id: str,
-        *,
-        scopes: Iterable[str] | None = None,
-        display: DeviceDisplay | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        max_slow_downs: int = 4,
-        token_endpoint: str | None = None,
-        clock: Callable[[], float] = time.time,
-        http_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
-    ) -> None:
-        super().__init__(
-            issuer,
-            client_id,
-            scopes=scopes,
-            token_endpoint=token_endpoint,
-            clock=clock,
-            http_timeout=http_timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
-        self.display: DeviceDisplay = display or RichDeviceDisplay()
-        self.monotonic = monotonic
-        self.max_slow_downs = max_slow_downs
-
-    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
-        """Start the device flow and poll, honouring ``interval`` and ``slow_down``."""
-        endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
-        form = {"client_id": self.client_id, "scope": format_scope(scopes)}
-        response = yield from self._exchange(self._request("POST", endpoint, form))
-        body = json_body(response)
-        raise_for_error(response, body)
-        device_code, prompt = device_prompt(body)
-        deadline = self.monotonic() + prompt.expires_in
-        interval = prompt.interval
-        slow_downs = 0
-        self.display.show(prompt)
-        try:
-            while True:
-                yield Sleep(interval)
-                if self.monotonic() >= deadline:
-                    raise DeviceFlowError("the device code expired before it was approved")
-                form = {"grant_type": _DEVICE_GRANT, "device_code": device_code}
-                try:
-                    return (yield from self.token_request_flow(form, scopes))
-                except TokenEndpointError as exc:
-                    if exc.error == "authorization_pending":
-                        slow_downs = 0
-                    elif exc.error == "slow_down":
-                        slow_downs += 1
-                        interval += 5  # RFC 8628 §3.5: add 5 seconds to every later poll
-                        if slow_downs > self.max_slow_downs:
-                            raise DeviceFlowError(
-                                f"the server asked to slow down {slow_downs} times in a row "
-                                f"(interval now {interval:g}s); check that this machine's "
-                                "clock is right and that only one login is running"
-                            ) from None
-                    elif exc.error == "access_denied":
-                        raise DeviceFlowError("the login was denied on the device page") from None
-                    elif exc.error == "expired_token":
-                        raise DeviceFlowError(
-                            "the device code expired before it was approved; run login again"
-                        ) from None
-                    else:
-                        raise
-                self.display.update(deadline - self.monotonic(), interval)
-        finally:
-            self.display.close()

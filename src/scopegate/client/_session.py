@@ -1,15 +1,14 @@
-"""The token session: find a cached token covering the required scopes, or get one.
+"""The token session and the whole step-up path: a cached token, or a better one.
 
 One flow (:meth:`TokenSession.token_flow`) does it all, in this order: cache hit;
 otherwise, under a per-key lock (threads, tasks and processes), reload the persistent
 store and fetch the issuer's scope catalog (once); refresh; re-request silently
-(client credentials); or plan a step-up that logs in once for defaults + granted +
-required, verifies the grant and the identity, and saves the new token before
-evicting the old one.
-
-Every "is this covered" answer goes through ``scopegate.scopes.covers``: with the
-issuer's catalog (aliases, implication) once the provider has it, literally before or
-without it.
+(client credentials); or plan a step-up (:func:`plan_step_up`, below) that logs in
+once for defaults + granted + required, verifies the grant and the identity, and
+saves the new token before evicting the old one. ``ScopegateAuth.auth_flow`` calls it
+with the scopes :func:`._challenges.retry_scopes` read from a 401 or a 403. Scopes
+are compared by ``scopegate.scopes.covers`` (the issuer's catalog once fetched, else
+literally).
 """
 
 from __future__ import annotations
@@ -17,39 +16,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextvars import ContextVar
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import httpx
 
-from scopegate.scopes import Catalog, canonical_names, covers, scope_set, union, validate_tokens
+from scopegate.scopes import (
+    Catalog,
+    canonical_names,
+    covers,
+    missing,
+    scope_set,
+    union,
+    validate_tokens,
+)
 
 from ._cache import TokenCache
 from ._exceptions import (
+    IdentityChanged,
     LoginRequired,
+    ScopeNotGranted,
     ScopeStepUpRequired,
     TokenEndpointError,
-    TokenStoreError,
 )
-from ._flow import Acquire, Blocking, Flow, LockRegistry, Release, drive_async, drive_sync
+from ._flow import Acquire, Blocking, Flow, Release, adrive_with, drive_with
+from ._locks import LockRegistry
 from ._providers import TokenProvider
-from ._stepup import (
-    Covered,
-    MissingNonInteractive,
-    check_identity,
-    is_interactive,
-    plan_step_up,
-    verify_granted,
-)
+from ._terminal import is_interactive
 from ._tokens import Token
 
-__all__ = ["TokenSession", "current_session", "requires_scopes", "use_session"]
+__all__ = ["Covered", "MissingNonInteractive", "Reauthenticate", "StepUpPlan", "TokenSession",
+           "check_identity", "plan_step_up", "verify_granted"]
 
 log = logging.getLogger("scopegate.client")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class TokenSession:
@@ -101,15 +100,17 @@ class TokenSession:
     def cached(self, required: frozenset[str] = frozenset()) -> Token | None:
         """Return a valid in-memory token covering ``required`` (no I/O): the hot path."""
         need = union(self.required_scopes, required) if required else self.required_scopes
-        return self.cache.find(
-            self.provider.issuer,
-            self.provider.client_id,
-            need,
-            within=self._ceiling(need),
-            catalog=self.provider.catalog,
-        )
+        return self._find(need, None, self.provider.catalog)
 
-    def _lock_key(self) -> str:
+    def _find(
+        self, need: frozenset[str], exclude: str | None, catalog: Catalog | None
+    ) -> Token | None:
+        """An in-memory token covering ``need`` under the ceiling, other than ``exclude``."""
+        return self.cache.find(self.provider.issuer, self.provider.client_id, need,
+                               within=self._ceiling(need), exclude=exclude, catalog=catalog)
+
+    def lock_key(self) -> str:
+        """Return the key of the lock held while getting this client's tokens."""
         return f"{self.provider.issuer}|{self.provider.client_id}"
 
     def token_flow(
@@ -121,35 +122,26 @@ class TokenSession:
         """
         catalog = self.provider.catalog
         need = canonical_names(union(self.required_scopes, required), catalog)
-        issuer, client_id = self.provider.issuer, self.provider.client_id
         exclude = rejected.access_token if rejected else None
-        ceiling = self._ceiling(need)
-        token = self.cache.find(
-            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-        )
+        token = self._find(need, exclude, catalog)
         if token is not None:
             return token
-        yield Acquire(self._lock_key())
+        yield Acquire(self.lock_key())
         yield Blocking(self.cache.reload)
         # Another thread, task or process may have done the work while we waited.
-        token = self.cache.find(
-            issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-        )
+        token = self._find(need, exclude, catalog)
         if token is None and catalog is None:
             # Before deciding that no token fits, learn what the issuer's names mean
             # (only now: a token that already fits is used without any request).
             catalog = yield from self.provider.catalog_flow()
             need = canonical_names(need, catalog)
-            ceiling = self._ceiling(need)
             if catalog is not None:
-                token = self.cache.find(
-                    issuer, client_id, need, within=ceiling, exclude=exclude, catalog=catalog
-                )
+                token = self._find(need, exclude, catalog)
         if token is not None:
-            yield Release(self._lock_key())
+            yield Release(self.lock_key())
             return token
         # A rejected token still tells who the user is, what was granted, and may refresh.
-        current = self._current(need)
+        current = self.current(need)
         if rejected is not None and covers(rejected.scopes, need, catalog):
             # Refused although it covers the need (401): it is dead. A token refused for
             # insufficient_scope still serves what it covers, even if the step-up fails.
@@ -157,18 +149,15 @@ class TokenSession:
         token = yield from self._refresh_flow(current, need)
         if token is None:
             token = yield from self._obtain_flow(current, need)
-        yield Release(self._lock_key())
+        yield Release(self.lock_key())
         return token
 
-    def _current(self, need: frozenset[str]) -> Token | None:
+    def current(self, need: frozenset[str]) -> Token | None:
         """Pick the session's existing token: one covering ``need`` first, else the newest."""
         ceiling = self._ceiling(need)
         catalog = self.provider.catalog
-        tokens = [
-            t
-            for t in self.cache.tokens(self.provider.issuer, self.provider.client_id)
-            if ceiling is None or covers(ceiling, t.scopes, catalog)
-        ]
+        mine = self.cache.tokens(self.provider.issuer, self.provider.client_id)
+        tokens = [t for t in mine if ceiling is None or covers(ceiling, t.scopes, catalog)]
         for token in tokens:
             if covers(token.scopes, need, catalog):
                 return token
@@ -186,12 +175,12 @@ class TokenSession:
             log.info("refresh refused (%s); a new login is needed", exc.error)
             self.cache.forget_memory(current)
             if exc.error == "invalid_grant":  # RFC 6749 §5.2: the refresh token is dead
-                yield from self._discard_flow(current)
+                yield from self.cache.discard_flow(current)
             return None
         if not covers(token.scopes, need, catalog):
             return None
         check_identity(current, token)
-        yield from self._save_flow(token, replaces=[current])
+        yield from self.cache.save_flow(token, replaces=[current])
         return token
 
     def _obtain_flow(self, current: Token | None, need: frozenset[str]) -> Flow[Token]:
@@ -204,7 +193,7 @@ class TokenSession:
             verify_granted(token, need, catalog)
             # Keep a narrower valid token: calls that need less still fit under its ceiling.
             stale = current is not None and not current.is_valid(self.cache.clock(), 0)
-            yield from self._save_flow(token, replaces=[current] if stale and current else [])
+            yield from self.cache.save_flow(token, replaces=[current] if stale and current else [])
             return token
         if current is None or covers(granted, need, catalog):
             if not self.interactive:
@@ -221,58 +210,9 @@ class TokenSession:
         token = yield from self.provider.acquire_flow(wanted)
         verify_granted(token, need, catalog)
         check_identity(current, token)
-        replaces = (
-            [current]
-            if current is not None and covers(token.scopes, current.scopes, catalog)
-            else []
-        )
-        yield from self._save_flow(token, replaces=replaces)
-        return token
-
-    def _save_flow(self, token: Token, replaces: list[Token]) -> Flow[None]:
-        """Save the new token before evicting the old; a failed save keeps the old one."""
-        try:
-            yield Blocking(lambda: self.cache.save(token, replaces=replaces))
-        except TokenStoreError as exc:
-            # The new token still serves this process; the old one stays stored.
-            kept = "; keeping the previous session on disk" if replaces else ""
-            log.warning("%s; the new token was not saved and serves this process only%s",
-                        exc, kept)
-
-    def _discard_flow(self, token: Token) -> Flow[None]:
-        """Forget a dead session on disk too, so it is neither re-sent nor reported."""
-        try:
-            yield Blocking(lambda: self.cache.discard(token))
-        except TokenStoreError as exc:
-            log.warning("%s; the expired session could not be removed", exc)
-
-    def login_flow(self, scopes: Iterable[str] = ()) -> Flow[Token]:
-        """Log in once for the session's scopes + already granted + ``scopes``.
-
-        Unlike an implicit step-up, a save that fails here is an error (the user asked
-        for a session that would not survive this process), and signing in as another
-        account is allowed: it replaces that account's tokens.
-        """
-        asked = scope_set(validate_tokens(scopes))
-        yield Acquire(self._lock_key())
-        yield Blocking(self.cache.reload)
-        catalog = yield from self.provider.catalog_flow()
-        asked = canonical_names(asked, catalog)
-        current = self._current(asked)
-        kept = current.scopes if current is not None and not self.provider.silent else ()
-        token = yield from self.provider.acquire_flow(
-            canonical_names(union(self.scopes, kept, asked), catalog)
-        )
-        verify_granted(token, asked, catalog)
-        if current is not None and current.subject != token.subject:
-            # An explicit login may switch accounts: the other account's tokens go.
-            replaces = self.cache.tokens(self.provider.issuer, self.provider.client_id)
-        elif current is not None and covers(token.scopes, current.scopes, catalog):
-            replaces = [current]
-        else:
-            replaces = []
-        yield Blocking(lambda: self.cache.save(token, replaces=replaces))
-        yield Release(self._lock_key())
+        kept = current is None or not covers(token.scopes, current.scopes, catalog)
+        replaces = [] if kept or current is None else [current]
+        yield from self.cache.save_flow(token, replaces=replaces)
         return token
 
     def get_token(
@@ -283,15 +223,9 @@ class TokenSession:
         sleep: Callable[[float], None] = time.sleep,
     ) -> Token:
         """Return a token covering ``required`` (blocking)."""
-        hit = self.cached(scope_set(required))
-        if hit is not None:
+        if (hit := self.cached(scope_set(required))) is not None:
             return hit
-        client = http or httpx.Client(timeout=30)
-        try:
-            return drive_sync(self.token_flow(required), client.send, self.locks, sleep)
-        finally:
-            if http is None:
-                client.close()
+        return drive_with(self.token_flow(required), http, self.locks, sleep)
 
     async def aget_token(
         self,
@@ -301,60 +235,71 @@ class TokenSession:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Token:
         """Return a token covering ``required`` (asyncio)."""
-        hit = self.cached(scope_set(required))
-        if hit is not None:
+        if (hit := self.cached(scope_set(required))) is not None:
             return hit
-        client = http or httpx.AsyncClient(timeout=30)
-        try:
-            return await drive_async(self.token_flow(required), client.send, self.locks, sleep)
-        finally:
-            if http is None:
-                await client.aclose()
+        return await adrive_with(self.token_flow(required), http, self.locks, sleep)
 
 
-_current: ContextVar[TokenSession | None] = ContextVar("scopegate_session", default=None)
+# The step-up decisions: pure, so the non-interactive path is tested without a TTY.
 
 
-def current_session() -> TokenSession:
-    """Return the session bound by :func:`use_session` (for runtime-derived scopes)."""
-    session = _current.get()
-    if session is None:
-        raise LookupError("no scopegate session is bound; call use_session() first")
-    return session
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """The granted scopes already cover the required ones."""
 
 
-def use_session(session: TokenSession | None) -> object:
-    """Bind ``session`` for :func:`requires_scopes` and :func:`current_session`.
+@dataclass(frozen=True, slots=True)
+class Reauthenticate:
+    """Run one interactive flow requesting ``scopes`` (defaults + granted + required)."""
 
-    Returns the ContextVar token that restores the previous binding.
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingNonInteractive:
+    """Scopes are missing and nobody can log in here: fail fast listing them."""
+
+    missing: frozenset[str]
+
+
+StepUpPlan = Covered | Reauthenticate | MissingNonInteractive
+
+
+def plan_step_up(
+    granted: Iterable[str],
+    required: Iterable[str],
+    interactive: bool,
+    defaults: Iterable[str] = (),
+    catalog: Catalog | None = None,
+) -> StepUpPlan:
+    """Decide the step-up for a token granted ``granted`` when ``required`` is needed.
+
+    :param catalog: the issuer's catalog: a granted scope that implies (or is the
+        canonical name of) a required one covers it. None compares names literally.
     """
-    return _current.set(session)
+    granted_set = frozenset(granted)
+    required_set = canonical_names(required, catalog)
+    if covers(granted_set, required_set, catalog):
+        return Covered()
+    if not interactive:
+        return MissingNonInteractive(missing(granted_set, required_set, catalog))
+    return Reauthenticate(union(canonical_names(defaults, catalog), granted_set, required_set))
 
 
-def requires_scopes(
-    *scopes: str, session: Callable[[Mapping[str, Any]], TokenSession] | None = None
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Declare the scopes a Typer/Click command (or any function) needs.
+def verify_granted(token: Token, required: Iterable[str], catalog: Catalog | None = None) -> None:
+    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope.
 
-    Before the function runs, the bound session gets a token covering them, stepping
-    up (or raising :class:`ScopeStepUpRequired`) if the cached token lacks them. The
-    declared set is kept on ``func.__scopegate_scopes__`` for help text and tests.
-
-    :param session: builds the session from the command's keyword arguments (e.g. its
-        ``env`` option) when none is bound with :func:`use_session`.
+    :param catalog: the issuer's catalog, so ``all`` is granted by ``scopegate:all``
+        and ``apps:read`` by ``apps:run``; None compares names literally.
     """
-    declared = scope_set(validate_tokens(scopes))
+    lacking = missing(token.scopes, required, catalog)
+    if lacking:
+        raise ScopeNotGranted(lacking)
 
-    def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        @wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            bound = _current.get()
-            if bound is None and session is not None:
-                bound = session(kwargs)
-            (bound or current_session()).get_token(declared)
-            return func(*args, **kwargs)
 
-        wrapper.__scopegate_scopes__ = declared  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
+def check_identity(previous: Token | None, new: Token) -> None:
+    """Raise :class:`IdentityChanged` if a step-up signed in as someone else."""
+    if previous is None or previous.subject is None or new.subject is None:
+        return
+    if previous.subject != new.subject:
+        raise IdentityChanged(previous.subject, new.subject)

@@ -4,16 +4,21 @@ An ``error_description``, a user name, a scope or a device URL comes from the se
 Printed raw, ``ESC[2J`` clears the screen, OSC 52 writes the clipboard, a newline forges
 a line such as "Logged in as admin", and ``[/x]`` is rich markup that raises. Every
 place that prints server text goes through :func:`terminal_text`.
+:func:`is_interactive` says whether a person is at the terminal to answer a login.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import unicodedata
+from collections.abc import Iterable
+from typing import TextIO
 
 from rich.markup import escape
 
-__all__ = ["terminal_text"]
+__all__ = ["is_interactive", "terminal_text"]
 
 #: Longer server text is cut: an error line stays readable and the work stays small.
 MAX_SHOWN = 2000
@@ -56,3 +61,21 @@ def terminal_text(value: object, *, multiline: bool = False, markup: bool = True
     text = _SEQUENCE.sub("", text)
     text = "".join(_keep(char, multiline) for char in text)
     return escape(text) if markup else text
+
+
+def is_interactive(streams: Iterable[TextIO | None] | None = None) -> bool:
+    """Return whether a person can answer a login here.
+
+    False when ``CI`` is set; otherwise True if ANY of stdin/stdout/stderr is a TTY, so
+    redirecting one stream does not block a user who can still use the browser.
+    """
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    chosen = (sys.stdin, sys.stdout, sys.stderr) if streams is None else streams
+    for stream in chosen:
+        try:
+            if stream is not None and stream.isatty():
+                return True
+        except (AttributeError, ValueError):
+            continue
+    return False
