@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from .. import __version__
 from . import (
     admin_clients,
     admin_keys,
@@ -31,6 +34,20 @@ for module in (serve, admin_clients, admin_scopes, admin_users, admin_sessions, 
                admin_secrets,
                routes, user, demo):
     module.register(app)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"scopegate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Define, issue, enforce and request OAuth 2 scopes."""
 
 
 def main() -> None:
