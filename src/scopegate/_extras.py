@@ -9,11 +9,25 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-__all__ = ["MissingExtra", "require_extra"]
+__all__ = ["MissingExtra", "install_hint", "require_extra"]
 
 
 class MissingExtra(ImportError):
-    """A part of scopegate was imported without the extra that brings its dependencies."""
+    """A part of scopegate was imported without the extra that brings its dependencies.
+
+    :param extra: the extra to install, e.g. ``server``.
+    :param missing: the modules that are not installed.
+    """
+
+    def __init__(self, part: str, extra: str, missing: list[str]) -> None:
+        self.extra = extra
+        super().__init__(f"{part} needs the '{extra}' extra (missing: {', '.join(missing)}); "
+                         f"{install_hint(extra)}", name=missing[0])
+
+
+def install_hint(extra: str) -> str:
+    """The sentence that says how to add ``extra``."""
+    return f"install scopegate[{extra}]: pip install 'scopegate[{extra}]'"
 
 
 def require_extra(part: str, extra: str, *modules: str) -> None:
@@ -25,8 +39,4 @@ def require_extra(part: str, extra: str, *modules: str) -> None:
     """
     missing = [name for name in modules if find_spec(name) is None]
     if missing:
-        raise MissingExtra(
-            f"{part} needs the '{extra}' extra (missing: {', '.join(missing)}); "
-            f"install scopegate[{extra}]: pip install 'scopegate[{extra}]'",
-            name=missing[0],
-        )
+        raise MissingExtra(part, extra, missing)

@@ -26,6 +26,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from .._extras import require_extra
 from ..client import (
     ApiClient,
     ClientCredentialsProvider,
@@ -43,6 +44,8 @@ from ..store.repositories import ClientRepository, SecretRepository
 from ..tokens import hash_client_secret, new_client_id, new_client_secret
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
 from .admin_clients import default_scopes_for
+
+require_extra("scopegate demo", "fastapi", "fastapi")  # its example API is a FastAPI app
 
 __all__ = ["CLIENT_SCOPES", "REQUESTED_SCOPES", "DemoFailed", "register"]
 

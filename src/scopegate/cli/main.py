@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from .._extras import MissingExtra, install_hint
 
 RootGroup: type[TyperGroup]
 try:
@@ -46,12 +47,15 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 
 
 def _refuse_without_extra(command: str, reason: ImportError) -> None:
+    extra = reason.extra if isinstance(reason, MissingExtra) else "server"
+    missing = reason.name or reason
+
     def refuse() -> None:
-        typer.echo(f"error: scopegate {command} needs the server extra; install "
-                   f"scopegate[server]: pip install 'scopegate[server]' ({reason})", err=True)
+        typer.echo(f"error: scopegate {command} needs the '{extra}' extra (missing: {missing});"
+                   f" {install_hint(extra)}", err=True)
         raise typer.Exit(2)
 
-    app.command(command, help="Needs scopegate[server] (not installed).",
+    app.command(command, help=f"Needs scopegate[{extra}] (not installed).",
                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
                                   "help_option_names": []})(refuse)
 
