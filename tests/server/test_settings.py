@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from scopegate.config_checks import ConfigError
 from scopegate.server.settings import Settings
 
 
@@ -110,11 +112,9 @@ def test_bad_login_or_proxy_settings_name_the_variable(env: dict[str, str],
 
 def test_a_new_setting_plugs_into_the_check_table() -> None:
     """Every field but the feature flags has a start-up check (one row per setting)."""
-    import dataclasses
-
     from scopegate.server.settings import FIELD_CHECKS
 
-    names = {f.name for f in dataclasses.fields(Settings)} - {"features"}
+    names = set(Settings.model_fields) - {"features"}
     assert names == set(FIELD_CHECKS)
 
 
@@ -133,3 +133,42 @@ def test_an_ipv6_host_gives_a_valid_default_issuer() -> None:
 def test_bad_session_lifetimes_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env={**env, "SCOPEGATE_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_the_sentences_are_exact() -> None:
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env(env={"SCOPEGATE_PORT": "eighty"}, database_url="sqlite:///x.db")
+    assert str(caught.value) == "SCOPEGATE_PORT must be a number, not 'eighty'"
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env(env={"SCOPEGATE_FEATURE_DEVICE_FLOW": "maybe"},
+                          database_url="sqlite:///x.db")
+    assert str(caught.value) == "SCOPEGATE_FEATURE_DEVICE_FLOW must be on or off"
+
+
+def test_an_override_of_the_wrong_type_names_the_setting_and_its_flag() -> None:
+    with pytest.raises(ConfigError, match=r"^SCOPEGATE_PORT \(--port\) must be a whole number "
+                                          r"in 1\.\.65535, not 1\.5$"):
+        Settings.from_env(env={}, database_url="sqlite:///x.db", port=1.5)
+
+
+def test_an_empty_feature_variable_turns_the_feature_off() -> None:
+    env = {"SCOPEGATE_FEATURE_METRICS": "", "SCOPEGATE_FEATURE_USERINFO": " ON "}
+    s = Settings.from_env(env=env, database_url="sqlite:///x.db")
+    assert s.features.metrics is False and s.features.userinfo is True
+
+
+def test_only_from_env_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCOPEGATE_PORT", "9999")
+    monkeypatch.setenv("SCOPEGATE_FEATURE_METRICS", "off")
+    assert Settings.from_env(database_url="sqlite:///x.db").port == 9999
+    built = Settings(database_url="sqlite:///x.db")
+    assert built.port == 8000 and built.features.metrics is True
+
+
+def test_settings_are_immutable_and_a_changed_copy_is_checked_again() -> None:
+    s = Settings.from_env(env={}, database_url="sqlite:///x.db")
+    with pytest.raises(ValidationError, match="frozen"):
+        s.port = 1  # type: ignore[misc]
+    assert s.replace(port=9001).port == 9001 and s.port == 8000
+    with pytest.raises(ConfigError, match=r"SCOPEGATE_PORT \(--port\) must be"):
+        s.replace(port=0)

@@ -26,6 +26,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from .._extras import require_extra
 from ..client import (
     ApiClient,
     ClientCredentialsProvider,
@@ -44,6 +45,8 @@ from ..server.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
+
+require_extra("scopegate demo", "fastapi", "fastapi")  # its example API is a FastAPI app
 
 __all__ = ["CLIENT_SCOPES", "REQUESTED_SCOPES", "DemoFailed", "register"]
 

@@ -1,10 +1,11 @@
 """Every server option in one place, with its documented default.
 
-Each field reads ``SCOPEGATE_<NAME>`` from the environment (upper case). Lifetimes are in
-seconds. Every field is checked when the settings are built (:data:`FIELD_CHECKS`, one row
-per field), so ``scopegate serve`` refuses a bad value in one line before serving; a new
-setting adds its row. Feature flags live in :class:`Features` and are read from
-``SCOPEGATE_FEATURE_<NAME>`` (``1``/``true``/``yes``/``on`` enable). The shape follows
+Each field reads ``SCOPEGATE_<NAME>`` from the environment; pydantic-settings reads and
+converts the variables. Lifetimes are in seconds. Every field is then checked
+(:data:`FIELD_CHECKS`, one row per field, in :mod:`.settings_checks`), so ``scopegate
+serve`` refuses a bad value in one line before serving; a new setting adds its row. Feature
+flags live in :class:`Features` and are read from ``SCOPEGATE_FEATURE_<NAME>``
+(``1``/``true``/``yes``/``on`` enable). The shape follows
 node-oidc-provider's ``defaults.js``: one table of options, one table of TTLs, one table
 of features.
 
@@ -53,41 +54,39 @@ The issuer's UserInfo endpoint is a resource too: ``{issuer}/userinfo``
 
 from __future__ import annotations
 
-import dataclasses
-import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Self
 
 import platformdirs
-import sqlalchemy as sa
-
-from ..config_checks import (
-    Check,
-    ConfigError,
-    absolute_uri,
-    check_fields,
-    existing_file,
-    http_url,
-    number_in,
-    one_of,
-    text,
-    url_with_scheme,
-    whole_number_in,
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core.core_schema import ValidationInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
 )
-from ..tokens.api_keys import validate_prefix
+
+from ..config_checks import ConfigError, check_fields
+from .settings_checks import FIELD_CHECKS, proxy_items, setting_name
 
 __all__ = ["ENV_PREFIX", "FIELD_CHECKS", "SECRET_FIELDS", "Features", "Settings",
            "default_database_url", "setting_name"]
 
-ENV_PREFIX = "SCOPEGATE_"
+ENV_PREFIX = "SCOPEGATE_"  # also spelled out in settings_checks.setting_name
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-MAX_LIFETIME = 10 * 365 * 24 * 3600
-MAX_LOGIN_FAILURES = 100_000
-MAX_LOGIN_WAIT = 86_400.0
+SECRET_FIELDS = frozenset({"session_secret", "kek"})
+"""Fields an error message names but never repeats."""
+
+# The variables :meth:`Settings.from_env` reads: os.environ or the mapping it was given.
+# Built directly (``Settings(port=...)``), the settings read no environment at all.
+_ENVIRONMENT: ContextVar[Mapping[str, str]] = ContextVar("scopegate_settings_env",
+                                                         default=MappingProxyType({}))
 
 
 def default_database_url() -> str:
@@ -101,9 +100,37 @@ def default_database_url() -> str:
     return f"sqlite:///{directory / 'scopegate.db'}"
 
 
-@dataclass(frozen=True, slots=True)
-class Features:
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping ``from_env`` was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name.lower(): value for name, value in _ENVIRONMENT.get().items()
+                if not (self.env_ignore_empty and value == "")}
+
+
+class _FromEnvironment(BaseSettings):
+    """Keyword arguments win over the environment; no .env file, no secrets directory."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _operator_error(exc) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _Environment(settings_cls)
+
+
+class Features(_FromEnvironment):
     """Feature flags: a disabled feature mounts no route and is not advertised."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "FEATURE_", frozen=True,
+                                      extra="forbid")
 
     client_credentials: bool = True
     introspection: bool = True
@@ -116,13 +143,31 @@ class Features:
     userinfo: bool = True
     api_keys: bool = True
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _on_or_off(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        lowered = value.strip().lower()
+        if lowered not in _TRUE | _FALSE:
+            variable = f"{ENV_PREFIX}FEATURE_{str(info.field_name).upper()}"
+            raise ValueError(f"{variable} must be on or off")
+        return lowered in _TRUE
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+    def to_env(self) -> dict[str, str]:
+        """The ``SCOPEGATE_FEATURE_*`` variables of these flags (``1`` or ``0``)."""
+        return {f"{ENV_PREFIX}FEATURE_{name.upper()}": "1" if enabled else "0"
+                for name, enabled in self}
+
+
+class Settings(_FromEnvironment):
     """The authorization server's configuration (immutable once built).
 
     Build it with :meth:`from_env`; pass overrides as keyword arguments.
     """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid",
+                                      env_ignore_empty=True)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -139,7 +184,7 @@ class Settings:
     max_body_bytes: int = 16384
     api_key_prefix: str = "sg"
     session_secret: str | None = None
-    kek: str | None = field(default=None, repr=False)
+    kek: str | None = Field(default=None, repr=False)
     kek_file: str | None = None
     session_idle_ttl: int = 30 * 60
     session_absolute_ttl: int = 12 * 3600
@@ -152,25 +197,18 @@ class Settings:
     login_max_wait: float = 900.0
     login_failure_reset: float = 12 * 3600.0
     forwarded_allow_ips: str = ""
-    features: Features = field(default_factory=Features)
+    features: Features = Field(default_factory=Features)
 
-    def __post_init__(self) -> None:
-        if not self.issuer:
-            host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
-            object.__setattr__(self, "issuer", f"http://{host}:{self.port}")
-        object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
-        if not self.database_url:
-            object.__setattr__(self, "database_url", default_database_url())
-        if not self.management_audience:
-            object.__setattr__(self, "management_audience", self.issuer + "/api/v1/")
+    @model_validator(mode="after")
+    def _derive_then_check(self) -> Self:
+        derived = _derived_defaults(self)
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, while being built
         check_fields(self, FIELD_CHECKS, setting_name, secrets=SECRET_FIELDS)
-        _check_login_waits(self)
-        if self.session_idle_ttl > self.session_absolute_ttl:
-            raise ConfigError(setting_name("session_idle_ttl"),
-                              f"at most SESSION_ABSOLUTE_TTL ({self.session_absolute_ttl})",
-                              self.session_idle_ttl)
+        _check_cross_field_rules(self)
         object.__setattr__(self, "forwarded_allow_ips",
-                           ",".join(_proxy_items(self.forwarded_allow_ips)))
+                           ",".join(proxy_items(self.forwarded_allow_ips)))
+        return self
 
     @property
     def userinfo_audience(self) -> str:
@@ -190,156 +228,65 @@ class Settings:
         :param overrides: field values that win over the environment.
         :raises ValueError: a variable has a value of the wrong type.
         """
-        source = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name == "features":
-                continue
-            raw = source.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, raw, f.type)
-        values["features"] = _features_from_env(source)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        token = _ENVIRONMENT.set(os.environ if env is None else env)
+        try:
+            return cls(**{name: value for name, value in overrides.items() if value is not None})
+        finally:
+            _ENVIRONMENT.reset(token)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, checked again (the environment is not read again)."""
+        return type(self)(**{**dict(self), **changes})
 
     def to_env(self) -> dict[str, str]:
         """The ``SCOPEGATE_*`` variables that rebuild these settings in another process."""
         out: dict[str, str] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "features":
-                for flag in dataclasses.fields(Features):
-                    enabled = getattr(value, flag.name)
-                    out[f"{ENV_PREFIX}FEATURE_{flag.name.upper()}"] = "1" if enabled else "0"
+        for name, value in self:
+            if isinstance(value, Features):
+                out.update(value.to_env())
             elif value is not None:
-                out[ENV_PREFIX + f.name.upper()] = str(value)
+                out[ENV_PREFIX + name.upper()] = str(value)
         return out
 
 
-def setting_name(field_name: str) -> str:
-    """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
-    variable = ENV_PREFIX + field_name.upper()
-    flag = _SERVE_FLAGS.get(field_name)
-    return f"{variable} ({flag})" if flag else variable
+def _derived_defaults(settings: Settings) -> dict[str, str]:
+    """The defaults that follow from other fields: issuer, database, management audience."""
+    issuer = settings.issuer
+    if not issuer:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6 literal
+        issuer = f"http://{host}:{settings.port}"
+    issuer = issuer.rstrip("/")
+    return {"issuer": issuer,
+            "database_url": settings.database_url or default_database_url(),
+            "management_audience": settings.management_audience or issuer + "/api/v1/"}
 
 
-_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
-                "database_url": "--database-url", "catalog_path": "--catalog",
-                "workers": "--workers", "kek_file": "--kek-file",
-                "forwarded_allow_ips": "--forwarded-allow-ips",
-                "session_idle_ttl": "--session-idle-ttl",
-                "session_absolute_ttl": "--session-absolute-ttl",
-                **{name: "--" + name.replace("_", "-") for name in (
-                    "login_failures_per_account_address", "login_failures_per_address",
-                    "login_first_wait", "login_max_wait", "login_failure_reset")}}
-
-
-def _database_url(value: str) -> str | None:
-    allowed = ("an sqlite:/// or postgresql+psycopg:// URL, "
-               "e.g. postgresql+psycopg://user@host/db")
-    try:
-        backend = sa.make_url(value).get_backend_name()
-    except (sa.exc.ArgumentError, ValueError):
-        return allowed
-    return None if backend in ("sqlite", "postgresql") else allowed
-
-
-def _api_key_prefix(value: str) -> str | None:
-    try:
-        validate_prefix(value)
-    except ValueError:
-        return "1 to 16 lower-case letters or digits starting with a letter"
-    return None
-
-
-def _secret(value: str) -> str | None:
-    return None if len(value) >= 32 else "at least 32 characters (e.g. 32 random bytes, hex)"
-
-
-def _proxy_items(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def _proxy_list(raw: str) -> str | None:
-    """uvicorn's trusted proxies: addresses or networks, comma-separated, or *."""
-    for item in _proxy_items(raw):
-        if item == "*":
-            continue
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            return "proxy addresses or networks (e.g. 10.0.0.5,10.1.0.0/16) or *"
-    return None
-
-
-_LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
-
-FIELD_CHECKS: dict[str, Check] = {
-    "host": text(255, forbidden=" /"),
-    "port": whole_number_in(1, 65535),
-    "issuer": http_url,
-    "database_url": _database_url,
-    "catalog_path": existing_file,
-    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
-    "access_token_ttl": _LIFETIME,
-    "refresh_token_ttl": _LIFETIME,
-    "code_ttl": _LIFETIME,
-    "device_code_ttl": _LIFETIME,
-    "device_interval": whole_number_in(1, 3600),
-    "signing_alg": one_of("ES256", "EdDSA"),
-    "max_body_bytes": whole_number_in(1024, 64 * 1024 * 1024),
-    "api_key_prefix": _api_key_prefix,
-    "session_secret": _secret,
-    "client_cache_ttl": number_in(0, MAX_LIFETIME, " seconds"),
-    "workers": whole_number_in(1, 256),
-    "session_idle_ttl": _LIFETIME,
-    "session_absolute_ttl": _LIFETIME,
-    "kek": text(4096),
-    "kek_file": existing_file,
-    "management_audience": absolute_uri,
-    "login_failures_per_account_address": whole_number_in(1, MAX_LOGIN_FAILURES),
-    "login_failures_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
-    "login_first_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
-    "login_max_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
-    "login_failure_reset": number_in(1, 30 * 86_400, " seconds (30 days)"),
-    "forwarded_allow_ips": _proxy_list,
-}
-"""Start-up check of each field (None values are skipped); a new setting adds its row."""
-
-SECRET_FIELDS = frozenset({"session_secret", "kek"})
-"""Fields an error message names but never repeats."""
-
-
-def _convert(name: str, raw: str, annotation: Any) -> Any:
-    kind = str(annotation)
-    try:
-        if kind.startswith("int"):
-            return int(raw)
-        if kind.startswith("float"):
-            return float(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, not {raw!r}") from None
-    return raw
-
-
-
-
-def _check_login_waits(settings: Settings) -> None:
-    """The one cross-field rule: the longest wait is not shorter than the first."""
+def _check_cross_field_rules(settings: Settings) -> None:
+    """The longest wait is not shorter than the first; idle ends no later than absolute."""
     if settings.login_max_wait < settings.login_first_wait:
         raise ConfigError(setting_name("login_max_wait"),
                           f"at least LOGIN_FIRST_WAIT ({settings.login_first_wait:g})",
                           settings.login_max_wait)
+    if settings.session_idle_ttl > settings.session_absolute_ttl:
+        raise ConfigError(setting_name("session_idle_ttl"),
+                          f"at most SESSION_ABSOLUTE_TTL ({settings.session_absolute_ttl})",
+                          settings.session_idle_ttl)
 
 
-def _features_from_env(source: Mapping[str, str]) -> Features:
-    flags: dict[str, bool] = {}
-    for f in dataclasses.fields(Features):
-        raw = source.get(f"{ENV_PREFIX}FEATURE_{f.name.upper()}")
-        if raw is None:
-            continue
-        lowered = raw.strip().lower()
-        if lowered not in _TRUE | _FALSE:
-            raise ValueError(f"{ENV_PREFIX}FEATURE_{f.name.upper()} must be on or off")
-        flags[f.name] = lowered in _TRUE
-    return Features(**flags)
+def _operator_error(exc: ValidationError) -> ValueError:
+    """The first problem as one sentence naming the variable, as ``serve`` prints it.
+
+    A check's own :class:`ConfigError` (or the feature flags' error) comes back as it was
+    raised; a value pydantic could not convert is a variable that is not a number.
+    """
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, ValueError):
+        return cause
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    value = error["input"]
+    if isinstance(value, str):
+        return ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, not {value!r}")
+    check = FIELD_CHECKS.get(name)
+    allowed = (check(value) if check else None) or error["msg"].lower()
+    return ConfigError(setting_name(name), allowed, None if name in SECRET_FIELDS else value)

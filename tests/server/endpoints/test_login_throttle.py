@@ -3,7 +3,6 @@ growing wait; the owner elsewhere is never refused. In memory and on the real Re
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 from collections.abc import Iterator
@@ -190,8 +189,8 @@ def test_replicas_share_the_counters_through_redis(redis_url: str, tmp_path: Pat
 
 def test_failures_are_forgotten_after_the_reset_time(settings: Settings,
                                                     state: ServerState) -> None:
-    quick = create_app(dataclasses.replace(settings, login_failures_per_account_address=2,
-                                           login_failure_reset=1.0))
+    quick = create_app(settings.replace(login_failures_per_account_address=2,
+                                         login_failure_reset=1.0))
     user = make_user(state)
     with TestClient(quick), _browser(quick, _address()) as browser:
         assert [_login(browser, user.email, "wrong password").status_code
