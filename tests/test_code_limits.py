@@ -30,7 +30,6 @@ KNOWN_DEBT: dict[str, str] = {
     "function scopes/_loader.py:catalog_from_mapping": "one reader per catalog table",
     "module server/endpoints/api_keys.py": "OpenAPI text apart from the handlers",
     "function server/issuance.py:issue": "claims built apart from signing",
-    "module server/settings.py": "settings read by pydantic-settings",
     "module store/repositories/api_keys.py": "scope set type in the store",
     "module store/repositories/users.py": "workspaces apart from users",
 }
