@@ -36,9 +36,8 @@ from ..interactive import (
     RefreshPlan,
     UserGrant,
     hash_secret,
-    interactive,
-    revoke_family,
 )
+from ..refresh_tokens import revoke_family
 from ..shared.context import Context
 from .base import Grant
 
@@ -73,7 +72,7 @@ class AuthorizationCodeGrant(Grant):
 
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
-        services = interactive(ctx.server)
+        services = ctx.server.interactive
         code = ctx.params.get("code")
         if not code or len(code) > MAX_CODE_LENGTH:
             raise InvalidRequest("code is required")

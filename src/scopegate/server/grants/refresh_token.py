@@ -23,10 +23,8 @@ from ..interactive import (
     UserGrant,
     cap_to_role,
     hash_secret,
-    interactive,
-    revoke_family,
 )
-from ..refresh_tokens import MAX_REFRESH_TOKEN_LENGTH
+from ..refresh_tokens import MAX_REFRESH_TOKEN_LENGTH, revoke_family
 from ..shared.context import Context
 from .base import Grant
 
@@ -44,7 +42,7 @@ class RefreshTokenGrant(Grant):
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
         state = ctx.server
-        services = interactive(state)
+        services = state.interactive
         presented = ctx.params.get("refresh_token")
         if not presented or len(presented) > MAX_REFRESH_TOKEN_LENGTH:
             raise InvalidRequest("refresh_token is required")
