@@ -27,7 +27,6 @@ from .settings import Settings
 from .throttle import FailureStore, LoginLimits, create_failure_store
 
 __all__ = [
-    "EXTRAS_KEY",
     "Interactive",
     "MintedAccess",
     "PageLimits",
@@ -37,9 +36,6 @@ __all__ = [
     "cap_to_role",
     "hash_secret",
 ]
-
-EXTRAS_KEY = "interactive"
-
 
 def hash_secret(value: str) -> str:
     """The stored form of a high-entropy secret (code, token): its SHA-256 hex digest."""
@@ -97,7 +93,7 @@ class RefreshPlan:
 
 @dataclass(frozen=True, slots=True)
 class UserGrant:
-    """What a user-facing grant hands to the response hooks via ``extras[EXTRAS_KEY]``."""
+    """What a user-facing grant hands to the response hooks (``Issued.user_grant``)."""
 
     user: UserRecord
     auth_time: int

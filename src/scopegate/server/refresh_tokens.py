@@ -19,7 +19,7 @@ from ..errors import InvalidGrant
 from ..scopes import format_scope
 from ..store.models import utcnow
 from ..store.repositories.refresh_tokens import NewRefreshToken
-from .interactive import EXTRAS_KEY, UserGrant, hash_secret
+from .interactive import hash_secret
 
 if TYPE_CHECKING:
     from ..store.repositories import ClientRecord
@@ -52,8 +52,8 @@ def looks_like_refresh_token(value: str) -> bool:
 
 async def minted_access_hook(issued: Issued) -> Mapping[str, Any]:
     """Record the new access token's ``jti``/``exp`` for the grant (replay revocation)."""
-    grant = issued.extras.get(EXTRAS_KEY)
-    if isinstance(grant, UserGrant):
+    grant = issued.user_grant
+    if grant is not None:
         grant.minted.jti = str(issued.claims["jti"])
         grant.minted.exp = int(issued.claims["exp"])
     return {}
@@ -64,8 +64,8 @@ def refresh_token_hook(state: ServerState) -> ResponseHook:
     ttl = timedelta(seconds=state.settings.refresh_token_ttl)
 
     async def add_refresh_token(issued: Issued) -> Mapping[str, Any]:
-        grant = issued.extras.get(EXTRAS_KEY)
-        if not isinstance(grant, UserGrant) or grant.refresh is None:
+        grant = issued.user_grant
+        if grant is None or grant.refresh is None:
             return {}
         plan = grant.refresh
         repo = state.interactive.refresh

@@ -32,7 +32,6 @@ from ...store.repositories.authorization_codes import AuthorizationCodeRecord
 from ...store.repositories.users import new_id
 from .. import pkce
 from ..interactive import (
-    EXTRAS_KEY,
     RefreshPlan,
     UserGrant,
     hash_secret,
@@ -102,7 +101,7 @@ class AuthorizationCodeGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,
             permitted_scopes=record.scopes, grant_type=self.grant_type,
-            extras={EXTRAS_KEY: grant})
+            user_grant=grant)
         family_id = grant.refresh.family_id if grant.refresh else None
         access_expires_at = (datetime.fromtimestamp(grant.minted.exp, UTC)
                              if grant.minted.exp is not None else None)

@@ -18,7 +18,6 @@ from ...errors import InvalidGrant, InvalidRequest, InvalidScope
 from ...scopes import ScopeError
 from ...store.models import utcnow
 from ..interactive import (
-    EXTRAS_KEY,
     RefreshPlan,
     UserGrant,
     cap_to_role,
@@ -80,4 +79,4 @@ class RefreshTokenGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,
             permitted_scopes=record.scopes, grant_type=self.grant_type,
-            extras={EXTRAS_KEY: grant})
+            user_grant=grant)
