@@ -39,7 +39,7 @@ SESSION_SECRET = "session_secret"
 class TokenHandler(Protocol):
     """Introspects and revokes one kind of token we issue besides JWT access tokens.
 
-    The interactive-grants engineer registers one for refresh tokens by appending to
+    ``create_app`` registers the refresh-token one and the API-key module its own, in
     :attr:`ServerState.token_handlers`.
     """
 
