@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
-from scopegate.server.interactive import hash_secret, interactive
+from scopegate.server.interactive import hash_secret
 from scopegate.server.refresh_tokens import new_refresh_token
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
@@ -84,7 +84,7 @@ def database(kind: str) -> Iterator[str]:
 
 def _seed(state: ServerState, chains: int) -> tuple[str, list[str]]:
     """A public client, a member, and one live refresh token per chain."""
-    services = interactive(state)
+    services = state.interactive
     spec = ClientSpec(name="bench", grant_types=("authorization_code", "refresh_token"),
                       allowed_scopes=frozenset({"openid", "api"}),
                       default_scopes=frozenset({"api"}),
@@ -167,7 +167,7 @@ async def run(kind: str, n: int, chains: int) -> dict[str, float]:
 
 def _fresh_tokens(state: ServerState, client_id: str, chains: int) -> list[str]:
     """New families for the timed run (the warm-up chain has rotated its token)."""
-    services = interactive(state)
+    services = state.interactive
     user = services.users.by_email(f"{client_id}@bench.example")
     assert user is not None
     now = datetime.now(UTC)

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .config import RateLimit
+from .context import GuardContext
 
-if TYPE_CHECKING:
-    from .pipeline import Pipeline
-
-__all__ = ["DECLARATION_ATTR", "Declaration", "declaration_of", "public", "requires"]
+__all__ = ["DECLARATION_ATTR", "Declaration", "RoutePipeline", "declaration_of", "public",
+           "requires"]
 
 DECLARATION_ATTR = "__scopegate__"
 F = TypeVar("F")
+
+
+class RoutePipeline(Protocol):
+    """What a declaration runs a route through (a :class:`scopegate.guard.Pipeline`); a
+    protocol so that the pipeline, which builds declarations, is not imported back."""
+
+    async def run(self, ctx: GuardContext) -> None:
+        """Run every step over ``ctx``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +42,11 @@ class Declaration:
     scopes: tuple[str, ...] = ()
     public: bool = False
     rate: RateLimit | None = None
-    pipeline: Pipeline | None = None
+    pipeline: RoutePipeline | None = None
 
 
 def requires(
-    *scopes: str, rate: RateLimit | None = None, pipeline: Pipeline | None = None
+    *scopes: str, rate: RateLimit | None = None, pipeline: RoutePipeline | None = None
 ) -> Callable[[F], F]:
     """Declare the scopes a route needs (at least one; use :func:`public` for none)."""
     if not scopes or not all(isinstance(s, str) and s for s in scopes):

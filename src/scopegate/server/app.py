@@ -47,9 +47,11 @@ from .grants.client_credentials import ClientCredentialsGrant
 from .grants.device_code import DeviceCodeGrant
 from .grants.refresh_token import RefreshTokenGrant
 from .http import error_response
+from .id_token import id_token_hook
 from .logging import logger
-from .maintenance import MAINTENANCE_KEY, Maintenance
+from .maintenance import Maintenance
 from .outage import unavailable, unavailable_page
+from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
 from .settings import Features, Settings
 from .state import ServerState
 
@@ -144,6 +146,13 @@ def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
     return out
 
 
+def _register_interactive_hooks(state: ServerState) -> None:
+    """The refresh-token and ID-token response hooks and refresh-token introspection."""
+    state.issuer.response_hooks.extend((minted_access_hook, refresh_token_hook(state),
+                                        id_token_hook(state)))
+    state.token_handlers.append(RefreshTokenHandler())
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the authorization server; its lifespan loads keys, catalog and secrets.
 
@@ -154,14 +163,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await run_in_threadpool(ServerState.load, config, GRANTS)
+        _register_interactive_hooks(state)
         for module in mounted_modules(config.features):
             startup = getattr(module, "on_startup", None)
             if startup is not None:
                 startup(state)
+        openapi.render(state, mounted_modules(config.features))
         app.state.server = state
         # One periodic pass: reload keys, prune expired rows (server/maintenance.py).
         maintenance = Maintenance(state, KEY_RELOAD_SECONDS)
-        state.extras[MAINTENANCE_KEY] = maintenance
+        state.maintenance = maintenance
         periodic = asyncio.create_task(maintenance.run_forever())
         # Startup objects live forever: keep them out of GC scans (shorter tail latency).
         gc.collect()

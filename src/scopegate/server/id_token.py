@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from ..scopes import Catalog
 from ..store.repositories.users import UserRecord
 from ..tokens import ID_TOKEN_ALG
-from .interactive import EXTRAS_KEY, UserGrant
 
 if TYPE_CHECKING:
     from .issuance import Issued, ResponseHook
@@ -67,8 +66,8 @@ def id_token_hook(state: ServerState) -> ResponseHook:
     catalog = state.catalog
 
     async def add_id_token(issued: Issued) -> Mapping[str, Any]:
-        grant = issued.extras.get(EXTRAS_KEY)
-        if not isinstance(grant, UserGrant) or not catalog.covers(issued.scopes, ["openid"]):
+        grant = issued.user_grant
+        if grant is None or not catalog.covers(issued.scopes, ["openid"]):
             return {}
         signer = state.keys.id_token_signer
         now = int(time.time())

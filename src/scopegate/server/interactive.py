@@ -1,9 +1,6 @@
-"""Shared pieces of the interactive grants: their services on the server state, the
-role cap, the values grants hand to response hooks, and family revocation.
-
-:func:`install` runs once at startup (``SETUP_HOOKS`` in :mod:`scopegate.server.app`):
-it builds the repositories, the browser sessions and the failure throttle, registers the
-refresh-token and ID-token response hooks, and the refresh-token introspection handler.
+"""Shared pieces of the interactive grants: their services (``ServerState.interactive``,
+built by :func:`build_interactive` when the state loads), the role cap and the values
+grants hand to response hooks.
 """
 
 from __future__ import annotations
@@ -11,13 +8,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from starlette.concurrency import run_in_threadpool
 
 from ..errors import InvalidScope
 from ..scopes import Catalog, ScopeError
+from ..store import Database
 from ..store.repositories.authorization_codes import AuthorizationCodeRepository
 from ..store.repositories.device_codes import DeviceCodeRepository
 from ..store.repositories.refresh_tokens import RefreshTokenRepository
@@ -29,27 +23,19 @@ from ..store.repositories.users import (
     WorkspaceRepository,
 )
 from .sessions import BrowserSessions, SessionCodec
+from .settings import Settings
 from .throttle import FailureStore, LoginLimits, create_failure_store
 
-if TYPE_CHECKING:
-    from .state import ServerState
-
 __all__ = [
-    "EXTRAS_KEY",
     "Interactive",
     "MintedAccess",
     "PageLimits",
     "RefreshPlan",
     "UserGrant",
+    "build_interactive",
     "cap_to_role",
     "hash_secret",
-    "install",
-    "interactive",
-    "revoke_family",
 ]
-
-EXTRAS_KEY = "interactive"
-
 
 def hash_secret(value: str) -> str:
     """The stored form of a high-entropy secret (code, token): its SHA-256 hex digest."""
@@ -107,7 +93,7 @@ class RefreshPlan:
 
 @dataclass(frozen=True, slots=True)
 class UserGrant:
-    """What a user-facing grant hands to the response hooks via ``extras[EXTRAS_KEY]``."""
+    """What a user-facing grant hands to the response hooks (``Issued.user_grant``)."""
 
     user: UserRecord
     auth_time: int
@@ -129,40 +115,14 @@ def cap_to_role(catalog: Catalog, role: str, scopes: Iterable[str]) -> frozenset
         raise InvalidScope(str(exc)) from None
 
 
-def interactive(state: ServerState) -> Interactive:
-    """The :class:`Interactive` services of a running server."""
-    found = state.extras.get(EXTRAS_KEY)
-    if not isinstance(found, Interactive):
-        raise RuntimeError("scopegate.server.interactive.install did not run")
-    return found
+def build_interactive(db: Database, settings: Settings, session_secret: str) -> Interactive:
+    """The repositories, browser sessions and failure throttle the interactive grants share.
 
-
-async def revoke_family(state: ServerState, family_id: str | None,
-                        extra: Iterable[tuple[str | None, datetime | None]] = ()) -> int:
-    """Revoke a refresh family and deny-list every access token issued with it.
-
-    :param extra: more (jti, expiry) pairs to deny-list (e.g. a code's own access token).
-    :returns: how many access-token ids were deny-listed.
+    The caller closes ``throttle`` at shutdown.
     """
-    services = interactive(state)
-    pairs: list[tuple[str, datetime]] = [(j, e) for j, e in extra if j and e]
-    if family_id:
-        pairs += await run_in_threadpool(services.refresh.revoke_family, family_id)
-    for jti, expires_at in dict(pairs).items():
-        await state.denylist.revoke(jti, int(expires_at.timestamp()))
-    return len(dict(pairs))
-
-
-def install(state: ServerState) -> None:
-    """Attach the interactive services, hooks and handlers to a freshly loaded state."""
-    from .id_token import id_token_hook
-    from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
-
-    db, settings = state.db, state.settings
-    codec = SessionCodec(state.session_secret, secure=settings.issuer.startswith("https://"),
+    codec = SessionCodec(session_secret, secure=settings.issuer.startswith("https://"),
                          max_age_s=settings.session_absolute_ttl)
-    throttle = create_failure_store(settings.redis_url, prefix="scopegate:failures:")
-    state.extras[EXTRAS_KEY] = Interactive(
+    return Interactive(
         users=UserRepository(db),
         workspaces=WorkspaceRepository(db),
         consents=ConsentRepository(db),
@@ -172,12 +132,6 @@ def install(state: ServerState) -> None:
         sessions=BrowserSessions(codec, SessionRepository(db),
                                  idle_s=settings.session_idle_ttl,
                                  absolute_s=settings.session_absolute_ttl),
-        throttle=throttle,
+        throttle=create_failure_store(settings.redis_url, prefix="scopegate:failures:"),
         login_limits=LoginLimits.from_settings(settings),
     )
-    hooks = state.issuer.response_hooks
-    hooks.append(minted_access_hook)
-    hooks.append(refresh_token_hook(state))
-    hooks.append(id_token_hook(state))
-    state.token_handlers.append(RefreshTokenHandler())
-    state.on_shutdown.append(throttle.aclose)

@@ -2,15 +2,14 @@
 
 The access token is an RFC 9068 JWT. Grants that also hand out a refresh token or an ID
 token do so through :attr:`TokenIssuer.response_hooks`: each hook receives the
-:class:`Issued` record and returns members to merge into the response. Hooks act on what
-a grant hands them in ``extras``; a grant that passes none (client credentials, the hot
-path) has nothing for them, and they are not called.
+:class:`Issued` record and returns members to merge into the response. Hooks act on the
+:class:`UserGrant` a user-facing grant hands them; a grant that passes none (client
+credentials, the hot path) has nothing for them, and they are not called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from ..errors import InvalidTarget
 from ..scopes import Catalog, format_scope
 from ..store.repositories import ClientRecord
 from ..tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from .interactive import UserGrant
 from .keyring import KeyRing
 
 __all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
@@ -28,8 +28,8 @@ _MAX_MEMO = 4096
 class Issued(NamedTuple):
     """What was just issued; handed to every response hook (immutable, cheap to build).
 
-    :param extras: grant-specific values for hooks (e.g. ``nonce``, ``auth_time``,
-        ``refresh``: whether the grant wants a refresh token).
+    :param user_grant: what a user-facing grant hands the hooks (user, ``nonce``,
+        ``auth_time``, the refresh token it wants).
     """
 
     client: ClientRecord
@@ -40,7 +40,7 @@ class Issued(NamedTuple):
     grant_type: str
     claims: Mapping[str, Any]
     access_token: str
-    extras: Mapping[str, Any] = MappingProxyType({})
+    user_grant: UserGrant | None = None
 
 
 ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
@@ -151,7 +151,7 @@ class TokenIssuer:
         permitted_scopes: frozenset[str] | None = None,
         extra_claims: Mapping[str, Any] | None = None,
         grant_type: str,
-        extras: Mapping[str, Any] | None = None,
+        user_grant: UserGrant | None = None,
     ) -> dict[str, Any]:
         """Return the RFC 6749 §5.1 token response for an already-validated grant.
 
@@ -161,8 +161,8 @@ class TokenIssuer:
         :param permitted_scopes: the scopes whose resources ``resources`` may name (the
             client's allowed scopes by default; a refresh passes its grant's).
         :param extra_claims: more access-token claims (never override registered ones).
-        :param extras: values for response hooks (refresh token, ID token); without
-            them no hook runs.
+        :param user_grant: what the response hooks (refresh token, ID token) act on;
+            without it no hook runs.
         """
         if audience is not None:
             aud = audience
@@ -194,9 +194,9 @@ class TokenIssuer:
             "expires_in": self.access_token_ttl,
             "scope": scope_text,
         }
-        if extras and self.response_hooks:
+        if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
-                            token, extras)
+                            token, user_grant)
             for hook in self.response_hooks:
                 response.update(await hook(issued))
         if self._on_issued is not None:

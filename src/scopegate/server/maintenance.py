@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from .state import ServerState
 
 __all__ = [
-    "MAINTENANCE_KEY",
     "MAX_BATCHES",
     "PRUNED_TABLES",
     "PRUNE_BATCH",
@@ -62,7 +61,6 @@ __all__ = [
     "prune_expired",
 ]
 
-MAINTENANCE_KEY = "maintenance"  # where the lifespan puts the Maintenance in state.extras
 PRUNE_BATCH = 500
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
@@ -175,7 +173,7 @@ class Maintenance:
 
 def maintenance(state: ServerState) -> Maintenance:
     """The :class:`Maintenance` of a running server (to run a pass now)."""
-    found = state.extras.get(MAINTENANCE_KEY)
+    found = state.maintenance
     if not isinstance(found, Maintenance):
         raise RuntimeError("the server's lifespan has not started")
     return found

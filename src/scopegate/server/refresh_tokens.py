@@ -9,7 +9,7 @@ deny-lists every access token issued with it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from ..errors import InvalidGrant
 from ..scopes import format_scope
 from ..store.models import utcnow
 from ..store.repositories.refresh_tokens import NewRefreshToken
-from .interactive import EXTRAS_KEY, UserGrant, hash_secret, interactive, revoke_family
+from .interactive import hash_secret
 
 if TYPE_CHECKING:
     from ..store.repositories import ClientRecord
@@ -33,6 +33,7 @@ __all__ = [
     "minted_access_hook",
     "new_refresh_token",
     "refresh_token_hook",
+    "revoke_family",
 ]
 
 REFRESH_TOKEN_PREFIX = "sgr_"
@@ -51,8 +52,8 @@ def looks_like_refresh_token(value: str) -> bool:
 
 async def minted_access_hook(issued: Issued) -> Mapping[str, Any]:
     """Record the new access token's ``jti``/``exp`` for the grant (replay revocation)."""
-    grant = issued.extras.get(EXTRAS_KEY)
-    if isinstance(grant, UserGrant):
+    grant = issued.user_grant
+    if grant is not None:
         grant.minted.jti = str(issued.claims["jti"])
         grant.minted.exp = int(issued.claims["exp"])
     return {}
@@ -63,11 +64,11 @@ def refresh_token_hook(state: ServerState) -> ResponseHook:
     ttl = timedelta(seconds=state.settings.refresh_token_ttl)
 
     async def add_refresh_token(issued: Issued) -> Mapping[str, Any]:
-        grant = issued.extras.get(EXTRAS_KEY)
-        if not isinstance(grant, UserGrant) or grant.refresh is None:
+        grant = issued.user_grant
+        if grant is None or grant.refresh is None:
             return {}
         plan = grant.refresh
-        repo = interactive(state).refresh
+        repo = state.interactive.refresh
         token = new_refresh_token()
         now = utcnow()
         access_exp = datetime.fromtimestamp(int(issued.claims["exp"]), UTC)
@@ -96,7 +97,7 @@ class RefreshTokenHandler:
         """The introspection answer for a refresh token, or None if not ours."""
         if not looks_like_refresh_token(token):
             return None
-        record = await run_in_threadpool(interactive(state).refresh.get, hash_secret(token))
+        record = await run_in_threadpool(state.interactive.refresh.get, hash_secret(token))
         if record is None or not record.live or record.expires_at <= utcnow():
             return {"active": False}
         return {
@@ -113,8 +114,24 @@ class RefreshTokenHandler:
         """Revoke the token's family (and its access tokens) if ``client`` owns it."""
         if not looks_like_refresh_token(token):
             return False
-        record = await run_in_threadpool(interactive(state).refresh.get, hash_secret(token))
+        record = await run_in_threadpool(state.interactive.refresh.get, hash_secret(token))
         if record is None or record.client_id != client.client_id:
             return True  # RFC 7009 §2.2: an unknown token is answered like a revoked one
         await revoke_family(state, record.family_id)
         return True
+
+
+async def revoke_family(state: ServerState, family_id: str | None,
+                        extra: Iterable[tuple[str | None, datetime | None]] = ()) -> int:
+    """Revoke a refresh family and deny-list every access token issued with it.
+
+    :param extra: more (jti, expiry) pairs to deny-list (e.g. a code's own access token).
+    :returns: how many access-token ids were deny-listed.
+    """
+    services = state.interactive
+    pairs: list[tuple[str, datetime]] = [(j, e) for j, e in extra if j and e]
+    if family_id:
+        pairs += await run_in_threadpool(services.refresh.revoke_family, family_id)
+    for jti, expires_at in dict(pairs).items():
+        await state.denylist.revoke(jti, int(expires_at.timestamp()))
+    return len(dict(pairs))

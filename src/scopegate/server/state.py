@@ -16,10 +16,12 @@ from ..store.repositories import (
     SigningKeyRepository,
     StoredSecrets,
 )
+from ..store.repositories.api_keys import ApiKeyRepository
 from ..store.sealing import KekRing
 from .client_cache import ClientCache
 from .denylist import DenyList
 from .grants.base import Grant, GrantRegistry
+from .interactive import Interactive, build_interactive
 from .issuance import TokenIssuer
 from .kek import Announce, load_keks
 from .keyring import KeyRing, ensure_signing_key
@@ -27,7 +29,8 @@ from .metrics import Metrics
 from .outage import log_availability
 from .settings import Settings
 
-__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "ServerState", "TokenHandler", "prepare_database"]
+__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RenderedDocuments", "ServerState",
+           "TokenHandler", "prepare_database"]
 
 PEPPER_SECRET = "client_secret_pepper"
 SESSION_SECRET = "session_secret"
@@ -36,7 +39,7 @@ SESSION_SECRET = "session_secret"
 class TokenHandler(Protocol):
     """Introspects and revokes one kind of token we issue besides JWT access tokens.
 
-    The interactive-grants engineer registers one for refresh tokens by appending to
+    ``create_app`` registers the refresh-token one and the API-key module its own, in
     :attr:`ServerState.token_handlers`.
     """
 
@@ -46,6 +49,23 @@ class TokenHandler(Protocol):
 
     async def revoke(self, state: ServerState, token: str, client: ClientRecord) -> bool:
         """Revoke ``token`` if it is of this kind and belongs to ``client``; True if handled."""
+        ...
+
+
+@dataclass(slots=True)
+class RenderedDocuments:
+    """Public JSON documents, rendered on first request and served as these bytes after."""
+
+    metadata: bytes | None = None
+    scopes: bytes | None = None
+    openapi: bytes | None = None
+
+
+class Periodic(Protocol):
+    """The periodic maintenance pass (:class:`scopegate.server.maintenance.Maintenance`)."""
+
+    async def run_once(self) -> Any:
+        """Run one pass now."""
         ...
 
 
@@ -78,8 +98,8 @@ class ServerState:
     """The server's collaborators; endpoints reach them as ``ctx.server``.
 
     ``scope_memo`` memoises pure answers derived from the (immutable) catalog, keyed by a
-    tuple whose first item names the caller; ``extras`` holds cached rendered documents
-    and whatever other modules attach.
+    tuple whose first item names the caller; ``documents`` holds the rendered public
+    documents; ``maintenance`` is set by the lifespan.
     """
 
     settings: Settings
@@ -93,9 +113,12 @@ class ServerState:
     metrics: Metrics
     pepper: str
     session_secret: str
+    api_keys: ApiKeyRepository
+    interactive: Interactive
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    documents: RenderedDocuments = field(default_factory=RenderedDocuments)
+    maintenance: Periodic | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
@@ -110,6 +133,8 @@ class ServerState:
         metrics = Metrics()
         denylist = DenyList(RevocationRepository(db))
         denylist.warm()
+        session_secret = settings.session_secret or secrets_repo.get_or_create(SESSION_SECRET)
+        interactive = build_interactive(db, settings, session_secret)
         return cls(
             settings=settings,
             db=db,
@@ -123,7 +148,9 @@ class ServerState:
                                on_issued=metrics.token_issued),
             grants=GrantRegistry(grants, settings.features),
             metrics=metrics,
+            api_keys=ApiKeyRepository(db, prefix=settings.api_key_prefix),
             pepper=secrets_repo.get_or_create(PEPPER_SECRET),
-            session_secret=settings.session_secret
-            or secrets_repo.get_or_create(SESSION_SECRET),
+            session_secret=session_secret,
+            interactive=interactive,
+            on_shutdown=[interactive.throttle.aclose],
         )

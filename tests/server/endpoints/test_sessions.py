@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 
 from scopegate.cli.main import app as cli
 from scopegate.server.app import create_app
-from scopegate.server.interactive import interactive
 from scopegate.server.sessions import COOKIE_NAME
 from scopegate.server.settings import Settings
 from scopegate.server.state import ServerState
@@ -55,7 +54,7 @@ def browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
 def clock(state: ServerState) -> Iterator[list[timedelta]]:
     """Move the session clock forward: ``clock[0] += timedelta(...)`` (reset after)."""
     shift = [timedelta(0)]
-    sessions = interactive(state).sessions
+    sessions = state.interactive.sessions
     sessions.clock = lambda: utcnow() + shift[0]
     yield shift
     sessions.clock = utcnow
@@ -239,7 +238,7 @@ def test_the_idle_lifetime_is_a_setting(settings: Settings) -> None:
         assert f"Max-Age={ABSOLUTE}" in signed_in.headers["set-cookie"]
         cookie = browser.cookies.get(COOKIE_NAME)
         assert cookie
-        sessions = interactive(state).sessions
+        sessions = state.interactive.sessions
         sessions.clock = lambda: utcnow() + timedelta(seconds=100)
         assert _device(browser, cookie).status_code == 200
         sessions.clock = lambda: utcnow() + timedelta(seconds=221)

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from scopegate.server.interactive import interactive
 from scopegate.server.state import ServerState
 from scopegate.store.models import AuthorizationCode, RefreshToken, RevokedToken
 from scopegate.store.repositories.authorization_codes import AuthorizationCodeRepository
@@ -57,7 +56,7 @@ def logged_in(browser: TestClient, state: ServerState) -> TestClient:
 
 @pytest.fixture
 def paused(state: ServerState) -> Iterator[PausedBeforeRecording]:
-    services = interactive(state)
+    services = state.interactive
     original = services.codes
     services.codes = PausedBeforeRecording(original)
     try:

@@ -75,7 +75,6 @@ PATH = "/api/v1/keys"
 READ_SCOPE = "keys:read"
 WRITE_SCOPE = "keys:write"
 REALM = "scopegate"
-_REPOSITORY = "api_keys.repository"
 _KEY_ID = re.compile(r"[0-9A-Za-z]{1,16}")
 
 ScopeName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -116,12 +115,8 @@ def on_startup(state: ServerState) -> None:
 
 
 def repository(state: ServerState) -> Repository:
-    """The server's :class:`ApiKeyRepository` (created on first use)."""
-    repo = state.extras.get(_REPOSITORY)
-    if not isinstance(repo, Repository):
-        repo = Repository(state.db, prefix=state.settings.api_key_prefix)
-        state.extras[_REPOSITORY] = repo
-    return repo
+    """The server's :class:`ApiKeyRepository` (built with the state)."""
+    return state.api_keys
 
 
 # -- steps -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ...errors import (
 from ...scopes import ScopeError
 from ...store.models import utcnow
 from .. import pkce
-from ..interactive import cap_to_role, hash_secret, interactive
+from ..interactive import cap_to_role, hash_secret
 from ..pages.forms import read_form
 from ..pages.render import message_page, page, scope_rows
 from ..redirect_uri import add_query, match_redirect_uri
@@ -128,7 +128,7 @@ async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str
     code = secrets.token_urlsafe(32)
     now = utcnow()
     await run_in_threadpool(
-        interactive(state).codes.create, code_hash=hash_secret(code),
+        state.interactive.codes.create, code_hash=hash_secret(code),
         client_id=req.client_id, user_id=user_id, redirect_uri=req.redirect_uri,
         scopes=req.scopes, resources=req.resources, code_challenge=req.code_challenge,
         code_challenge_method=req.code_challenge_method, nonce=req.nonce,
@@ -219,7 +219,7 @@ def _login_redirect(params: dict[str, str]) -> RedirectResponse:
 async def authorize(request: Request) -> Response:
     """GET or POST ``/oauth/authorize``."""
     state: ServerState = request.app.state.server
-    services = interactive(state)
+    services = state.interactive
     try:
         params = await _read_params(request, state)
         client, redirect_uri = await _client_and_redirect(state, params)
@@ -249,7 +249,7 @@ async def authorize(request: Request) -> Response:
 def _consent_page(state: ServerState, session: BrowserSession, client: ClientRecord,
                   req: AuthorizationRequest, user_id: str, email: str,
                   granted: frozenset[str]) -> Response:
-    token = interactive(state).sessions.sign(req.to_payload(user_id), PENDING_SALT)
+    token = state.interactive.sessions.sign(req.to_payload(user_id), PENDING_SALT)
     return page("consent.html", action=DECISION_PATH, csrf=session.csrf,
                 request_token=token, client_name=client.name, email=email,
                 scopes=scope_rows(state.catalog, req.scopes, granted),

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...errors import AccessDenied, OAuthError
-from ..interactive import cap_to_role, interactive
+from ..interactive import cap_to_role
 from ..pages.forms import read_csrf_form
 from ..pages.render import message_page
 from .authorize import (
@@ -36,7 +36,7 @@ feature = "authorization_code"
 async def decide(request: Request) -> Response:
     """POST: approve or deny the signed pending request for the logged-in user."""
     state: ServerState = request.app.state.server
-    services = interactive(state)
+    services = state.interactive
     read = await read_csrf_form(request, state, services.sessions, require_login=True,
                                 expired="Start signing in again from the application.")
     if isinstance(read, Response):

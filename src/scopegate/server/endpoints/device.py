@@ -28,7 +28,7 @@ from ...store.models import utcnow
 from ...store.repositories.device_codes import DeviceCodeRecord
 from ..grants.base import GRANT_TYPE_URN_PREFIX
 from ..http import JSONResponse
-from ..interactive import cap_to_role, hash_secret, interactive
+from ..interactive import cap_to_role, hash_secret
 from ..pages.forms import read_csrf_form
 from ..pages.render import message_page, page, scope_rows
 from ..pages.user_codes import confirm_proof, proven, reserve_guess
@@ -70,7 +70,7 @@ async def start(ctx: Context) -> Response | None:
     device_code = secrets.token_urlsafe(32)
     user_code = new_user_code()
     await run_in_threadpool(
-        interactive(state).devices.create, device_code_hash=hash_secret(device_code),
+        state.interactive.devices.create, device_code_hash=hash_secret(device_code),
         user_code_hash=hash_secret(user_code), client_id=client.client_id, scopes=scopes,
         resources=resources, interval=settings.device_interval,
         expires_at=utcnow() + timedelta(seconds=settings.device_code_ttl))
@@ -108,7 +108,7 @@ def _login_first(request: Request) -> RedirectResponse:
 async def verification_page(request: Request) -> Response:
     """GET ``/device``: the code form (pre-filled from ``verification_uri_complete``)."""
     state: ServerState = request.app.state.server
-    services = interactive(state)
+    services = state.interactive
     session = await services.sessions.read(request)
     user = session.user if session is not None else None
     if session is None or user is None:
@@ -128,7 +128,7 @@ async def _lookup(state: ServerState, code: str | None
                   ) -> tuple[DeviceCodeRecord, ClientRecord] | None:
     if code is None:
         return None
-    record = _usable(await run_in_threadpool(interactive(state).devices.by_user_code,
+    record = _usable(await run_in_threadpool(state.interactive.devices.by_user_code,
                                              hash_secret(code)))
     client = None if record is None else await state.clients.get(record.client_id)
     return None if record is None or client is None else (record, client)
@@ -149,19 +149,19 @@ async def _find_code(state: ServerState, request: Request, session: BrowserSessi
         found = await _lookup(state, code)
     except Exception:
         if ticket is not None:
-            await interactive(state).throttle.release(ticket)  # an outage is not a guess
+            await state.interactive.throttle.release(ticket)  # an outage is not a guess
         raise
     if code is None or found is None:
         return None
     if ticket is not None:
-        await interactive(state).throttle.release(ticket)
+        await state.interactive.throttle.release(ticket)
     return code, *found
 
 
 async def verification_submit(request: Request) -> Response:
     """POST ``/device``: look the code up (wrong codes throttled), then confirm or decide."""
     state: ServerState = request.app.state.server
-    services = interactive(state)
+    services = state.interactive
     read = await read_csrf_form(request, state, services.sessions, require_login=True,
                                 expired="Reload the page and sign in again.")
     if isinstance(read, Response):
@@ -204,7 +204,7 @@ async def _decide(state: ServerState, session: BrowserSession, user: UserRecord,
                   record: DeviceCodeRecord, client: ClientRecord, *, approve: bool
                   ) -> Response | None:
     """Record Allow or Deny; the result page, or None if the code was used meanwhile."""
-    services = interactive(state)
+    services = state.interactive
     if approve:
         try:
             cap_to_role(state.catalog, user.role, record.scopes)

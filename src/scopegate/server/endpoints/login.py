@@ -20,28 +20,24 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ...store.repositories.users import UserRecord
-from ..interactive import install, interactive
+from ..interactive import Interactive
 from ..pages.forms import read_csrf_form
 from ..pages.render import page, safe_next
 from ..passwords import hash_password, needs_rehash, verify_password_or_dummy
 from ..throttle import client_address, wait_phrase
 from .openapi import form_body, html_responses
 
-__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "on_startup", "openapi_paths", "routes"]
+__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "openapi_paths", "routes"]
 
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 _WRONG = "Email or password is incorrect."
 _DISABLED = "This account is disabled. Ask an administrator to enable it."
 
-# The login page is always mounted, so it sets up what every interactive grant shares.
-on_startup = install
-
-
 async def login_page(request: Request) -> Response:
     """GET: show the form (and give an anonymous session its CSRF token)."""
     state = request.app.state.server
-    sessions = interactive(state).sessions
+    sessions = state.interactive.sessions
     session, new = await sessions.read_or_new(request)
     response = page("login.html", action=LOGIN_PATH, csrf=session.csrf, email="",
                     next=safe_next(request.query_params.get("next")), error=None)
@@ -53,7 +49,7 @@ async def login_page(request: Request) -> Response:
 async def _check_password(request: Request, email: str, password: str
                           ) -> UserRecord | int | None:
     """The user if the password is right; None if wrong; the seconds to wait if throttled."""
-    services = interactive(request.app.state.server)
+    services: Interactive = request.app.state.server.interactive
     counters = services.login_limits.counters(email, client_address(request))
     ticket = await services.throttle.reserve(counters)
     if not ticket.admitted:
@@ -80,7 +76,7 @@ def _too_many(again: Callable[[str, int], Response], wait_s: int) -> Response:
 async def login_submit(request: Request) -> Response:
     """POST: check CSRF, the throttle, then the password; log in and go ``next``."""
     state = request.app.state.server
-    services = interactive(state)
+    services = state.interactive
     read = await read_csrf_form(request, state, services.sessions,
                                 expired="Your sign-in form expired. Go back and reload the page.")
     if isinstance(read, Response):
@@ -113,7 +109,7 @@ async def login_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
     state = request.app.state.server
-    sessions = interactive(state).sessions
+    sessions = state.interactive.sessions
     read = await read_csrf_form(request, state, sessions,
                                 expired="Reload the page and try again.")
     if isinstance(read, Response):

@@ -70,10 +70,9 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
 async def metadata(request: Request) -> Response:
     """Serve the metadata document (rendered once per process)."""
     state: ServerState = request.app.state.server
-    body = state.extras.get("metadata_bytes")
+    body = state.documents.metadata
     if body is None:
-        body = orjson.dumps(build_metadata(state, request.app.routes))
-        state.extras["metadata_bytes"] = body
+        body = state.documents.metadata = orjson.dumps(build_metadata(state, request.app.routes))
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "public, max-age=300"})
 

@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..state import ServerState
+
 __all__ = [
     "BEARER_AUTH",
     "CLIENT_AUTH",
@@ -28,6 +30,7 @@ __all__ = [
     "html_response",
     "html_responses",
     "json_response",
+    "render",
     "routes",
 ]
 
@@ -108,16 +111,13 @@ def build_openapi(modules: list[ModuleType], issuer: str) -> dict[str, Any]:
 
 
 async def openapi(request: Request) -> Response:
-    """Serve the document (rendered once per process)."""
-    from ..app import mounted_modules
+    """Serve the document (rendered at startup by :func:`render`)."""
+    return Response(request.app.state.server.documents.openapi, media_type="application/json")
 
-    state = request.app.state.server
-    body = state.extras.get("openapi_bytes")
-    if body is None:
-        doc = build_openapi(mounted_modules(state.settings.features), state.settings.issuer)
-        body = orjson.dumps(doc)
-        state.extras["openapi_bytes"] = body
-    return Response(body, media_type="application/json")
+
+def render(state: ServerState, modules: list[ModuleType]) -> None:
+    """Render the document of the mounted ``modules`` once, at startup."""
+    state.documents.openapi = orjson.dumps(build_openapi(modules, state.settings.issuer))
 
 
 openapi_paths: dict[str, Any] = {PATH: {"get": {

@@ -33,10 +33,9 @@ def public_catalog(catalog: Catalog) -> list[dict[str, Any]]:
 async def list_scopes(request: Request) -> Response:
     """Serve the public catalog (rendered once per process)."""
     state = request.app.state.server
-    body = state.extras.get("scopes_bytes")
+    body = state.documents.scopes
     if body is None:
-        body = orjson.dumps(public_listing(state.catalog))
-        state.extras["scopes_bytes"] = body
+        body = state.documents.scopes = orjson.dumps(public_listing(state.catalog))
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "public, max-age=300"})
 

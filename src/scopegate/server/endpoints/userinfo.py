@@ -21,7 +21,6 @@ from ...scopes import granted_from_claims
 from ...tokens import TokenVerificationError, check_bearer_token, parse_bearer
 from ..http import NO_STORE, JSONResponse, error_response
 from ..id_token import userinfo_claims
-from ..interactive import interactive
 from .openapi import BEARER_AUTH, bearer_error_responses, json_response
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ async def userinfo(request: Request) -> Response:
         if aud != wanted and not (isinstance(aud, list) and wanted in aud):
             raise InvalidToken("this access token is not meant for userinfo: request one "
                                "with the openid scope")
-        user = await run_in_threadpool(interactive(state).users.get, str(claims["sub"]))
+        user = await run_in_threadpool(state.interactive.users.get, str(claims["sub"]))
         if user is None or user.disabled:
             raise InvalidToken("the user no longer exists or is disabled")
         return JSONResponse(userinfo_claims(state.catalog, user, frozenset(scopes)),

@@ -32,13 +32,11 @@ from ...store.repositories.authorization_codes import AuthorizationCodeRecord
 from ...store.repositories.users import new_id
 from .. import pkce
 from ..interactive import (
-    EXTRAS_KEY,
     RefreshPlan,
     UserGrant,
     hash_secret,
-    interactive,
-    revoke_family,
 )
+from ..refresh_tokens import revoke_family
 from ..shared.context import Context
 from .base import Grant
 
@@ -73,7 +71,7 @@ class AuthorizationCodeGrant(Grant):
 
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
-        services = interactive(ctx.server)
+        services = ctx.server.interactive
         code = ctx.params.get("code")
         if not code or len(code) > MAX_CODE_LENGTH:
             raise InvalidRequest("code is required")
@@ -103,7 +101,7 @@ class AuthorizationCodeGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,
             permitted_scopes=record.scopes, grant_type=self.grant_type,
-            extras={EXTRAS_KEY: grant})
+            user_grant=grant)
         family_id = grant.refresh.family_id if grant.refresh else None
         access_expires_at = (datetime.fromtimestamp(grant.minted.exp, UTC)
                              if grant.minted.exp is not None else None)

@@ -20,7 +20,7 @@ from ...errors import (
     SlowDown,
 )
 from ...store.models import utcnow
-from ..interactive import EXTRAS_KEY, UserGrant, cap_to_role, hash_secret, interactive
+from ..interactive import UserGrant, cap_to_role, hash_secret
 from ..shared.context import Context
 from .authorization_code import refresh_plan_for
 from .base import GRANT_TYPE_URN_PREFIX, Grant
@@ -46,7 +46,7 @@ class DeviceCodeGrant(Grant):
 
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
-        services = interactive(ctx.server)
+        services = ctx.server.interactive
         device_code = ctx.params.get("device_code")
         if not device_code or len(device_code) > MAX_DEVICE_CODE_LENGTH:
             raise InvalidRequest("device_code is required")
@@ -77,4 +77,4 @@ class DeviceCodeGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,
             permitted_scopes=record.scopes, grant_type=self.grant_type,
-            extras={EXTRAS_KEY: grant})
+            user_grant=grant)

@@ -18,15 +18,12 @@ from ...errors import InvalidGrant, InvalidRequest, InvalidScope
 from ...scopes import ScopeError
 from ...store.models import utcnow
 from ..interactive import (
-    EXTRAS_KEY,
     RefreshPlan,
     UserGrant,
     cap_to_role,
     hash_secret,
-    interactive,
-    revoke_family,
 )
-from ..refresh_tokens import MAX_REFRESH_TOKEN_LENGTH
+from ..refresh_tokens import MAX_REFRESH_TOKEN_LENGTH, revoke_family
 from ..shared.context import Context
 from .base import Grant
 
@@ -44,7 +41,7 @@ class RefreshTokenGrant(Grant):
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
         state = ctx.server
-        services = interactive(state)
+        services = state.interactive
         presented = ctx.params.get("refresh_token")
         if not presented or len(presented) > MAX_REFRESH_TOKEN_LENGTH:
             raise InvalidRequest("refresh_token is required")
@@ -82,4 +79,4 @@ class RefreshTokenGrant(Grant):
             client=client, subject=user.id, subject_type="user", scopes=scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,
             permitted_scopes=record.scopes, grant_type=self.grant_type,
-            extras={EXTRAS_KEY: grant})
+            user_grant=grant)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from ..interactive import hash_secret, interactive
+from ..interactive import hash_secret
 from ..sessions import BrowserSession
 from ..throttle import Backoff, Ticket, client_address
 
@@ -27,7 +27,7 @@ _CONFIRM_SALT = "scopegate.device-confirm"
 
 def confirm_proof(state: ServerState, session: BrowserSession, code: str) -> str:
     """Signed into the confirmation page: this session has entered this valid code."""
-    return interactive(state).sessions.sign({"c": code, "s": hash_secret(session.csrf)},
+    return state.interactive.sessions.sign({"c": code, "s": hash_secret(session.csrf)},
                                             salt=_CONFIRM_SALT)
 
 
@@ -36,7 +36,7 @@ def proven(state: ServerState, session: BrowserSession, code: str | None,
     """Whether ``proof`` came from a confirmation page this session was shown for ``code``."""
     if code is None or not proof:
         return False
-    data = interactive(state).sessions.unsign(proof, _CONFIRM_SALT,
+    data = state.interactive.sessions.unsign(proof, _CONFIRM_SALT,
                                               max_age_s=state.settings.device_code_ttl)
     return (data is not None and data.get("c") == code
             and hmac.compare_digest(str(data.get("s")), hash_secret(session.csrf)))
@@ -45,11 +45,11 @@ def proven(state: ServerState, session: BrowserSession, code: str | None,
 async def reserve_guess(state: ServerState, request: Request,
                         session: BrowserSession) -> Ticket:
     """Count one code lookup per session, user and address, unless one must wait."""
-    limits = interactive(state).limits
+    limits = state.interactive.limits
     per_session = Backoff(limits.code_lookups_per_session, 1.0, limits.window_s,
                           limits.window_s)
     per_address = Backoff(limits.code_lookups_per_ip, 1.0, limits.window_s, limits.window_s)
-    return await interactive(state).throttle.reserve((
+    return await state.interactive.throttle.reserve((
         (f"code:session:{hash_secret(session.csrf)[:32]}", per_session),
         (f"code:user:{session.user_id}", per_session),
         (f"code:addr:{client_address(request)}", per_address)))
