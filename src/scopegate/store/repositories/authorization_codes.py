@@ -18,6 +18,7 @@ from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import AuthorizationCode
+from ._prune import delete_in_batch
 
 __all__ = ["AuthorizationCodeRecord", "AuthorizationCodeRepository", "CodeConsumption"]
 
@@ -125,13 +126,7 @@ class AuthorizationCodeRepository:
         late replay still revokes it. ``limit`` caps the rows deleted in one call.
         """
         code = AuthorizationCode
-        doomed = sa.select(code.code_hash).where(
-            code.expires_at < older_than,
-            sa.or_(code.access_expires_at.is_(None), code.access_expires_at < older_than))
-        if limit is not None:
-            doomed = doomed.limit(limit)
-        with self.db.session() as session:
-            result = session.execute(
-                sa.delete(code).where(code.code_hash.in_(doomed))
-                .execution_options(synchronize_session=False))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return delete_in_batch(
+            self.db, code.code_hash, code.expires_at < older_than,
+            sa.or_(code.access_expires_at.is_(None), code.access_expires_at < older_than),
+            limit=limit)

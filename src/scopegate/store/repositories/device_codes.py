@@ -13,6 +13,7 @@ from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import DeviceCode
+from ._prune import delete_in_batch
 
 __all__ = ["DeviceCodeRecord", "DeviceCodeRepository", "DeviceStatus", "PollOutcome"]
 
@@ -118,11 +119,5 @@ class DeviceCodeRepository:
 
         ``limit`` caps the rows deleted in one call (one short transaction).
         """
-        doomed = sa.select(DeviceCode.device_code_hash).where(DeviceCode.expires_at < older_than)
-        if limit is not None:
-            doomed = doomed.limit(limit)
-        with self.db.session() as session:
-            result = session.execute(sa.delete(DeviceCode).where(
-                DeviceCode.device_code_hash.in_(doomed)).execution_options(
-                    synchronize_session=False))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return delete_in_batch(self.db, DeviceCode.device_code_hash,
+                               DeviceCode.expires_at < older_than, limit=limit)

@@ -16,6 +16,7 @@ from ...scopes import ScopeSet
 from ..db import Database
 from ..models import utcnow
 from ..models.users import RefreshToken
+from ._prune import delete_in_batch
 
 __all__ = ["NewRefreshToken", "RefreshTokenRecord", "RefreshTokenRepository"]
 
@@ -148,11 +149,5 @@ class RefreshTokenRepository:
         own expiry. Reuse of a rotated token is detected for as long as that token could
         have been used; keeping it longer would grow a family by one row per refresh.
         """
-        doomed = sa.select(RefreshToken.token_hash).where(RefreshToken.expires_at < older_than)
-        if limit is not None:
-            doomed = doomed.limit(limit)
-        with self.db.session() as session:
-            result = session.execute(sa.delete(RefreshToken).where(
-                RefreshToken.token_hash.in_(doomed)).execution_options(
-                    synchronize_session=False))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return delete_in_batch(self.db, RefreshToken.token_hash,
+                               RefreshToken.expires_at < older_than, limit=limit)

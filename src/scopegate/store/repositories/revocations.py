@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..models import RevokedToken, utcnow
+from ._prune import delete_in_batch
 
 __all__ = ["RevocationRepository"]
 
@@ -43,11 +44,5 @@ class RevocationRepository:
     def prune(self, now: datetime | None = None, limit: int | None = None) -> int:
         """Forget ids whose tokens have expired; return how many (at most ``limit``)."""
         now = now or utcnow()
-        doomed = sa.select(RevokedToken.jti).where(RevokedToken.expires_at <= now)
-        if limit is not None:
-            doomed = doomed.limit(limit)
-        with self.db.session() as session:
-            result = session.execute(sa.delete(RevokedToken).where(
-                RevokedToken.jti.in_(doomed)).execution_options(
-                    synchronize_session=False))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return delete_in_batch(self.db, RevokedToken.jti, RevokedToken.expires_at <= now,
+                               limit=limit)

@@ -16,6 +16,7 @@ from ..db import Database
 from ..models import utcnow
 from ..models.sessions import UserSession
 from ..models.users import User
+from ._prune import delete_in_batch
 from .users import UserRecord, new_id
 
 __all__ = ["NewSession", "SessionRecord", "SessionRepository"]
@@ -123,10 +124,5 @@ class SessionRepository:
 
         ``limit`` caps the rows deleted in one call (one short transaction).
         """
-        doomed = sa.select(UserSession.id).where(UserSession.expires_at < now)
-        if limit is not None:
-            doomed = doomed.limit(limit)
-        with self.db.session() as session:
-            result = session.execute(sa.delete(UserSession).where(
-                UserSession.id.in_(doomed)).execution_options(synchronize_session=False))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return delete_in_batch(self.db, UserSession.id, UserSession.expires_at < now,
+                               limit=limit)
