@@ -30,8 +30,8 @@ from scopegate.scopes import default_catalog
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
-from scopegate.server.endpoints.api_keys import repository
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.management.api_keys import repository
 from scopegate.server.state import ServerState
 from scopegate.store.models.users import User
 from scopegate.tokens.api_keys import checksum_ok, generate_api_key, hash_matches

@@ -31,7 +31,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from scopegate.server.maintenance import prune_expired
+from scopegate.server.ops.maintenance import prune_expired
 from scopegate.store import Database
 from scopegate.store.models import utcnow
 

@@ -46,9 +46,9 @@ import sqlalchemy as sa
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
-from scopegate.server.interactive import hash_secret
-from scopegate.server.refresh_tokens import new_refresh_token
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.refresh.tokens import new_refresh_token
+from scopegate.server.shared.user_grants import hash_secret
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.repositories.refresh_tokens import NewRefreshToken
@@ -84,7 +84,7 @@ def database(kind: str) -> Iterator[str]:
 
 def _seed(state: ServerState, chains: int) -> tuple[str, list[str]]:
     """A public client, a member, and one live refresh token per chain."""
-    services = state.interactive
+    services = state.user_grants
     spec = ClientSpec(name="bench", grant_types=("authorization_code", "refresh_token"),
                       allowed_scopes=frozenset({"openid", "api"}),
                       default_scopes=frozenset({"api"}),
@@ -167,7 +167,7 @@ async def run(kind: str, n: int, chains: int) -> dict[str, float]:
 
 def _fresh_tokens(state: ServerState, client_id: str, chains: int) -> list[str]:
     """New families for the timed run (the warm-up chain has rotated its token)."""
-    services = state.interactive
+    services = state.user_grants
     user = services.users.by_email(f"{client_id}@bench.example")
     assert user is not None
     now = datetime.now(UTC)

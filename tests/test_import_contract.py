@@ -102,17 +102,17 @@ ADMIN_REPOSITORIES = frozenset({"ClientRepository", "ApiKeyRepository", "UserRep
 RUNTIME_USERS: dict[str, frozenset[str]] = {
     # the state builds the client cache (reads clients) and the server's one key repository
     "server/state.py": frozenset({"ClientRepository", "ApiKeyRepository"}),
-    "server/client_cache.py": frozenset({"ClientRepository"}),
+    "server/oauth2/client_cache.py": frozenset({"ClientRepository"}),
     # sign-in reads users and workspaces and starts, touches and ends its own session
-    "server/interactive.py": frozenset({"UserRepository", "WorkspaceRepository",
+    "server/shared/user_grants.py": frozenset({"UserRepository", "WorkspaceRepository",
                                         "SessionRepository"}),
-    "server/sessions.py": frozenset({"SessionRepository"}),
+    "server/pages/sessions.py": frozenset({"SessionRepository"}),
     # introspection verifies a presented key (and records its last use)
-    "server/api_key_introspection.py": frozenset({"ApiKeyRepository"}),
+    "server/management/api_key_tokens.py": frozenset({"ApiKeyRepository"}),
     # `db prune` deletes expired rows
-    "server/maintenance.py": frozenset({"ApiKeyRepository", "SessionRepository"}),
+    "server/ops/maintenance.py": frozenset({"ApiKeyRepository", "SessionRepository"}),
     # names the server's key repository's type; every operation is server.admin.keys
-    "server/endpoints/api_keys.py": frozenset({"ApiKeyRepository"}),
+    "server/management/api_keys.py": frozenset({"ApiKeyRepository"}),
 }
 
 
@@ -142,13 +142,22 @@ def test_only_admin_operations_write_clients_keys_users_and_sessions() -> None:
     assert not broken, "\n".join(broken)
 
 
+#: The server modules a CLI command may use: the admin operations, and what starting a
+#: server or opening its database needs. Never an endpoint (HTTP) module.
+CLI_MAY_IMPORT_FROM_SERVER = (
+    "scopegate.server.admin", "scopegate.server.config", "scopegate.server.crypto",
+    "scopegate.server.ops.logs", "scopegate.server.ops.maintenance", "scopegate.server.state",
+)
+
+
 def test_the_cli_reaches_the_server_through_admin_operations_only() -> None:
     """No HTTP endpoint module, no pepper: the CLI parses, calls server.admin, prints."""
     broken = [
         f"{path.relative_to(SRC.parent)}:{line} imports {module}"
         for path in _files("cli")
         for line, module in _imports(path)
-        if module.startswith("scopegate.server.endpoints")
+        if module.startswith("scopegate.server.")
+        and not module.startswith(CLI_MAY_IMPORT_FROM_SERVER)
     ] + [
         f"{path.relative_to(SRC.parent)} names PEPPER_SECRET"
         for path in _files("cli")
@@ -166,12 +175,7 @@ CYCLE_PACKAGES = ("server", "guard", "client")
 
 # Cycles not yet untangled, each written as its sorted module names (without "scopegate.").
 # This list may only shrink: a new cycle fails, and so does an entry that no longer is one.
-ALLOWED_CYCLES: frozenset[tuple[str, ...]] = frozenset({
-    # the state holds the grant registry; a grant's request context holds the state (typed
-    # as ServerState behind TYPE_CHECKING). Untangling it means a typed state that does not
-    # name the grants, or a context protocol; the token endpoint reads ctx.server.grants.
-    ("server.grants.base", "server.shared.context", "server.state"),
-})
+ALLOWED_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 
 
 def _edges_in(path: Path, known: set[str]) -> set[str]:

@@ -27,7 +27,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.server.state import prepare_database
 from scopegate.store import Database
 from scopegate.store.models.users import Membership, User, Workspace

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from scopegate.cli.main import app
 from scopegate.server.app import create_app
-from scopegate.server.kek import load_keks
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.crypto.kek import load_keks
 from scopegate.server.state import PEPPER_SECRET
 from scopegate.store import Database
 from scopegate.store.repositories import ClientRepository, SecretRepository

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.server.state import prepare_database
 from scopegate.store import Database
 from scopegate.store.models import Client, DeviceCode, RevokedToken, utcnow

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from scopegate.cli.main import app
 from scopegate.scopes import default_catalog
-from scopegate.server.endpoints.scopes_api import public_catalog
+from scopegate.server.management.scopes_api import public_catalog
 
 
 def test_json_matches_the_public_catalog() -> None:

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from scopegate.cli.main import app
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.store import Database
 from scopegate.store.sealing import KekRing
 

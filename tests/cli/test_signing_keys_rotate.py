@@ -8,9 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
-from scopegate.server.kek import load_keks
-from scopegate.server.keyring import KeyRing
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.crypto.kek import load_keks
+from scopegate.server.signing.signing_keys import SigningKeys
 from scopegate.store import Database
 from scopegate.store.repositories import SigningKeyRepository
 
@@ -44,7 +44,7 @@ def test_rotate_prints_the_access_token_and_id_token_kids(tmp_path: Path) -> Non
     assert all(k["publish_until"] for k in body["retired"])
 
     keks = load_keks(Settings.from_env(env={}, database_url=url), may_create=False)
-    ring = KeyRing(SigningKeyRepository(Database(url), keks), "http://issuer.test")
+    ring = SigningKeys(SigningKeyRepository(Database(url), keks), "http://issuer.test")
     published = {k["kid"] for k in ring.jwks["keys"]}
     assert set(first.values()) | set(second.values()) <= published
     assert ring.signer.kid == second["EdDSA"]

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app
-from scopegate.server.passwords import verify_password
+from scopegate.server.crypto.passwords import verify_password
 from scopegate.store import Database
 from scopegate.store.repositories.users import UserRepository, WorkspaceRepository
 

@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 
 
 def free_port() -> int:

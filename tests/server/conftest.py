@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
-from scopegate.server.maintenance import maintenance
+from scopegate.server.ops.maintenance import maintenance
 from scopegate.server.state import ServerState
 
 from ._tcp_proxy import CuttableProxy

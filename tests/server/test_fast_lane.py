@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 
 ClientFactory = Callable[..., tuple[str, str]]
 FORM = {"grant_type": "client_credentials"}

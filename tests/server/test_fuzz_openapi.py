@@ -35,9 +35,9 @@ from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.admin.users import create_user
 from scopegate.server.app import create_app, mounted_modules
-from scopegate.server.endpoints.openapi import build_openapi
-from scopegate.server.passwords import hash_password
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.crypto.passwords import hash_password
+from scopegate.server.management.openapi import build_openapi
 from scopegate.server.state import ServerState
 from scopegate.tokens import access_token_claims
 
@@ -66,7 +66,7 @@ class Credentials:
                                      audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),
                                      scopes=("openid", "keys:read", "keys:write",
                                              "scopegate:all"), ttl=3600)
-        self.bearer = state.keys.signer.sign(claims, typ="at+jwt")
+        self.bearer = state.signing_keys.signer.sign(claims, typ="at+jwt")
 
 
 def _spec() -> dict[str, Any]:

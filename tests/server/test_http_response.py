@@ -9,8 +9,8 @@ import pytest
 from starlette.responses import Response
 
 from scopegate.errors import InvalidClient, RateLimited
-from scopegate.server.http import NO_STORE, JSONResponse, error_response
 from scopegate.server.shared import Context
+from scopegate.server.shared.responses import NO_STORE, JSONResponse, error_response
 
 
 @pytest.mark.parametrize("headers", [None, {}, dict(NO_STORE),

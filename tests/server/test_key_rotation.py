@@ -8,7 +8,7 @@ from datetime import timedelta
 import jwt
 from starlette.testclient import TestClient
 
-from scopegate.server.keyring import rotate_signing_key
+from scopegate.server.signing.signing_keys import rotate_signing_key
 from scopegate.server.state import ServerState
 
 ClientFactory = Callable[..., tuple[str, str]]
@@ -20,9 +20,9 @@ def test_rotation_keeps_old_keys_published_until_their_tokens_expire(
     old = http.post("/oauth/token", data={"grant_type": "client_credentials"},
                     auth=client).json()["access_token"]
     old_kid = jwt.get_unverified_header(old)["kid"]
-    repo = state.keys.repo
+    repo = state.signing_keys.repo
     new_kid = rotate_signing_key(repo, "ES256", timedelta(hours=1))
-    state.keys.reload()  # what the server's periodic reload does
+    state.signing_keys.reload()  # what the server's periodic reload does
     kids = [k["kid"] for k in http.get("/jwks.json").json()["keys"]]
     assert new_kid in kids and old_kid in kids
     new = http.post("/oauth/token", data={"grant_type": "client_credentials"},
@@ -33,7 +33,7 @@ def test_rotation_keeps_old_keys_published_until_their_tokens_expire(
         assert r.json()["active"] is True
     # A key whose retention has passed leaves JWKS; one still retained stays.
     newest = rotate_signing_key(repo, "ES256", timedelta(seconds=-1))
-    state.keys.reload()
+    state.signing_keys.reload()
     kids = [k["kid"] for k in http.get("/jwks.json").json()["keys"]]
     assert new_kid not in kids and old_kid in kids and newest in kids
     r = http.post("/oauth/introspect", data={"token": new}, auth=client)

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from scopegate.server.maintenance import Maintenance, maintenance, prune_expired
+from scopegate.server.ops.maintenance import Maintenance, maintenance, prune_expired
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.models import (
@@ -235,7 +235,7 @@ def test_a_failing_key_reload_does_not_stop_pruning(
         raise OSError("database went away")
 
     expired = clean.device(PAST)
-    monkeypatch.setattr(state.keys, "reload", broken)
+    monkeypatch.setattr(state.signing_keys, "reload", broken)
     with caplog.at_level(logging.ERROR, logger="scopegate.server"):
         report = asyncio.run(maintenance(state).run_once())
     assert report is not None and report.pruned["device_codes"] == 1

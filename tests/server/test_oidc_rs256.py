@@ -29,8 +29,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
-from scopegate.server.id_token import at_hash
-from scopegate.server.keyring import KeyRing, ensure_signing_key, rotate_signing_key
+from scopegate.server.oidc.id_token import at_hash
+from scopegate.server.signing.signing_keys import (
+    SigningKeys,
+    ensure_signing_key,
+    rotate_signing_key,
+)
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.repositories import SigningKeyRepository
@@ -75,7 +79,7 @@ def _b64(data: bytes) -> str:
 
 def _rsa_key(state: ServerState) -> SigningKeyPair:
     """The server's active RS256 key, read from the store as the server does."""
-    repo = state.keys.repo
+    repo = state.signing_keys.repo
     record = next(r for r in repo.published() if r.active and r.alg == "RS256")
     return SigningKeyPair.from_pem(repo.private_pem(record), record.alg, record.kid)
 
@@ -129,7 +133,7 @@ def test_id_token_is_rs256_and_verifies_with_joserfc_and_authlib(
 def _forgeries(state: ServerState) -> dict[str, str]:
     """Access tokens an attacker could build from what JWKS publishes (or our RSA key)."""
     rsa = _rsa_key(state)
-    access_kid = state.keys.signer.kid
+    access_kid = state.signing_keys.signer.kid
     claims = access_token_claims(issuer=ISSUER, subject="usr_x", subject_type="user",
                                  client_id="c",
                                  audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),
@@ -160,7 +164,7 @@ def test_access_tokens_refuse_rs256_hs256_and_none(http: TestClient, state: Serv
     client = make_client()
     for name, token in _forgeries(state).items():
         with pytest.raises(TokenVerificationError):
-            state.keys.verifier.verify(token)
+            state.signing_keys.verifier.verify(token)
         introspected = http.post("/oauth/introspect", data={"token": token}, auth=client)
         assert introspected.json() == {"active": False}, name
         for method, path in (("GET", "/userinfo"), ("GET", "/api/v1/keys")):
@@ -186,9 +190,9 @@ def test_rotation_replaces_the_id_token_key_and_keeps_the_old_one_published(
         logged_in: TestClient, state: ServerState) -> None:
     _, before = _code_tokens(logged_in, state)
     old_kid = _header(before["id_token"])["kid"]
-    repo = state.keys.repo
+    repo = state.signing_keys.repo
     access_kid = rotate_signing_key(repo, "ES256", timedelta(hours=1))
-    state.keys.reload()  # what the server's periodic reload does
+    state.signing_keys.reload()  # what the server's periodic reload does
     _, after = _code_tokens(logged_in, state)
     new_kid = _header(after["id_token"])["kid"]
     assert new_kid != old_kid and _header(after["access_token"])["kid"] == access_kid
@@ -209,7 +213,7 @@ def test_first_start_on_an_older_database_adds_only_the_missing_rsa_key(
     ensure_signing_key(repo, "ES256")  # idempotent on the next start
     active = [(r.alg, r.kid) for r in repo.published() if r.active]
     assert sorted(alg for alg, _ in active) == ["ES256", "RS256"]
-    ring = KeyRing(repo, ISSUER)
+    ring = SigningKeys(repo, ISSUER)
     assert ring.signer.kid == es.kid and ring.id_token_signer.alg == "RS256"
     token = ring.signer.sign(access_token_claims(
         issuer=ISSUER, subject="s", subject_type="service", client_id="c",

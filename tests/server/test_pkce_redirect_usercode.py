@@ -5,19 +5,20 @@ from __future__ import annotations
 import pytest
 
 from scopegate.errors import InvalidGrant, InvalidRequest
-from scopegate.server import passwords, pkce
-from scopegate.server.redirect_uri import (
-    add_query,
-    is_loopback,
-    match_redirect_uri,
-    validate_registered,
-)
-from scopegate.server.user_code import (
+from scopegate.server.crypto import passwords
+from scopegate.server.device.user_code import (
     USER_CODE_ALPHABET,
     format_user_code,
     new_user_code,
     normalize_user_code,
 )
+from scopegate.server.oauth2.redirect_uri import (
+    add_query,
+    is_loopback,
+    match_redirect_uri,
+    validate_registered,
+)
+from scopegate.server.pkce import challenge as pkce
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.server.state import ServerState
 from scopegate.store import Database
 from scopegate.store.models import utcnow
@@ -134,9 +134,9 @@ def test_a_running_server_keeps_signing_after_the_kek_is_rotated_under_it(
         resealed = StoredSecrets(state.db).reseal(KekRing.parse(old, "old"),
                                                   KekRing.parse(new, "new"))
         assert resealed >= 4
-        state.keys.reload()  # the periodic reload: keys already loaded are not reopened
+        state.signing_keys.reload()  # the periodic reload: keys already loaded are not reopened
         assert http.get("/jwks.json").json() == before
-        assert state.keys.signer.kid in {k["kid"] for k in before["keys"]}
+        assert state.signing_keys.signer.kid in {k["kid"] for k in before["keys"]}
     with pytest.raises(SealError), TestClient(create_app(settings)):
         pass  # restarted with the old KEK: refused
     with TestClient(create_app(settings_for(settings.database_url, kek=new))) as http:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from scopegate.config_checks import ConfigError
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 
 
 def test_defaults() -> None:
@@ -112,7 +112,7 @@ def test_bad_login_or_proxy_settings_name_the_variable(env: dict[str, str],
 
 def test_a_new_setting_plugs_into_the_check_table() -> None:
     """Every field but the feature flags has a start-up check (one row per setting)."""
-    from scopegate.server.settings import FIELD_CHECKS
+    from scopegate.server.config.settings import FIELD_CHECKS
 
     names = set(Settings.model_fields) - {"features"}
     assert names == set(FIELD_CHECKS)

@@ -31,7 +31,7 @@ from ..errors import OAuthError
 from ..scopes import Catalog, ScopeError, load_catalog
 from ..server.admin.client_spec import checked_label
 from ..server.admin.errors import Conflict, Invalid, NotFound
-from ..server.settings import Settings
+from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 from ..store.sealing import KekRing, SealError

@@ -28,7 +28,7 @@ from ..server.admin.keys import (
     rotate_key,
     store_key,
 )
-from ..server.settings import Settings
+from ..server.config.settings import Settings
 from ..store.models import utcnow
 from ._common import (
     EXIT_FAILED,

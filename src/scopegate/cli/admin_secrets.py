@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from ..server.kek import configured_keks, local_kek_path, read_kek_file, write_kek_file
-from ..server.settings import Settings
+from ..server.config.settings import Settings
+from ..server.crypto.kek import configured_keks, local_kek_path, read_kek_file, write_kek_file
 from ..store.repositories import StoredSecrets
 from ..store.sealing import KekRing, SealError, generate_kek
 from ._common import (

@@ -28,7 +28,7 @@ from ..server.admin.users import (
     set_disabled,
     set_password,
 )
-from ..server.passwords import MAX_PASSWORD_LENGTH
+from ..server.crypto.passwords import MAX_PASSWORD_LENGTH
 from ..store.repositories.users import UserRecord
 from ._common import (
     CatalogOption,

@@ -41,7 +41,7 @@ from ..scopes import ScopeError, format_scope, load_catalog
 from ..server.admin.client_spec import client_spec
 from ..server.admin.clients import client_pepper, register_client
 from ..server.admin.errors import Invalid
-from ..server.settings import Settings
+from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api

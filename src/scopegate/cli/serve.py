@@ -124,7 +124,7 @@ def serve(
 
     import uvicorn
 
-    from ..server.logging import configure_logging
+    from ..server.ops.logs import configure_logging
 
     configure_logging()
     typer.echo(f"scopegate listening on http://{settings.host}:{settings.port} "
@@ -161,7 +161,7 @@ def db_prune(database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     whose rotated-out secret was cleared after its grace period (the keys stay). Work is
     bounded; when rows remain it says so (``"complete": false``): run it again.
     """
-    from ..server.maintenance import prune_expired  # not on every command's import path
+    from ..server.ops.maintenance import prune_expired  # not on every command's import path
 
     with open_store(load_settings(database_url=database_url)) as db:
         report = prune_expired(db)

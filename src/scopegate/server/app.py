@@ -1,6 +1,6 @@
 """Build the ASGI app: routes from one explicit list of endpoint modules, one state.
 
-To add endpoints, write a module in ``server/endpoints/`` exposing
+To add endpoints, write a module (in the folder of its protocol) exposing
 ``routes: list[BaseRoute]`` (optionally ``feature = "<Features flag>"`` and
 ``openapi_paths``, and ``on_startup(state)`` called once the state is loaded) and append
 it to :data:`ENDPOINT_MODULES`. To add a grant, append an
@@ -24,35 +24,27 @@ from starlette.routing import BaseRoute
 
 from ..errors import NotFound, OAuthError, ServerError
 from ..store import DatabaseUnavailable
-from .endpoints import (
-    api_keys,
-    authorize,
-    consent,
-    device,
-    introspect,
-    jwks,
-    metadata,
-    metrics,
-    openapi,
-    revoke,
-    scopes_api,
-    token,
-    userinfo,
-)
-from .endpoints import login as login_page
-from .fast_lane import FastLaneStarlette
-from .grants.authorization_code import AuthorizationCodeGrant
-from .grants.base import Grant
-from .grants.client_credentials import ClientCredentialsGrant
-from .grants.device_code import DeviceCodeGrant
-from .grants.refresh_token import RefreshTokenGrant
-from .http import error_response
-from .id_token import id_token_hook
-from .logging import logger
-from .maintenance import Maintenance
-from .outage import unavailable, unavailable_page
-from .refresh_tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
-from .settings import Features, Settings
+from .config.settings import Features, Settings
+from .device import endpoint as device
+from .device.grant import DeviceCodeGrant
+from .management import api_keys, openapi, scopes_api
+from .oauth2 import authorize, introspect, metadata, revoke, token
+from .oauth2.grants.authorization_code import AuthorizationCodeGrant
+from .oauth2.grants.base import Grant
+from .oauth2.grants.client_credentials import ClientCredentialsGrant
+from .oidc import userinfo
+from .oidc.id_token import id_token_hook
+from .ops import metrics_endpoint as metrics
+from .ops.logs import logger
+from .ops.maintenance import Maintenance
+from .ops.outage import unavailable, unavailable_page
+from .pages import consent
+from .pages import login as login_page
+from .refresh.grant import RefreshTokenGrant
+from .refresh.tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
+from .shared.fast_lane import FastLaneStarlette
+from .shared.responses import error_response
+from .signing import jwks
 from .state import ServerState
 
 __all__ = [
@@ -170,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 startup(state)
         openapi.render(state, mounted_modules(config.features))
         app.state.server = state
-        # One periodic pass: reload keys, prune expired rows (server/maintenance.py).
+        # One periodic pass: reload keys, prune expired rows (server/ops/maintenance.py).
         maintenance = Maintenance(state, KEY_RELOAD_SECONDS)
         state.maintenance = maintenance
         periodic = asyncio.create_task(maintenance.run_forever())
@@ -202,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """The uvicorn factory used by ``scopegate serve`` (settings from ``SCOPEGATE_*``)."""
-    from .logging import configure_logging
+    from .ops.logs import configure_logging
 
     configure_logging()
     return create_app(Settings.from_env())

@@ -18,16 +18,16 @@ from ..store.repositories import (
 )
 from ..store.repositories.api_keys import ApiKeyRepository
 from ..store.sealing import KekRing
-from .client_cache import ClientCache
-from .denylist import DenyList
-from .grants.base import Grant, GrantRegistry
-from .interactive import Interactive, build_interactive
-from .issuance import TokenIssuer
-from .kek import Announce, load_keks
-from .keyring import KeyRing, ensure_signing_key
-from .metrics import Metrics
-from .outage import log_availability
-from .settings import Settings
+from .config.settings import Settings
+from .crypto.kek import Announce, load_keks
+from .oauth2.client_cache import ClientCache
+from .oauth2.denylist import DenyList
+from .oauth2.grants.registry import GrantHandler, GrantRegistry
+from .oauth2.issuance import TokenIssuer
+from .ops.metrics import Metrics
+from .ops.outage import log_availability
+from .shared.user_grants import UserGrantServices, build_user_grant_services
+from .signing.signing_keys import SigningKeys, ensure_signing_key
 
 __all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RenderedDocuments", "ServerState",
            "TokenHandler", "prepare_database"]
@@ -62,7 +62,7 @@ class RenderedDocuments:
 
 
 class Periodic(Protocol):
-    """The periodic maintenance pass (:class:`scopegate.server.maintenance.Maintenance`)."""
+    """The periodic maintenance pass (:class:`scopegate.server.ops.maintenance.Maintenance`)."""
 
     async def run_once(self) -> Any:
         """Run one pass now."""
@@ -105,7 +105,7 @@ class ServerState:
     settings: Settings
     db: Database
     catalog: Catalog
-    keys: KeyRing
+    signing_keys: SigningKeys
     clients: ClientCache
     denylist: DenyList
     issuer: TokenIssuer
@@ -114,7 +114,7 @@ class ServerState:
     pepper: str
     session_secret: str
     api_keys: ApiKeyRepository
-    interactive: Interactive
+    user_grants: UserGrantServices
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
@@ -122,27 +122,27 @@ class ServerState:
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, settings: Settings, grants: Sequence[Grant]) -> ServerState:
+    def load(cls, settings: Settings, grants: Sequence[GrantHandler]) -> ServerState:
         """Open the database, prepare it, load catalog, keys and secrets (blocking I/O)."""
         db = Database(settings.database_url, on_availability=log_availability)
         keks = prepare_database(db, settings)
         catalog = load_catalog(settings.catalog_path).resolve_audiences(
             settings.audience_symbols)
-        keys = KeyRing(SigningKeyRepository(db, keks), settings.issuer)
+        signing_keys = SigningKeys(SigningKeyRepository(db, keks), settings.issuer)
         secrets_repo = SecretRepository(db, keks)
         metrics = Metrics()
         denylist = DenyList(RevocationRepository(db))
         denylist.warm()
         session_secret = settings.session_secret or secrets_repo.get_or_create(SESSION_SECRET)
-        interactive = build_interactive(db, settings, session_secret)
+        user_grants = build_user_grant_services(db, settings, session_secret)
         return cls(
             settings=settings,
             db=db,
             catalog=catalog,
-            keys=keys,
+            signing_keys=signing_keys,
             clients=ClientCache(ClientRepository(db), settings.client_cache_ttl),
             denylist=denylist,
-            issuer=TokenIssuer(catalog=catalog, keys=keys, issuer=settings.issuer,
+            issuer=TokenIssuer(catalog=catalog, signing_keys=signing_keys, issuer=settings.issuer,
                                companions=(settings.userinfo_audience,),
                                access_token_ttl=settings.access_token_ttl,
                                on_issued=metrics.token_issued),
@@ -151,6 +151,6 @@ class ServerState:
             api_keys=ApiKeyRepository(db, prefix=settings.api_key_prefix),
             pepper=secrets_repo.get_or_create(PEPPER_SECRET),
             session_secret=session_secret,
-            interactive=interactive,
-            on_shutdown=[interactive.throttle.aclose],
+            user_grants=user_grants,
+            on_shutdown=[user_grants.throttle.aclose],
         )

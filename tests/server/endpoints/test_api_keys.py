@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from scopegate.server.endpoints.api_keys import repository
+from scopegate.server.management.api_keys import repository
 from scopegate.server.state import ServerState
 from scopegate.store.models.api_keys import ApiKey
 from scopegate.store.models.users import Membership, User, Workspace
@@ -55,7 +55,7 @@ def bearer(state: ServerState, user_id: str,
                                  subject_type=subject_type,  # type: ignore[arg-type]
                                  client_id="cli", audience=(MANAGEMENT,), scopes=scope.split(),
                                  ttl=300)
-    return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt")}
+    return {"Authorization": "Bearer " + state.signing_keys.signer.sign(claims, typ="at+jwt")}
 
 
 @pytest.fixture

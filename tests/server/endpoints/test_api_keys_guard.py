@@ -30,7 +30,7 @@ from scopegate.guard import (
 from scopegate.guard.declaration import declaration_of
 from scopegate.ratelimit import MemoryRateLimiter
 from scopegate.scopes import default_catalog
-from scopegate.server.endpoints.api_keys import repository
+from scopegate.server.management.api_keys import repository
 from scopegate.server.state import ServerState
 from scopegate.store.models.users import User
 from scopegate.tokens import access_token_claims
@@ -66,7 +66,7 @@ def user_headers(state: ServerState) -> dict[str, str]:
     claims = access_token_claims(issuer=ISSUER, subject=user_id, subject_type="user",
                                  client_id="cli", audience=(ISSUER + "/api/v1/",),
                                  scopes=["keys:write", "keys:read", "scopegate:all"], ttl=300)
-    return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt"),
+    return {"Authorization": "Bearer " + state.signing_keys.signer.sign(claims, typ="at+jwt"),
             "X-User": user_id}
 
 

@@ -42,7 +42,7 @@ def bearer(state: ServerState, user_id: str, scope: str,
     claims = access_token_claims(issuer=ISSUER, subject=user_id, subject_type="user",
                                  client_id="cli", audience=tuple(audience),
                                  scopes=scope.split(), ttl=300)
-    return {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt")}
+    return {"Authorization": "Bearer " + state.signing_keys.signer.sign(claims, typ="at+jwt")}
 
 
 def claims_of(http: TestClient, access_token: str) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def test_login_failures_are_refused_and_rate_limited(browser: TestClient,
     forged = browser.post("/login", data={"csrf": "forged", "email": user.email,
                                           "password": "x"}, follow_redirects=False)
     assert forged.status_code == 403 and "invalid_csrf" in forged.text
-    limits = state.interactive.login_limits
+    limits = state.user_grants.login_limits
     limits.failures_per_account_address = 3
     try:
         statuses = [login(browser, user.email, "bad password!").status_code for _ in range(3)]

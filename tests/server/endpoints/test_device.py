@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from scopegate.server.interactive import hash_secret
+from scopegate.server.shared.user_grants import hash_secret
 from scopegate.server.state import ServerState
 from scopegate.store.models import DeviceCode
 
@@ -145,7 +145,7 @@ def test_verification_page_needs_login(browser: TestClient) -> None:
 
 def test_wrong_codes_are_refused_then_rate_limited(logged_in: TestClient,
                                                    state: ServerState) -> None:
-    limits = state.interactive.limits
+    limits = state.user_grants.limits
     page = logged_in.get("/device")
     csrf = hidden(page.text, "csrf")
     bad = logged_in.post("/device", data={"csrf": csrf, "user_code": "BCDF-GHJK"})
@@ -177,7 +177,7 @@ def _wrong_codes(browser: TestClient, csrf: str, count: int) -> list[int]:
 
 def test_the_right_code_and_allow_are_not_guesses(elsewhere: TestClient, http: TestClient,
                                                   state: ServerState) -> None:
-    limits = state.interactive.limits
+    limits = state.user_grants.limits
     client_id, _ = make_client(state)
     body = _start(http, client_id).json()
     csrf = hidden(elsewhere.get("/device").text, "csrf")
@@ -191,7 +191,7 @@ def test_the_right_code_and_allow_are_not_guesses(elsewhere: TestClient, http: T
 
 def test_allow_on_a_shown_page_works_while_wrong_codes_must_wait(
         elsewhere: TestClient, http: TestClient, state: ServerState) -> None:
-    limits = state.interactive.limits
+    limits = state.user_grants.limits
     client_id, _ = make_client(state)
     body = _start(http, client_id).json()
     confirm = _enter(elsewhere, body["user_code"])

@@ -7,16 +7,10 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from scopegate.server.endpoints import (
-    introspect,
-    jwks,
-    metadata,
-    metrics,
-    openapi,
-    revoke,
-    scopes_api,
-    token,
-)
+from scopegate.server.management import openapi, scopes_api
+from scopegate.server.oauth2 import introspect, metadata, revoke, token
+from scopegate.server.ops import metrics_endpoint as metrics
+from scopegate.server.signing import jwks
 
 CORE_MODULES = [metadata, jwks, token, introspect, revoke, scopes_api, openapi, metrics]
 

@@ -75,7 +75,7 @@ def test_revocation_is_seen_by_a_fresh_process_state(http: TestClient,
     tok = issue(http, client)
     http.post("/oauth/revoke", data={"token": tok, "token_type_hint": "access_token"},
               auth=client)
-    jti = state.keys.verifier.verify(tok)["jti"]
+    jti = state.signing_keys.verifier.verify(tok)["jti"]
     state.denylist._revoked.clear()  # as another replica would be: only the store knows
     assert introspect(http, client, tok).json() == {"active": False}
     assert jti in state.denylist._revoked

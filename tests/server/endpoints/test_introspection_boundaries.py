@@ -60,7 +60,7 @@ def _signed(state: ServerState, client_id: str, audience: tuple[str, ...] | None
                                  scopes=["api"], ttl=300)
     if audience is None:
         claims = {k: v for k, v in claims.items() if k != "aud"}
-    return state.keys.signer.sign(claims, typ="at+jwt")
+    return state.signing_keys.signer.sign(claims, typ="at+jwt")
 
 
 @pytest.mark.parametrize("audience", [None, ("https://unknown.example",),
@@ -81,7 +81,7 @@ def test_an_api_key_answers_its_resource_servers_with_a_registered_token_type(
     claims = access_token_claims(issuer=ISSUER, subject=user_id, subject_type="user",
                                  client_id="cli", audience=(MANAGEMENT,),
                                  scopes=["keys:write", "apps:read"], ttl=300)
-    headers = {"Authorization": "Bearer " + state.keys.signer.sign(claims, typ="at+jwt")}
+    headers = {"Authorization": "Bearer " + state.signing_keys.signer.sign(claims, typ="at+jwt")}
     created = http.post("/api/v1/keys", json={"scopes": ["apps:read"]}, headers=headers)
     assert created.status_code == 201, created.text
     key = created.json()["key"]

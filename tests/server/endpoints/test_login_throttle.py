@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from scopegate.cli._local_stack import free_port
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 from scopegate.server.state import ServerState
 
 from ..grants.flow import PASSWORD, hidden, make_user

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from scopegate.scopes import catalog_from_listing, default_catalog
 from scopegate.server.app import create_app
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
 
 ISSUER = "http://testserver"
 

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from scopegate.cli.main import app as cli
 from scopegate.server.app import create_app
-from scopegate.server.sessions import COOKIE_NAME
-from scopegate.server.settings import Settings
+from scopegate.server.config.settings import Settings
+from scopegate.server.pages.sessions import COOKIE_NAME
 from scopegate.server.state import ServerState
 from scopegate.store.models import utcnow
 
@@ -54,7 +54,7 @@ def browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
 def clock(state: ServerState) -> Iterator[list[timedelta]]:
     """Move the session clock forward: ``clock[0] += timedelta(...)`` (reset after)."""
     shift = [timedelta(0)]
-    sessions = state.interactive.sessions
+    sessions = state.user_grants.sessions
     sessions.clock = lambda: utcnow() + shift[0]
     yield shift
     sessions.clock = utcnow
@@ -238,7 +238,7 @@ def test_the_idle_lifetime_is_a_setting(settings: Settings) -> None:
         assert f"Max-Age={ABSOLUTE}" in signed_in.headers["set-cookie"]
         cookie = browser.cookies.get(COOKIE_NAME)
         assert cookie
-        sessions = state.interactive.sessions
+        sessions = state.user_grants.sessions
         sessions.clock = lambda: utcnow() + timedelta(seconds=100)
         assert _device(browser, cookie).status_code == 200
         sessions.clock = lambda: utcnow() + timedelta(seconds=221)
@@ -302,7 +302,7 @@ def test_expired_sessions_are_pruned_by_the_maintenance_pass(
         browser: TestClient, state: ServerState) -> None:
     import asyncio
 
-    from scopegate.server.maintenance import maintenance
+    from scopegate.server.ops.maintenance import maintenance
 
     email, _ = _signed_in(browser, state)
     assert len(_listed(state, email)) == 1
@@ -316,7 +316,7 @@ def test_expired_sessions_are_pruned_by_the_maintenance_pass(
 async def _prune_later(state: ServerState, seconds: int) -> int:
     from starlette.concurrency import run_in_threadpool
 
-    from scopegate.server.maintenance import prune_expired
+    from scopegate.server.ops.maintenance import prune_expired
 
     report = await run_in_threadpool(prune_expired, state.db,
                                      now=utcnow() + timedelta(seconds=seconds))

@@ -36,8 +36,9 @@ API = "https://api.scopegate.example"
 
 def _minter(state: ServerState) -> Callable[..., str]:
     """Sign like the server does, with any header or claim changed (None leaves it out)."""
-    repo = state.keys.repo
-    record = next(r for r in repo.published() if r.active and r.alg == state.keys.signer.alg)
+    repo = state.signing_keys.repo
+    alg = state.signing_keys.signer.alg
+    record = next(r for r in repo.published() if r.active and r.alg == alg)
     key = SigningKeyPair.from_pem(repo.private_pem(record), record.alg, record.kid)
 
     def mint(header: dict[str, Any] | None = None, **claims: Any) -> str:
@@ -103,7 +104,7 @@ def user_token(state: ServerState) -> str:
                                  client_id="cli",
                                  audience=(ISSUER + "/api/v1/", ISSUER + "/userinfo"),
                                  scopes=["openid", "keys:read"], ttl=300)
-    return state.keys.signer.sign(claims, typ="Application/AT+JWT")
+    return state.signing_keys.signer.sign(claims, typ="Application/AT+JWT")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/keys", "/userinfo"])

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import register_client
 from scopegate.server.admin.users import create_user
-from scopegate.server.passwords import hash_password
+from scopegate.server.crypto.passwords import hash_password
 from scopegate.server.state import ServerState
 from scopegate.store.repositories.users import UserRecord
 
@@ -139,7 +139,7 @@ def refresh(http: TestClient, client_id: str, token: str, **extra: str) -> httpx
 def open_browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:
     """A fresh browser (its own cookie jar) on the module's running app (fixture body)."""
     client = TestClient(app, raise_server_exceptions=False)
-    state.interactive.login_limits.failures_per_address = 10_000
+    state.user_grants.login_limits.failures_per_address = 10_000
     yield client
     client.close()
 

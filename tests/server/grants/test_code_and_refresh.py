@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from scopegate.server.id_token import at_hash
+from scopegate.server.oidc.id_token import at_hash
 from scopegate.server.state import ServerState
 from scopegate.store.models import AuthorizationCode, RefreshToken
 

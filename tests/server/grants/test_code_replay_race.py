@@ -56,7 +56,7 @@ def logged_in(browser: TestClient, state: ServerState) -> TestClient:
 
 @pytest.fixture
 def paused(state: ServerState) -> Iterator[PausedBeforeRecording]:
-    services = state.interactive
+    services = state.user_grants
     original = services.codes
     services.codes = PausedBeforeRecording(original)
     try:

@@ -1,7 +1,7 @@
 """Admin operations: the one place that registers clients, manages API keys, users,
 workspaces and browser sessions, and rotates signing keys.
 
-The management API (``server/endpoints/api_keys.py``), the ``scopegate`` admin commands,
+The management API (``server/management/api_keys.py``), the ``scopegate`` admin commands,
 the demo and the test fixtures all call these functions; none of them writes those rows
 itself. Each module has one job:
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ...scopes import Catalog, ScopeError
-from ..grants.base import normalize_grant_type
-from ..redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
+from ..oauth2.grants.base import normalize_grant_type
+from ..oauth2.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from .errors import Invalid, quoted
 
 __all__ = ["MAX_NAME_LENGTH", "ClientSpec", "checked_label", "client_spec",

@@ -14,8 +14,8 @@ from ...store import Database
 from ...store.repositories import KeyRecord, SigningKeyRepository
 from ...store.sealing import KekRing
 from ...tokens import ID_TOKEN_ALG, SUPPORTED_ALGS
-from ..keyring import rotate_signing_key
-from ..settings import Settings
+from ..config.settings import Settings
+from ..signing.signing_keys import rotate_signing_key
 from .errors import Invalid
 
 __all__ = ["Rotation", "checked_signing_alg", "list_signing_keys", "rotate_signing_keys"]

@@ -17,7 +17,7 @@ from ...store.repositories.users import (
     WorkspaceRecord,
     WorkspaceRepository,
 )
-from ..passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from ..crypto.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from .errors import Conflict, Invalid, NotFound, quoted
 
 __all__ = ["MAX_WORKSPACE_NAME_LENGTH", "add_member", "checked_role", "create_user",

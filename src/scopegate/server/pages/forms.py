@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest, OAuthError
-from ..sessions import BrowserSession, BrowserSessions
 from ..shared import Context, parse_form
 from .render import message_page
+from .sessions import BrowserSession, BrowserSessions
 
 if TYPE_CHECKING:
     from ..state import ServerState

@@ -15,7 +15,7 @@ from ...scopes import Catalog
 __all__ = ["PAGE_HEADERS", "ScopeRow", "client_ip", "message_page", "page", "safe_next",
            "scope_rows"]
 
-_env = Environment(loader=PackageLoader("scopegate.server", "templates"),
+_env = Environment(loader=PackageLoader("scopegate.server.pages", "templates"),
                    autoescape=select_autoescape(["html"]), auto_reload=False)
 
 # No script, no external asset, no framing; forms may post (and redirect) anywhere our

@@ -23,10 +23,10 @@ from starlette.types import Receive, Scope, Send
 
 from ...errors import OAuthError, ServerError
 from ...store import DatabaseUnavailable
-from ..http import error_response
-from ..logging import logger
-from ..outage import unavailable
+from ..ops.logs import logger
+from ..ops.outage import unavailable
 from .context import Context
+from .responses import error_response
 
 if TYPE_CHECKING:
     from ..state import ServerState

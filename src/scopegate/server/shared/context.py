@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from ..http import JSONResponse
+from ..oauth2.grants.registry import GrantHandler
+from .responses import JSONResponse
 
 if TYPE_CHECKING:
     from ...store.repositories import ClientRecord
     from ..state import ServerState
 
-__all__ = ["Context"]
+__all__ = ["Caller", "Context"]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The user an endpoint acts for, named by a verified access token of that user.
+
+    :param user_id: the token's ``sub``.
+    :param granted: the token's scopes (nothing done for the caller may exceed them).
+    """
+
+    user_id: str
+    granted: frozenset[str]
 
 
 class Context:
@@ -32,13 +46,14 @@ class Context:
     :ivar client: the authenticated client (set by ``client_auth``).
     :ivar client_authenticated: False for a public client that only named itself.
     :ivar headers: headers added to the final response (e.g. ``no_store``).
-    :ivar data: free slots for steps to hand values to later steps.
+    :ivar grant: the grant the token endpoint chose (set by ``select_grant``).
+    :ivar caller: the user a management API call acts for (set by ``bearer_user``).
 
     Header names from ASGI servers are lower case; the first of repeated headers wins.
     """
 
-    __slots__ = ("_headers_in", "_request", "client", "client_authenticated", "data", "form",
-                 "headers", "params", "receive", "scope", "server")
+    __slots__ = ("_headers_in", "_request", "caller", "client", "client_authenticated", "form",
+                 "grant", "headers", "params", "receive", "scope", "server")
 
     def __init__(self, *, server: ServerState, request: Request | None = None,
                  scope: Scope | None = None, receive: Receive | None = None) -> None:
@@ -55,7 +70,8 @@ class Context:
         self.client: ClientRecord | None = None
         self.client_authenticated = False
         self.headers: dict[str, str] = {}
-        self.data: dict[str, Any] = {}
+        self.grant: GrantHandler | None = None
+        self.caller: Caller | None = None
         self._headers_in: dict[str, str] | None = None
 
     @property
@@ -79,6 +95,12 @@ class Context:
         response = JSONResponse(body, status_code=status_code, headers=self.headers)
         self.headers = {}
         return response
+
+    def require_caller(self) -> Caller:
+        """The user set by ``bearer_user`` (a programming error if absent)."""
+        if self.caller is None:
+            raise RuntimeError("bearer_user must run before this step")
+        return self.caller
 
     def require_client(self) -> ClientRecord:
         """The client set by ``client_auth`` (a programming error if absent)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ..http import NO_STORE
 from .context import Context
+from .responses import NO_STORE
 
 __all__ = ["no_store"]
 

@@ -2,7 +2,7 @@
 
 Lookups go by the token's SHA-256 digest (unique index); the raw token never reaches
 the database. Whether a session is still live under the idle and absolute lifetimes is
-the server's decision (:mod:`scopegate.server.sessions`); rows only carry the times.
+the server's decision (:mod:`scopegate.server.pages.sessions`); rows only carry the times.
 """
 
 from __future__ import annotations

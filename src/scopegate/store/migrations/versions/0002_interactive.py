@@ -1,4 +1,4 @@
-"""Interactive grants: users, workspaces, memberships, consents, authorization codes,
+"""UserGrantServices grants: users, workspaces, memberships, consents, authorization codes,
 device codes and refresh tokens.
 
 Revision ID: 0002_interactive

@@ -1,0 +1,2 @@
+"""Every server option (pydantic-settings) and its start-up checks.
+"""

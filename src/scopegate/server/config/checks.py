@@ -1,0 +1,123 @@
+"""The start-up check of each server setting: one row per field (see :mod:`.settings`).
+
+A check returns None when a value is allowed, else the phrase after "must be"
+(:mod:`scopegate.config_checks`). A new setting adds its row here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import sqlalchemy as sa
+
+from ...config_checks import (
+    Check,
+    absolute_uri,
+    existing_file,
+    http_url,
+    number_in,
+    one_of,
+    text,
+    url_with_scheme,
+    whole_number_in,
+)
+from ...tokens.api_keys import validate_prefix
+
+__all__ = ["FIELD_CHECKS", "MAX_LIFETIME", "MAX_LOGIN_FAILURES", "MAX_LOGIN_WAIT",
+           "proxy_items", "setting_name"]
+
+MAX_LIFETIME = 10 * 365 * 24 * 3600
+MAX_LOGIN_FAILURES = 100_000
+MAX_LOGIN_WAIT = 86_400.0
+
+
+def setting_name(field_name: str) -> str:
+    """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
+    variable = "SCOPEGATE_" + field_name.upper()
+    flag = _SERVE_FLAGS.get(field_name)
+    return f"{variable} ({flag})" if flag else variable
+
+
+_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
+                "database_url": "--database-url", "catalog_path": "--catalog",
+                "workers": "--workers", "kek_file": "--kek-file",
+                "forwarded_allow_ips": "--forwarded-allow-ips",
+                "session_idle_ttl": "--session-idle-ttl",
+                "session_absolute_ttl": "--session-absolute-ttl",
+                **{name: "--" + name.replace("_", "-") for name in (
+                    "login_failures_per_account_address", "login_failures_per_address",
+                    "login_first_wait", "login_max_wait", "login_failure_reset")}}
+
+
+def _database_url(value: str) -> str | None:
+    allowed = ("an sqlite:/// or postgresql+psycopg:// URL, "
+               "e.g. postgresql+psycopg://user@host/db")
+    try:
+        backend = sa.make_url(value).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError):
+        return allowed
+    return None if backend in ("sqlite", "postgresql") else allowed
+
+
+def _api_key_prefix(value: str) -> str | None:
+    try:
+        validate_prefix(value)
+    except ValueError:
+        return "1 to 16 lower-case letters or digits starting with a letter"
+    return None
+
+
+def _secret(value: str) -> str | None:
+    return None if len(value) >= 32 else "at least 32 characters (e.g. 32 random bytes, hex)"
+
+
+def proxy_items(raw: str) -> list[str]:
+    """The comma-separated items of a proxy list, blanks dropped."""
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _proxy_list(raw: str) -> str | None:
+    """uvicorn's trusted proxies: addresses or networks, comma-separated, or *."""
+    for item in proxy_items(raw):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return "proxy addresses or networks (e.g. 10.0.0.5,10.1.0.0/16) or *"
+    return None
+
+
+_LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
+
+FIELD_CHECKS: dict[str, Check] = {
+    "host": text(255, forbidden=" /"),
+    "port": whole_number_in(1, 65535),
+    "issuer": http_url,
+    "database_url": _database_url,
+    "catalog_path": existing_file,
+    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "access_token_ttl": _LIFETIME,
+    "refresh_token_ttl": _LIFETIME,
+    "code_ttl": _LIFETIME,
+    "device_code_ttl": _LIFETIME,
+    "device_interval": whole_number_in(1, 3600),
+    "signing_alg": one_of("ES256", "EdDSA"),
+    "max_body_bytes": whole_number_in(1024, 64 * 1024 * 1024),
+    "api_key_prefix": _api_key_prefix,
+    "session_secret": _secret,
+    "client_cache_ttl": number_in(0, MAX_LIFETIME, " seconds"),
+    "workers": whole_number_in(1, 256),
+    "session_idle_ttl": _LIFETIME,
+    "session_absolute_ttl": _LIFETIME,
+    "kek": text(4096),
+    "kek_file": existing_file,
+    "management_audience": absolute_uri,
+    "login_failures_per_account_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "login_failures_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "login_first_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
+    "login_max_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
+    "login_failure_reset": number_in(1, 30 * 86_400, " seconds (30 days)"),
+    "forwarded_allow_ips": _proxy_list,
+}
+"""Start-up check of each field (None values are skipped); a new setting adds its row."""

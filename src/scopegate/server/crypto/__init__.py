@@ -1,0 +1,2 @@
+"""Secrets at rest: the key-encryption key and password hashing.
+"""

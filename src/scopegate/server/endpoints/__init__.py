@@ -1,1 +1,0 @@
-"""scopegate.server.endpoints."""

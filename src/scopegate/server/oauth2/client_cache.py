@@ -1,0 +1,45 @@
+"""A short-lived in-memory cache of client lookups for the token endpoint.
+
+The token endpoint must not touch the database per request. A deletion made in this
+process invalidates at once; one made by another process (the CLI) shows after ``ttl``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.concurrency import run_in_threadpool
+
+from ...store.repositories import ClientRecord, ClientRepository
+
+__all__ = ["ClientCache"]
+
+_MAX_ENTRIES = 10_000
+
+
+class ClientCache:
+    """Client records by id, each kept for ``ttl`` seconds (misses too, briefly)."""
+
+    def __init__(self, repo: ClientRepository, ttl: float) -> None:
+        self.repo = repo
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, ClientRecord | None]] = {}
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        """The client, from memory when fresh, else from the store (in a thread)."""
+        now = time.monotonic()
+        entry = self._entries.get(client_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        record = await run_in_threadpool(self.repo.get, client_id)
+        if len(self._entries) >= _MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[client_id] = (now + self.ttl, record)
+        return record
+
+    def invalidate(self, client_id: str | None = None) -> None:
+        """Forget one client (after a change in this process), or all of them."""
+        if client_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(client_id, None)

@@ -1,0 +1,204 @@
+"""Mint the token response for any grant: one function every grant calls.
+
+The access token is an RFC 9068 JWT. Grants that also hand out a refresh token or an ID
+token do so through :attr:`TokenIssuer.response_hooks`: each hook receives the
+:class:`Issued` record and returns members to merge into the response. Hooks act on the
+:class:`UserGrant` a user-facing grant hands them; a grant that passes none (client
+credentials, the hot path) has nothing for them, and they are not called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from ...errors import InvalidTarget
+from ...scopes import Catalog, format_scope
+from ...store.repositories import ClientRecord
+from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from ..shared.user_grants import UserGrant
+from ..signing.signing_keys import SigningKeys
+
+__all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
+
+_MAX_MEMO = 4096
+
+
+class Issued(NamedTuple):
+    """What was just issued; handed to every response hook (immutable, cheap to build).
+
+    :param user_grant: what a user-facing grant hands the hooks (user, ``nonce``,
+        ``auth_time``, the refresh token it wants).
+    """
+
+    client: ClientRecord
+    subject: str
+    subject_type: SubjectType
+    scopes: frozenset[str]
+    audience: tuple[str, ...]
+    grant_type: str
+    claims: Mapping[str, Any]
+    access_token: str
+    user_grant: UserGrant | None = None
+
+
+ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
+
+
+def _valid_resource(value: str) -> bool:
+    # RFC 8707 §2: an absolute URI without a fragment.
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
+        return False
+    return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
+
+
+def resolve_audience(
+    catalog: Catalog,
+    issuer: str,
+    allowed_scopes: Iterable[str],
+    scopes: Iterable[str],
+    resources: Iterable[str] = (),
+    companions: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """The token ``aud``: one resource, then the companion audiences its scopes target.
+
+    RFC 8707 with node-oidc-provider's and Auth0's rule, one resource per access token:
+    ``resource`` picks it among those the allowed scopes target; without it, the scopes
+    must target exactly one resource. A companion (the issuer's UserInfo, targeted by
+    ``openid``) rides along with any resource; a token whose scopes target nothing is
+    for the issuer.
+
+    :raises InvalidTarget: a resource is malformed, not permitted, more than one is
+        asked for, or none is and the scopes target several.
+    """
+    scopes = frozenset(scopes)
+    extras = tuple(companions)
+    targeted = catalog.audiences(scopes)
+    riders = tuple(a for a in targeted if a in extras)
+    wanted = tuple(dict.fromkeys(resources))
+    if len(wanted) > 1:
+        raise InvalidTarget("send one resource parameter: an access token serves one "
+                            "resource; a refresh token can then get a token for each other")
+    if wanted:
+        resource = wanted[0]
+        if not _valid_resource(resource):
+            raise InvalidTarget("resource must be an absolute URI without a fragment")
+        if resource not in catalog.audiences(catalog.expand(allowed_scopes)):
+            raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
+        return (resource, *(a for a in riders if a != resource))
+    primary = [a for a in targeted if a not in extras]
+    if len(primary) > 1:
+        raise InvalidTarget(_ambiguous(catalog, scopes, primary))
+    return (*primary, *riders) or (issuer,)
+
+
+def _ambiguous(catalog: Catalog, scopes: frozenset[str], resources: list[str]) -> str:
+    """The sentence telling the client what to send (the scope list last: it may be cut)."""
+    which = "; ".join(
+        f"{r}: " + " ".join(sorted(s for s in scopes if r in catalog.audiences([s])))
+        for r in resources)
+    return ("send " + " or ".join(f"resource={r}" for r in resources)
+            + ": these scopes are for several resources and an access token serves one; "
+            f"a refresh token can then get a token for each ({which})")
+
+
+class TokenIssuer:
+    """Builds and signs access tokens and assembles the token response.
+
+    :param catalog: the scope catalog (audiences).
+    :param signing_keys: the signing keys whose active signer signs.
+    :param issuer: the ``iss`` value.
+    :param access_token_ttl: lifetime in seconds.
+    :param on_issued: called with the grant type after each issue (metrics).
+    :param companions: audiences that ride along with any resource (the issuer's UserInfo).
+    """
+
+    def __init__(self, *, catalog: Catalog, signing_keys: SigningKeys, issuer: str,
+                 access_token_ttl: int, on_issued: Callable[[str], None] | None = None,
+                 companions: tuple[str, ...] = ()) -> None:
+        self.catalog = catalog
+        self.companions = companions
+        self.signing_keys = signing_keys
+        self.issuer = issuer
+        self.access_token_ttl = access_token_ttl
+        self.response_hooks: list[ResponseHook] = []
+        # Per scope set (the catalog is immutable): its default audience, and its text.
+        self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
+        self._scope_text: dict[frozenset[str], str] = {}
+        self._on_issued = on_issued
+
+    def audience(self, permitted_scopes: Iterable[str], scopes: Iterable[str],
+                 resources: Iterable[str] = ()) -> tuple[str, ...]:
+        """The ``aud`` a token for ``scopes`` would get (a request checks it up front).
+
+        :raises InvalidTarget: as :func:`resolve_audience`.
+        """
+        return resolve_audience(self.catalog, self.issuer, permitted_scopes, scopes,
+                                resources, self.companions)
+
+    async def issue(
+        self,
+        *,
+        client: ClientRecord,
+        subject: str,
+        subject_type: SubjectType,
+        scopes: frozenset[str],
+        resources: tuple[str, ...] = (),
+        audience: tuple[str, ...] | None = None,
+        permitted_scopes: frozenset[str] | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+        grant_type: str,
+        user_grant: UserGrant | None = None,
+    ) -> dict[str, Any]:
+        """Return the RFC 6749 §5.1 token response for an already-validated grant.
+
+        :param scopes: canonical names the grant allows (already narrowed).
+        :param resources: RFC 8707 ``resource`` values to check and use as ``aud``.
+        :param audience: a pre-resolved audience (skips ``resources``).
+        :param permitted_scopes: the scopes whose resources ``resources`` may name (the
+            client's allowed scopes by default; a refresh passes its grant's).
+        :param extra_claims: more access-token claims (never override registered ones).
+        :param user_grant: what the response hooks (refresh token, ID token) act on;
+            without it no hook runs.
+        """
+        if audience is not None:
+            aud = audience
+        elif resources:
+            permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
+            aud = resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
+                                   self.companions)
+        else:
+            found = self._audiences.get(scopes)
+            if found is None:
+                found = resolve_audience(self.catalog, self.issuer, (), scopes,
+                                         companions=self.companions)
+                if len(self._audiences) < _MAX_MEMO:
+                    self._audiences[scopes] = found
+            aud = found
+        scope_text = self._scope_text.get(scopes)
+        if scope_text is None:
+            scope_text = format_scope(scopes)
+            if len(self._scope_text) < _MAX_MEMO:
+                self._scope_text[scopes] = scope_text
+        claims = access_token_claims(
+            issuer=self.issuer, subject=subject, subject_type=subject_type,
+            client_id=client.client_id, audience=aud, scopes=scopes,
+            ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
+        token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
+        response: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.access_token_ttl,
+            "scope": scope_text,
+        }
+        if user_grant is not None and self.response_hooks:
+            issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
+                            token, user_grant)
+            for hook in self.response_hooks:
+                response.update(await hook(issued))
+        if self._on_issued is not None:
+            self._on_issued(grant_type)
+        return response

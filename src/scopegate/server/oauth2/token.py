@@ -1,0 +1,87 @@
+"""The token endpoint (RFC 6749 §3.2): form in, token response or §5.2 error out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from ...errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from ..management.openapi import error_responses, form_body, json_response
+from ..shared import (
+    Context,
+    asgi_action,
+    client_auth,
+    no_store,
+    parse_form,
+    reject_duplicates,
+)
+
+__all__ = ["PATH", "lanes", "routes", "token_endpoint"]
+
+PATH = "/oauth/token"
+
+
+async def select_grant(ctx: Context) -> Response | None:
+    """Find the grant for ``grant_type`` and check that this client may use it."""
+    grant_type = ctx.params.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    grant = ctx.server.grants.lookup(grant_type)
+    if grant is None:
+        raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:80]!r}")
+    client = ctx.require_client()
+    if grant.grant_type not in client.grant_types:
+        raise UnauthorizedClient(f"this client may not use {grant.grant_type}")
+    if not ctx.client_authenticated and not grant.allows_public_clients:
+        raise UnauthorizedClient(f"{grant.grant_type} needs a confidential client")
+    ctx.grant = grant
+    return None
+
+
+async def run_grant(ctx: Context) -> Response | None:
+    """Let the grant validate and mint the token response."""
+    assert ctx.grant is not None, "select_grant runs first"
+    body = await ctx.grant.handle(ctx)
+    return ctx.respond(body)
+
+
+# Plain ASGI (the hot path): the same named steps, without a Starlette Request per call.
+token_endpoint = asgi_action("token", [
+    no_store,
+    parse_form,
+    reject_duplicates(),
+    client_auth(allow_public=True),
+    select_grant,
+    run_grant,
+])
+
+routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]
+# The app calls the action directly for an exact match (server/shared/fast_lane.py); the route
+# above still answers other methods and names the endpoint.
+lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): token_endpoint}
+
+
+openapi_paths: dict[str, Any] = {PATH: {"post": {
+    "summary": "Token endpoint (RFC 6749 §3.2)",
+    "operationId": "token",
+    "security": [{"clientBasic": []}, {}],
+    "requestBody": form_body({
+        "grant_type": {"type": "string", "examples": ["client_credentials"]},
+        "scope": {"type": "string", "description": "space-delimited scopes"},
+        "resource": {"type": "string", "description": "RFC 8707 target (repeatable)"},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+    }, ["grant_type"]),
+    "responses": {
+        "200": json_response("Token response (RFC 6749 §5.1)", {
+            "type": "object",
+            "required": ["access_token", "token_type", "expires_in"],
+            "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"},
+                           "expires_in": {"type": "integer"}, "scope": {"type": "string"},
+                           "refresh_token": {"type": "string"},
+                           "id_token": {"type": "string"}}}),
+        **error_responses(400, 401, 413),
+    }}}}

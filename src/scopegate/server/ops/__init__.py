@@ -1,0 +1,2 @@
+"""Running the server: logs, metrics, the maintenance pass, and answers during an outage.
+"""

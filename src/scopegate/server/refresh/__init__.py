@@ -1,0 +1,2 @@
+"""Refresh tokens (RFC 6749 §6, RFC 9700 §4.14): rotation with reuse detection.
+"""
