@@ -156,7 +156,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 def build_mcp() -> MCPServer:
     """The MCP server and its two tools (identity comes from the guard, never from input)."""
-    mcp: MCPServer = MCPServer("scopegate example apps", instructions="List and run apps.")
+    mcp: MCPServer = MCPServer("scopegate example apps", instructions="List and run apps.",
+                               log_level="WARNING")
 
     @mcp.tool()
     async def list_apps(ctx: Context) -> dict[str, Any]:
@@ -182,7 +183,8 @@ def build_app(guard: Guard, mcp: MCPServer | None = None, host: str = "127.0.0.1
     # Stateless: every request carries its own token, so no MCP session is shared between
     # two tokens (or two users); the SDK's app is used only for its /mcp transport.
     sdk_app = mcp.streamable_http_app(stateless_http=True, host=host)
-    transport = next(r.endpoint for r in sdk_app.routes if getattr(r, "path", "") == "/mcp")
+    transport = next(r.endpoint for r in sdk_app.routes
+                     if isinstance(r, Route) and r.path == "/mcp")
 
     @public
     async def health(_: Request) -> JSONResponse:

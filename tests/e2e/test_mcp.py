@@ -20,10 +20,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import httpx2  # the MCP SDK's HTTP client
 import jwt
 import pytest
 from _servers import CHROMIUM_ARGS, User, _admin
 from interactive_server import LoopbackListener
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
 from typer.testing import CliRunner
 
 import scopegate.scopes
@@ -34,19 +45,7 @@ from scopegate.cli._local_stack import (
     start_auth_server,
 )
 from scopegate.cli.main import app as cli
-
-pytest.importorskip("mcp", reason="the MCP SDK is in the test extra: pip install -e '.[test]'")
-
-import httpx2  # noqa: E402  (installed with mcp)
-from mcp import Client  # noqa: E402
-from mcp.client.auth import OAuthClientProvider  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
-from mcp.shared.auth import (  # noqa: E402
-    AuthorizationCodeResult,
-    OAuthClientInformationFull,
-    OAuthClientMetadata,
-    OAuthToken,
-)
+from scopegate.guard import Guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -92,8 +91,6 @@ def _preregistered(world: McpWorld, redirect_uri: str) -> OAuthClientInformation
     """STOPGAP until i11-dcr is merged: with no ``registration_endpoint`` in the metadata,
     the operator registers the client and the storage starts with it. None once dynamic
     registration exists (the storage then starts empty, as a real first run does)."""
-    import httpx
-
     metadata = httpx.get(world.issuer + "/.well-known/oauth-authorization-server").json()
     if "registration_endpoint" in metadata:
         return None
@@ -128,6 +125,9 @@ def _start_mcp_server(issuer: str, port: int, workdir: Path) -> LocalService:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[McpWorld]:
     """An operator's set-up: one user, the MCP server registered as a resource."""
+    if not hasattr(Guard, "challenge"):  # STOPGAP until i11-guard is merged: drop this
+        pytest.skip("the guard publishes no RFC 9728 metadata yet: the SDK cannot find the "
+                    "authorization server from the MCP URL")
     workdir = tmp_path_factory.mktemp("e2e-mcp")
     db_url = f"sqlite:///{workdir / 'scopegate.db'}"
     password = "ada correct horse battery"
@@ -201,7 +201,9 @@ class Person:
         await self.page.wait_for_url(f"{self.listener.redirect_uri}?*")
 
     async def callback(self) -> AuthorizationCodeResult:
-        query = parse_qs(urlsplit(self.listener.requests[-1]).query)
+        callbacks = [r for r in self.listener.requests if r.startswith("/callback?")]
+        query = parse_qs(urlsplit(callbacks[-1]).query)
+        assert "code" in query, f"the server refused {self.opened[-1]}: {query}"
         return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0],
                                        iss=query.get("iss", [None])[0])
 
@@ -231,12 +233,11 @@ async def _use_the_mcp_server(world: McpWorld, page: Any, person: Person, seen: 
         token_endpoint_auth_method="none")
     provider = OAuthClientProvider(world.mcp_url, metadata, storage,
                                    redirect_handler=person.open, callback_handler=person.callback)
-    async with httpx2.AsyncClient(auth=provider, timeout=60,
-                                  event_hooks={"response": [seen.record]}) as http:
-        async with Client(streamable_http_client(world.mcp_url, http_client=http)) as client:
-            tools = await client.list_tools()
-            listed = await client.call_tool("list_apps", {})
-            ran = await client.call_tool("run_app", {"app": "hello"})
+    http = httpx2.AsyncClient(auth=provider, timeout=60, event_hooks={"response": [seen.record]})
+    async with http, Client(streamable_http_client(world.mcp_url, http_client=http)) as client:
+        tools = await client.list_tools()
+        listed = await client.call_tool("list_apps", {})
+        ran = await client.call_tool("run_app", {"app": "hello"})
     return {"tools": sorted(t.name for t in tools.tools),
             "listed": listed.structured_content, "ran": ran.structured_content,
             "ran_error": ran.is_error}
@@ -303,8 +304,6 @@ def test_mcp_sdk_discovers_registers_signs_in_and_steps_up_once(
 
 def test_run_app_is_refused_before_the_tool_runs(world: McpWorld) -> None:
     """A raw JSON-RPC call without a token never reaches the MCP SDK: the guard answers."""
-    import httpx
-
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "run_app", "arguments": {"app": "hello"}}}
     answer = httpx.post(world.mcp_url, content=json.dumps(call),
