@@ -54,15 +54,16 @@ MAX_BODY_BYTES = 1 << 20
 APPS = {"hello": "Hello world", "report": "Weekly report"}
 
 
-def called_tools(body: bytes) -> list[str]:
+def called_tools(body: bytes) -> list[str] | None:
     """The tool names a JSON-RPC body calls (``tools/call``), one message or a batch.
 
-    A body that is not JSON, or not a call, names no tool: the MCP SDK answers it.
+    None when the body is not JSON: it is refused here, never handed to a parser that
+    might read more into it than this one did.
     """
     try:
         parsed = json.loads(body)
     except ValueError:
-        return []
+        return None
     messages = parsed if isinstance(parsed, list) else [parsed]
     names = []
     for message in messages:
@@ -116,28 +117,31 @@ class ToolScopes:
             await self.app(scope, receive, send)
             return
         messages, whole = await _read_body(receive, MAX_BODY_BYTES)
-        if not whole:
+        tools = called_tools(b"".join(m.get("body", b"") for m in messages)) if whole else None
+        if tools is None:
+            status, code, message = ((413, -32600, f"request body over {MAX_BODY_BYTES} bytes")
+                                     if not whole else (400, -32700, "request body is not JSON"))
             await JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
-                "code": -32600, "message": f"request body over {MAX_BODY_BYTES} bytes"}},
-                status_code=413)(scope, receive, send)
+                "code": code, "message": message}}, status_code=status)(scope, receive, send)
             return
-        refusal = self._refusal(scope, b"".join(m.get("body", b"") for m in messages))
+        refusal = self._refusal(scope, tools)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, _replay(messages, receive), send)
 
-    def _refusal(self, scope: Scope, body: bytes) -> JSONResponse | None:
+    def _refusal(self, scope: Scope, tools: list[str]) -> JSONResponse | None:
         """The 403 for a call to a tool whose scopes the token does not cover, else None."""
         ctx = context_of(scope)
         if ctx is None:  # not behind the guard: refuse rather than run a tool unchecked
             return JSONResponse({"error": "access_denied"}, status_code=403)
         required = frozenset().union(*(
-            self.guard.canonical(self.tools.get(name, ())) for name in called_tools(body)))
+            self.guard.canonical(self.tools.get(name, ())) for name in tools))
         if not self.guard.catalog.missing(ctx.granted, required):
             return None
         error = InsufficientScope(required, realm=self.guard.config.realm)
-        challenge = getattr(self.guard, "challenge", None)  # RFC 9728 resource_metadata
+        # STOPGAP until i11-guard is merged: then call self.guard.challenge(...) directly.
+        challenge = getattr(self.guard, "challenge", None)  # adds RFC 9728 resource_metadata
         if challenge is not None:
             error = challenge(error, self.route)
         return JSONResponse(error.body(), status_code=error.status_code,

@@ -100,6 +100,9 @@ async def test_no_token_or_a_huge_body_never_reaches_a_tool(
     too_big = await post(http, server.mint(scope="apps:read"), huge)
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == -32600
+    garbled = await http.post("/mcp", content=b"{not json", headers={
+        **MCP_HEADERS, "Authorization": f"Bearer {server.mint(scope='apps:read')}"})
+    assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
 
 
 async def test_health_is_public(http: httpx.AsyncClient) -> None:
@@ -112,8 +115,10 @@ async def test_health_is_public(http: httpx.AsyncClient) -> None:
     (b'[{"method":"tools/call","params":{"name":"a"}},{"method":"tools/list"}]', ["a"]),
     (b'{"method":"tools/call","params":"run_app"}', [""]),
     (b'{"method":"tools/list"}', []),
-    (b"not json", []),
-    (b"\xff\xfe", []),
+    (b"not json", None),
+    (b"\xff\xfe", None),
+    # Duplicate keys: the last one counts, as in the MCP SDK's own parsers.
+    (b'{"method":"tools/call","params":{"name":"list_apps","name":"run_app"}}', ["run_app"]),
 ])
-def test_called_tools_reads_what_a_body_calls(body: bytes, names: list[str]) -> None:
+def test_called_tools_reads_what_a_body_calls(body: bytes, names: list[str] | None) -> None:
     assert called_tools(body) == names
