@@ -28,7 +28,6 @@ KNOWN_DEBT: dict[str, str] = {
     "module client/_config.py": "SDK redesign: precedence and file reading apart",
     "module client/_session.py": "SDK redesign: step-up planning beside it",
     "function scopes/_loader.py:catalog_from_mapping": "one reader per catalog table",
-    "function server/oauth2/issuance.py:issue": "claims built apart from signing",
     "module store/repositories/api_keys.py": "scope set type in the store",
     "module store/repositories/users.py": "workspaces apart from users",
 }

@@ -28,12 +28,13 @@ from ...store.models import utcnow
 from ...store.repositories.device_codes import DeviceCodeRecord
 from ..management.openapi import error_responses, form_body, html_responses, json_response
 from ..oauth2.grants.base import GRANT_TYPE_URN_PREFIX
-from ..pages.forms import read_csrf_form
+from ..pages.forms import csrf_checked
 from ..pages.login import LOGIN_PATH
 from ..pages.render import message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pages.throttle import wait_phrase
-from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..shared import Context, action
+from ..shared.client_request import client_request
 from ..shared.responses import JSONResponse
 from ..shared.user_grants import cap_to_role, hash_secret
 from .guesses import confirm_proof, proven, reserve_guess
@@ -87,10 +88,7 @@ async def start(ctx: Context) -> Response | None:
 
 
 device_authorization = action("device_authorization", [
-    no_store,
-    parse_form,
-    reject_duplicates(),
-    client_auth(allow_public=True),
+    *client_request(allow_public=True),
     start,
 ])
 
@@ -158,15 +156,12 @@ async def _find_code(state: ServerState, request: Request, session: BrowserSessi
     return code, *found
 
 
-async def verification_submit(request: Request) -> Response:
+@csrf_checked(require_login=True, expired="Reload the page and sign in again.")
+async def verification_submit(request: Request, session: BrowserSession,
+                              form: dict[str, str]) -> Response:
     """POST ``/device``: look the code up (wrong codes throttled), then confirm or decide."""
     state: ServerState = request.app.state.server
     services = state.user_grants
-    read = await read_csrf_form(request, state, services.sessions, require_login=True,
-                                expired="Reload the page and sign in again.")
-    if isinstance(read, Response):
-        return read
-    session, form = read
     user = session.user
     if user is None:
         return _login_first(request)

@@ -16,14 +16,13 @@ from ...errors import (
     AuthorizationPending,
     ExpiredToken,
     InvalidGrant,
-    InvalidRequest,
     SlowDown,
 )
 from ...store.models import utcnow
 from ..oauth2.grants.authorization_code import refresh_plan_for
 from ..oauth2.grants.base import GRANT_TYPE_URN_PREFIX, Grant
 from ..shared.context import Context
-from ..shared.user_grants import UserGrant, cap_to_role, hash_secret
+from ..shared.user_grants import UserGrant, cap_to_role, presented_secret_hash
 
 __all__ = ["DeviceAccessDenied", "DeviceCodeGrant"]
 
@@ -47,10 +46,7 @@ class DeviceCodeGrant(Grant):
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
         services = ctx.server.user_grants
-        device_code = ctx.params.get("device_code")
-        if not device_code or len(device_code) > MAX_DEVICE_CODE_LENGTH:
-            raise InvalidRequest("device_code is required")
-        device_hash = hash_secret(device_code)
+        device_hash = presented_secret_hash(ctx.params, "device_code", MAX_DEVICE_CODE_LENGTH)
         polled = await run_in_threadpool(services.devices.poll, device_hash)
         if polled is None or polled.record.client_id != client.client_id:
             raise InvalidGrant("unknown device code")

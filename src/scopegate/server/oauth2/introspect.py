@@ -21,7 +21,8 @@ from ...errors import InvalidRequest
 from ...store.repositories import ClientRecord
 from ...tokens import TokenVerificationError
 from ..management.openapi import error_responses, form_body, json_response
-from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..shared import Context, action
+from ..shared.client_request import client_request
 from ..shared.responses import JSONResponse
 from ..state import ServerState
 
@@ -98,10 +99,7 @@ async def introspect_token(ctx: Context) -> Response | None:
 
 
 introspect_endpoint = action("introspect", [
-    no_store,
-    parse_form,
-    reject_duplicates(),
-    client_auth(),
+    *client_request(),
     introspect_token,
 ])
 

@@ -164,25 +164,9 @@ class TokenIssuer:
         :param user_grant: what the response hooks (refresh token, ID token) act on;
             without it no hook runs.
         """
-        if audience is not None:
-            aud = audience
-        elif resources:
-            permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
-            aud = resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
-                                   self.companions)
-        else:
-            found = self._audiences.get(scopes)
-            if found is None:
-                found = resolve_audience(self.catalog, self.issuer, (), scopes,
-                                         companions=self.companions)
-                if len(self._audiences) < _MAX_MEMO:
-                    self._audiences[scopes] = found
-            aud = found
-        scope_text = self._scope_text.get(scopes)
-        if scope_text is None:
-            scope_text = format_scope(scopes)
-            if len(self._scope_text) < _MAX_MEMO:
-                self._scope_text[scopes] = scope_text
+        aud = audience if audience is not None else self._audience_for(
+            client, scopes, resources, permitted_scopes)
+        scope_text = self._scope_text_for(scopes)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
@@ -202,3 +186,28 @@ class TokenIssuer:
         if self._on_issued is not None:
             self._on_issued(grant_type)
         return response
+
+    def _audience_for(self, client: ClientRecord, scopes: frozenset[str],
+                      resources: tuple[str, ...],
+                      permitted_scopes: frozenset[str] | None) -> tuple[str, ...]:
+        """``aud``: the named ``resources`` (checked), or the scopes' default (memoised)."""
+        if resources:
+            permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
+            return resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
+                                    self.companions)
+        found = self._audiences.get(scopes)
+        if found is None:
+            found = resolve_audience(self.catalog, self.issuer, (), scopes,
+                                     companions=self.companions)
+            if len(self._audiences) < _MAX_MEMO:
+                self._audiences[scopes] = found
+        return found
+
+    def _scope_text_for(self, scopes: frozenset[str]) -> str:
+        """The ``scope`` value of ``scopes`` (memoised: the same few sets recur)."""
+        found = self._scope_text.get(scopes)
+        if found is None:
+            found = format_scope(scopes)
+            if len(self._scope_text) < _MAX_MEMO:
+                self._scope_text[scopes] = found
+        return found

@@ -15,7 +15,8 @@ from starlette.routing import BaseRoute, Route
 from ...errors import InvalidRequest, UnauthorizedClient
 from ...tokens import TokenVerificationError
 from ..management.openapi import error_responses, form_body
-from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..shared import Context, action
+from ..shared.client_request import client_request
 
 __all__ = ["PATH", "routes"]
 
@@ -45,10 +46,7 @@ async def revoke_token(ctx: Context) -> Response | None:
 
 
 revoke_endpoint = action("revoke", [
-    no_store,
-    parse_form,
-    reject_duplicates(),
-    client_auth(allow_public=True),
+    *client_request(allow_public=True),
     revoke_token,
 ])
 

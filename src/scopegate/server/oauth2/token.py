@@ -13,11 +13,8 @@ from ..management.openapi import error_responses, form_body, json_response
 from ..shared import (
     Context,
     asgi_action,
-    client_auth,
-    no_store,
-    parse_form,
-    reject_duplicates,
 )
+from ..shared.client_request import client_request
 
 __all__ = ["PATH", "lanes", "routes", "token_endpoint"]
 
@@ -50,10 +47,7 @@ async def run_grant(ctx: Context) -> Response | None:
 
 # Plain ASGI (the hot path): the same named steps, without a Starlette Request per call.
 token_endpoint = asgi_action("token", [
-    no_store,
-    parse_form,
-    reject_duplicates(),
-    client_auth(allow_public=True),
+    *client_request(allow_public=True),
     select_grant,
     run_grant,
 ])

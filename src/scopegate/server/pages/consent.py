@@ -22,8 +22,9 @@ from ..oauth2.authorize import (
     issue_code,
 )
 from ..shared.user_grants import cap_to_role
-from .forms import read_csrf_form
+from .forms import csrf_checked
 from .render import message_page
+from .sessions import BrowserSession
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -33,15 +34,12 @@ __all__ = ["feature", "openapi_paths", "routes"]
 feature = "authorization_code"
 
 
-async def decide(request: Request) -> Response:
+@csrf_checked(require_login=True, expired="Start signing in again from the application.")
+async def decide(request: Request, session: BrowserSession,
+                 form: dict[str, str]) -> Response:
     """POST: approve or deny the signed pending request for the logged-in user."""
     state: ServerState = request.app.state.server
     services = state.user_grants
-    read = await read_csrf_form(request, state, services.sessions, require_login=True,
-                                expired="Start signing in again from the application.")
-    if isinstance(read, Response):
-        return read
-    session, form = read
     payload = services.sessions.unsign(form.get("request", ""), PENDING_SALT,
                                        PENDING_MAX_AGE_S)
     if payload is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -10,12 +12,15 @@ from starlette.responses import Response
 from ...errors import InvalidRequest, OAuthError
 from ..shared import Context, parse_form
 from .render import message_page
-from .sessions import BrowserSession, BrowserSessions
+from .sessions import BrowserSession
 
 if TYPE_CHECKING:
     from ..state import ServerState
 
-__all__ = ["read_csrf_form", "read_form"]
+__all__ = ["FormHandler", "csrf_checked", "read_csrf_form", "read_form"]
+
+#: A page's POST handler once its form passed the checks: (request, session, form).
+FormHandler = Callable[[Request, BrowserSession, dict[str, str]], Awaitable[Response]]
 
 
 async def read_form(request: Request, state: ServerState) -> dict[str, str]:
@@ -33,14 +38,8 @@ async def read_form(request: Request, state: ServerState) -> dict[str, str]:
     return out
 
 
-async def read_csrf_form(
-    request: Request,
-    state: ServerState,
-    sessions: BrowserSessions,
-    *,
-    expired: str,
-    require_login: bool = False,
-) -> tuple[BrowserSession, dict[str, str]] | Response:
+async def read_csrf_form(request: Request, *, expired: str, require_login: bool = False,
+                         ) -> tuple[BrowserSession, dict[str, str]] | Response:
     """Read a page's POST: the session cookie, the form, and its CSRF token.
 
     Returns the session and the form, or the page to answer instead: "Bad request" for
@@ -48,7 +47,8 @@ async def read_csrf_form(
     is missing, the CSRF token does not match, or ``require_login`` and nobody is in
     (the session ended, expired, or its user was disabled).
     """
-    session = await sessions.read(request)
+    state: ServerState = request.app.state.server
+    session = await state.user_grants.sessions.read(request)
     try:
         form = await read_form(request, state)
     except OAuthError as exc:
@@ -58,3 +58,19 @@ async def read_csrf_form(
             or not session.csrf_matches(form.get("csrf"))):
         return message_page("Session expired", expired, status=403, error_code="invalid_csrf")
     return session, form
+
+
+def csrf_checked(*, expired: str, require_login: bool = False,
+                 ) -> Callable[[FormHandler], Callable[[Request], Awaitable[Response]]]:
+    """Make a page's POST endpoint that runs ``handler`` only after :func:`read_csrf_form`."""
+
+    def wrap(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            read = await read_csrf_form(request, expired=expired, require_login=require_login)
+            if isinstance(read, Response):
+                return read
+            return await handler(request, *read)
+        return endpoint
+
+    return wrap

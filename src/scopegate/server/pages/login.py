@@ -23,8 +23,9 @@ from ...store.repositories.users import UserRecord
 from ..crypto.passwords import hash_password, needs_rehash, verify_password_or_dummy
 from ..management.openapi import form_body, html_responses
 from ..shared.user_grants import UserGrantServices
-from .forms import read_csrf_form
+from .forms import csrf_checked
 from .render import page, safe_next
+from .sessions import BrowserSession
 from .throttle import client_address, wait_phrase
 
 __all__ = ["LOGIN_PATH", "LOGOUT_PATH", "openapi_paths", "routes"]
@@ -73,15 +74,12 @@ def _too_many(again: Callable[[str, int], Response], wait_s: int) -> Response:
     return response
 
 
-async def login_submit(request: Request) -> Response:
+@csrf_checked(expired="Your sign-in form expired. Go back and reload the page.")
+async def login_submit(request: Request, session: BrowserSession,
+                       form: dict[str, str]) -> Response:
     """POST: check CSRF, the throttle, then the password; log in and go ``next``."""
     state = request.app.state.server
     services = state.user_grants
-    read = await read_csrf_form(request, state, services.sessions,
-                                expired="Your sign-in form expired. Go back and reload the page.")
-    if isinstance(read, Response):
-        return read
-    session, form = read
     email, password = form.get("email", ""), form.get("password", "")
     target = safe_next(form.get("next"))
 
@@ -106,16 +104,12 @@ async def login_submit(request: Request) -> Response:
     return response
 
 
-async def logout(request: Request) -> Response:
+@csrf_checked(expired="Reload the page and try again.")
+async def logout(request: Request, session: BrowserSession,
+                 form: dict[str, str]) -> Response:
     """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
-    state = request.app.state.server
-    sessions = state.user_grants.sessions
-    read = await read_csrf_form(request, state, sessions,
-                                expired="Reload the page and try again.")
-    if isinstance(read, Response):
-        return read
     response = RedirectResponse(LOGIN_PATH, status_code=303)
-    await sessions.log_out(request, response)
+    await request.app.state.server.user_grants.sessions.log_out(request, response)
     return response
 
 

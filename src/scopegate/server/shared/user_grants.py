@@ -6,10 +6,10 @@ state loads), the role cap, and the values grants hand to response hooks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ...errors import InvalidScope
+from ...errors import InvalidRequest, InvalidScope
 from ...scopes import Catalog, ScopeError
 from ...store import Database
 from ...store.repositories.authorization_codes import AuthorizationCodeRepository
@@ -35,11 +35,23 @@ __all__ = [
     "build_user_grant_services",
     "cap_to_role",
     "hash_secret",
+    "presented_secret_hash",
 ]
 
 def hash_secret(value: str) -> str:
     """The stored form of a high-entropy secret (code, token): its SHA-256 hex digest."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def presented_secret_hash(params: Mapping[str, str], name: str, max_length: int = 128) -> str:
+    """The stored form of a one-time secret a grant presents (``code``, ``device_code``).
+
+    :raises InvalidRequest: the parameter is missing or longer than any we issue.
+    """
+    value = params.get(name)
+    if not value or len(value) > max_length:
+        raise InvalidRequest(f"{name} is required")
+    return hash_secret(value)
 
 
 @dataclass(slots=True)

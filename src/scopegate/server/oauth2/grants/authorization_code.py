@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from ....errors import InvalidGrant, InvalidRequest
+from ....errors import InvalidGrant
 from ....store.models import utcnow
 from ....store.repositories.authorization_codes import AuthorizationCodeRecord
 from ....store.repositories.users import new_id
@@ -36,7 +36,7 @@ from ...shared.context import Context
 from ...shared.user_grants import (
     RefreshPlan,
     UserGrant,
-    hash_secret,
+    presented_secret_hash,
 )
 from .base import Grant
 
@@ -72,10 +72,7 @@ class AuthorizationCodeGrant(Grant):
     async def handle(self, ctx: Context) -> dict[str, Any]:
         client = ctx.require_client()
         services = ctx.server.user_grants
-        code = ctx.params.get("code")
-        if not code or len(code) > MAX_CODE_LENGTH:
-            raise InvalidRequest("code is required")
-        code_hash = hash_secret(code)
+        code_hash = presented_secret_hash(ctx.params, "code", MAX_CODE_LENGTH)
         consumed = await run_in_threadpool(services.codes.consume, code_hash)
         if consumed is None:
             raise InvalidGrant("unknown authorization code")
