@@ -302,12 +302,16 @@ def test_mcp_sdk_discovers_registers_signs_in_and_steps_up_once(
     assert {"apps:read", "apps:run"} <= set(claims["scope"].split())
 
 
-def test_run_app_is_refused_before_the_tool_runs(world: McpWorld) -> None:
-    """A raw JSON-RPC call without a token never reaches the MCP SDK: the guard answers."""
-    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "run_app", "arguments": {"app": "hello"}}}
+def test_the_mcp_url_alone_leads_to_the_authorization_server(world: McpWorld) -> None:
+    """What a client learns before any token: the challenge, then the RFC 9728 document."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     answer = httpx.post(world.mcp_url, content=json.dumps(call),
                         headers={"Content-Type": "application/json",
                                  "Accept": "application/json, text/event-stream"})
     assert answer.status_code == 401
-    assert answer.headers["www-authenticate"].startswith("Bearer")
+    challenge = answer.headers["www-authenticate"]
+    where = challenge.split('resource_metadata="')[1].split('"')[0]
+    document = httpx.get(where).json()
+    assert document["resource"] == world.mcp_url
+    assert document["authorization_servers"] == [world.issuer]
+    assert "apps:read" in document["scopes_supported"]
