@@ -27,8 +27,6 @@ KNOWN_DEBT: dict[str, str] = {
     "module client/_session.py": "SDK redesign: step-up planning beside it",
     "module server/endpoints/api_keys.py": "OpenAPI text apart from the handlers",
     "function server/issuance.py:issue": "claims built apart from signing",
-    "module store/repositories/api_keys.py": "scope set type in the store",
-    "module store/repositories/users.py": "workspaces apart from users",
 }
 
 

@@ -19,12 +19,8 @@ from scopegate.store.repositories.authorization_codes import AuthorizationCodeRe
 from scopegate.store.repositories.clients import ClientRepository
 from scopegate.store.repositories.device_codes import DeviceCodeRepository
 from scopegate.store.repositories.refresh_tokens import NewRefreshToken, RefreshTokenRepository
-from scopegate.store.repositories.users import (
-    AlreadyExists,
-    ConsentRepository,
-    UserRepository,
-    WorkspaceRepository,
-)
+from scopegate.store.repositories.users import AlreadyExists, ConsentRepository, UserRepository
+from scopegate.store.repositories.workspaces import WorkspaceRepository
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
