@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from ._cache import TokenCache
-from ._config import (
-    CREDENTIALS_FILE,
-    ENVIRONMENTS_FILE,
-    Environment,
-    ScopeChoice,
-    config_dir,
-    load_credentials,
-    load_environment,
-    resolve_scopes,
-)
+from ._config import ENVIRONMENTS_FILE, Environment, ScopeChoice, load_environment, resolve_scopes
+from ._config_files import CREDENTIALS_FILE, config_dir, load_credentials
 from ._device import DeviceCodeProvider
 from ._exceptions import ConfigError
 from ._https import env_flag
