@@ -17,8 +17,6 @@ from ..server.admin.signing_keys import (
 from ..store.repositories import KeyRecord
 from ._common import (
     STORE_FAILURES,
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
     connect_database,
     fail,
@@ -27,11 +25,11 @@ from ._common import (
     open_catalog,
     open_sealed_store,
     open_store,
-    print_json,
-    print_table,
     refusals,
     shown,
 )
+from ._options import DatabaseUrlOption, JsonOption
+from ._output import print_json, print_table
 from ._settings_flags import setting_parameters
 
 __all__ = ["register"]
