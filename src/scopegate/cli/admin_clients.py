@@ -17,18 +17,15 @@ from ..server.admin.clients import (
 )
 from ..store.repositories import ClientRecord
 from ._common import (
-    CatalogOption,
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
     load_settings,
     open_catalog,
     open_sealed_store,
-    open_store,
-    print_json,
-    print_table,
     refusals,
+    store_at,
 )
+from ._options import CatalogOption, DatabaseUrlOption, JsonOption
+from ._output import print_json, print_listing
 
 __all__ = ["register"]
 
@@ -94,15 +91,14 @@ def clients_create(
 @admin_command(clients_app, "list")
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
-    with open_store(load_settings(database_url=database_url)) as db:
+    with store_at(database_url) as db:
         clients = list_clients(db)
-    if as_json:
-        print_json([_as_dict(c) for c in clients])
-        return
-    print_table(("client_id", "name", "type", "grants", "scopes"), (
-        (c.client_id, c.name, "public" if c.is_public else "confidential",
-         " ".join(sorted(c.grant_types)), str(ScopeSet(c.allowed_scopes)))
-        for c in clients))
+    print_listing(as_json, clients, view=_as_dict,
+                  columns=("client_id", "name", "type", "grants", "scopes"),
+                  row=lambda c: (c.client_id, c.name,
+                                 "public" if c.is_public else "confidential",
+                                 " ".join(sorted(c.grant_types)),
+                                 str(ScopeSet(c.allowed_scopes))))
 
 
 @admin_command(clients_app, "delete")
@@ -111,7 +107,7 @@ def clients_delete(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Delete a client; running servers stop accepting it within seconds."""
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         delete_client(db, client_id)
     typer.echo(f"deleted {client_id}")
 

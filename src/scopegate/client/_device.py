@@ -21,7 +21,7 @@ from scopegate.scopes import format_scope
 from ._discovery import json_body, raise_for_error
 from ._exceptions import DeviceFlowError, TokenEndpointError
 from ._flow import Flow, Sleep
-from ._providers import INTERACTIVE_DEFAULT_SCOPES, TokenProvider
+from ._providers import TokenProvider
 from ._terminal import terminal_text
 from ._tokens import Token
 
@@ -170,8 +170,6 @@ class DeviceCodeProvider(TokenProvider):
     :param max_slow_downs: consecutive ``slow_down`` answers tolerated before giving up.
     :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
-
-    default_scopes = INTERACTIVE_DEFAULT_SCOPES
 
     def __init__(
         self,

@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from ._cache import TokenCache
-from ._config import (
-    CREDENTIALS_FILE,
-    ENVIRONMENTS_FILE,
-    Environment,
-    ScopeChoice,
-    config_dir,
-    load_credentials,
-    load_environment,
-    resolve_scopes,
-)
+from ._config import ENVIRONMENTS_FILE, Environment, ScopeChoice, load_environment, resolve_scopes
+from ._config_files import CREDENTIALS_FILE, config_dir, load_credentials
 from ._device import DeviceCodeProvider
 from ._exceptions import ConfigError
 from ._https import env_flag
@@ -115,20 +107,11 @@ def session_from_env(
                               "allow_insecure_http": allow_insecure_http}
     reference = _credentials_reference(environment, directory, credentials)
     if reference is not None:
-        creds = load_credentials(reference, base_dir=directory)
-        choice = resolve_scopes(scopes, environment, creds, CLIENT_CREDENTIALS_DEFAULT_SCOPES)
-        provider: TokenProvider = ClientCredentialsProvider(
-            environment.issuer, creds.client_id, creds.client_secret,
-            scopes=choice.scopes, **common,
-        )
+        provider, choice = _client_credentials(environment, directory, reference, scopes,
+                                               common)
     else:
-        assert environment.client_id is not None
-        choice = resolve_scopes(scopes, environment, None, INTERACTIVE_DEFAULT_SCOPES)
-        if not device:
-            common["open_browser"] = open_browser
-        login = DeviceCodeProvider if device else AuthorizationCodePkceProvider
-        provider = login(environment.issuer, environment.client_id, scopes=choice.scopes,
-                         **common)
+        provider, choice = _interactive_login(environment, scopes, device, open_browser,
+                                              common)
     return EnvSession(
         provider,
         environment=environment,
@@ -138,6 +121,32 @@ def session_from_env(
         interactive=interactive,
         locks=LockRegistry(directory / "locks"),
     )
+
+
+def _client_credentials(
+    environment: Environment, directory: Path, reference: str,
+    scopes: Iterable[str] | None, common: dict[str, Any],
+) -> tuple[TokenProvider, ScopeChoice]:
+    """The machine provider: the client's own credentials, no person involved."""
+    creds = load_credentials(reference, base_dir=directory)
+    choice = resolve_scopes(scopes, environment, creds, CLIENT_CREDENTIALS_DEFAULT_SCOPES)
+    provider = ClientCredentialsProvider(environment.issuer, creds.client_id,
+                                         creds.client_secret, scopes=choice.scopes, **common)
+    return provider, choice
+
+
+def _interactive_login(
+    environment: Environment, scopes: Iterable[str] | None, device: bool,
+    open_browser: bool, common: dict[str, Any],
+) -> tuple[TokenProvider, ScopeChoice]:
+    """A person signs in: PKCE in a browser, or the device flow with ``device=True``."""
+    assert environment.client_id is not None  # _credentials_reference refused it otherwise
+    choice = resolve_scopes(scopes, environment, None, INTERACTIVE_DEFAULT_SCOPES)
+    options = common if device else {**common, "open_browser": open_browser}
+    login = DeviceCodeProvider if device else AuthorizationCodePkceProvider
+    provider = login(environment.issuer, environment.client_id, scopes=choice.scopes,
+                     **options)
+    return provider, choice
 
 
 def _credentials_reference(

@@ -82,7 +82,8 @@ class TokenProvider(Discovery):
 
     #: Whether a token can be obtained without a person (then step-up needs no login).
     silent: ClassVar[bool] = False
-    default_scopes: ClassVar[tuple[str, ...]] = ()
+    #: What a login asks for when no scopes are configured (a person signs in, by default).
+    default_scopes: ClassVar[tuple[str, ...]] = INTERACTIVE_DEFAULT_SCOPES
 
     def __init__(
         self,
@@ -186,8 +187,6 @@ class AuthorizationCodePkceProvider(TokenProvider):
     :param timeout: seconds to wait for the redirect.
     :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
-
-    default_scopes = INTERACTIVE_DEFAULT_SCOPES
 
     def __init__(
         self,

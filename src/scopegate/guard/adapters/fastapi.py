@@ -26,6 +26,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._extras import require_extra
+
+# Before the framework's own import: a missing FastAPI says which extra to install.
+require_extra("scopegate.guard.adapters.fastapi", "fastapi", "fastapi", "starlette")
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException

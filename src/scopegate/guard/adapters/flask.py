@@ -22,6 +22,11 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ..._extras import require_extra
+
+# Before the framework's own import: a missing Flask says which extra to install.
+require_extra("scopegate.guard.adapters.flask", "flask", "flask")
+
 from flask import Flask, Response, current_app, g, request
 
 from scopegate.errors import AccessDenied, OAuthError

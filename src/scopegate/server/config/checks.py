@@ -17,8 +17,8 @@ from ...config_checks import (
     http_url,
     number_in,
     one_of,
+    redis_url,
     text,
-    url_with_scheme,
     whole_number_in,
 )
 from ...tokens.api_keys import validate_prefix
@@ -34,19 +34,18 @@ MAX_LOGIN_WAIT = 86_400.0
 def setting_name(field_name: str) -> str:
     """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
     variable = "SCOPEGATE_" + field_name.upper()
-    flag = _SERVE_FLAGS.get(field_name)
+    flag = None if field_name in FLAGLESS else flag_name(field_name)
     return f"{variable} ({flag})" if flag else variable
 
 
-_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
-                "database_url": "--database-url", "catalog_path": "--catalog",
-                "workers": "--workers", "kek_file": "--kek-file",
-                "forwarded_allow_ips": "--forwarded-allow-ips",
-                "session_idle_ttl": "--session-idle-ttl",
-                "session_absolute_ttl": "--session-absolute-ttl",
-                **{name: "--" + name.replace("_", "-") for name in (
-                    "login_failures_per_account_address", "login_failures_per_address",
-                    "login_first_wait", "login_max_wait", "login_failure_reset")}}
+#: Settings ``scopegate serve`` has no flag for: secrets (a command line is visible to
+#: every user in the process list) and the feature switches (``SCOPEGATE_FEATURE_*``).
+FLAGLESS = frozenset({"session_secret", "kek", "features"})
+
+
+def flag_name(field_name: str) -> str:
+    """How ``scopegate serve`` spells a setting's flag: ``--`` and its name with dashes."""
+    return "--catalog" if field_name == "catalog_path" else "--" + field_name.replace("_", "-")
 
 
 def _database_url(value: str) -> str | None:
@@ -96,7 +95,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "issuer": http_url,
     "database_url": _database_url,
     "catalog_path": existing_file,
-    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "redis_url": redis_url,
     "access_token_ttl": _LIFETIME,
     "refresh_token_ttl": _LIFETIME,
     "code_ttl": _LIFETIME,
