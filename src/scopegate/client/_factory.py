@@ -11,23 +11,33 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
+
+import httpx
+
+from scopegate.scopes import SIGN_IN_SCOPES
 
 from ._cache import TokenCache
 from ._config import (
     CREDENTIALS_FILE,
+    ENV_SELECT_ENV,
     ENVIRONMENTS_FILE,
+    Credentials,
     Environment,
     ScopeChoice,
+    ScopeSource,
     config_dir,
     load_credentials,
     load_environment,
     resolve_scopes,
 )
 from ._device import DeviceCodeProvider
-from ._exceptions import ConfigError
-from ._https import env_flag
+from ._exceptions import AuthenticationError, ConfigError
+from ._flow import drive_sync
+from ._http import http_timeout as http_timeout_seconds
+from ._https import env_flag, secure_url
 from ._locks import LockRegistry
 from ._providers import (
     CLIENT_CREDENTIALS_DEFAULT_SCOPES,
@@ -36,10 +46,12 @@ from ._providers import (
     ClientCredentialsProvider,
     TokenProvider,
 )
+from ._resource import ProtectedResource, discover_resource_flow
 from ._session import TokenSession
 from ._stores import PersistentTokenStore
 
 __all__ = [
+    "API_URL_ENV",
     "NO_KEYRING_ENV",
     "TOKENS_FILE",
     "EnvSession",
@@ -50,6 +62,8 @@ __all__ = [
 
 TOKENS_FILE = "tokens.json"
 NO_KEYRING_ENV = "SCOPEGATE_NO_KEYRING"
+#: An API's URL alone, when no environment is chosen (see :func:`session_from_env`).
+API_URL_ENV = "SCOPEGATE_API_URL"
 
 _caches: dict[Path, TokenCache] = {}
 _caches_guard = threading.Lock()
@@ -89,6 +103,8 @@ class EnvSession(TokenSession):
 def session_from_env(
     env: str | None = None,
     *,
+    api_url: str | None = None,
+    client_id: str | None = None,
     scopes: Iterable[str] | None = None,
     required_scopes: Iterable[str] = (),
     config: str | os.PathLike[str] | None = None,
@@ -101,34 +117,47 @@ def session_from_env(
     http_timeout: float | None = None,
     allow_insecure_http: bool | None = None,
 ) -> EnvSession:
-    """Build the session for an environment of ``environments.json``.
+    """Build the session for an environment of ``environments.json``, or for an API's URL.
 
     The provider is client credentials when the environment (or ``credentials=``) names
     credentials, else interactive (PKCE, or the device flow with ``device=True``).
-    Scopes follow the precedence: ``scopes=`` > environment > credentials file > defaults.
-    Every setting is checked here (see :func:`load_environments`), before any request.
+    Scopes follow the precedence: ``scopes=`` > environment > credentials file > what
+    the API names > defaults. Every setting is checked here, before any request to the
+    issuer.
+
+    :param api_url: with no environment chosen (``env``, ``SCOPEGATE_ENV``), the API
+        alone: ``SCOPEGATE_API_URL`` when not given. An environment without an issuer, or
+        such an API, is asked (one request, no token) for its RFC 9728 metadata, which
+        names the issuer and the scopes; tokens are then requested for that resource
+        (RFC 8707). With ``env``, it replaces the environment's ``api_base_url``.
+    :param client_id: the client for an interactive login (replaces the environment's).
     """
     directory = config_dir(config)
-    file = environments_file or directory / ENVIRONMENTS_FILE
-    environment = load_environment(env, file, allow_insecure_http=allow_insecure_http)
+    environment = _environment(env, api_url, client_id,
+                               environments_file or directory / ENVIRONMENTS_FILE,
+                               allow_insecure_http)
+    found = None
+    if environment.issuer is None:
+        found = _discover(environment, directory, http_timeout, allow_insecure_http)
+        environment = replace(environment, issuer=found.issuer)
+    issuer = environment.issuer
+    assert issuer is not None
     common: dict[str, Any] = {"http_timeout": http_timeout,
-                              "allow_insecure_http": allow_insecure_http}
+                              "allow_insecure_http": allow_insecure_http,
+                              "resource": found.resource if found else None}
     reference = _credentials_reference(environment, directory, credentials)
     if reference is not None:
         creds = load_credentials(reference, base_dir=directory)
-        choice = resolve_scopes(scopes, environment, creds, CLIENT_CREDENTIALS_DEFAULT_SCOPES)
+        choice = _choose_scopes(scopes, environment, creds, found, interactive=False)
         provider: TokenProvider = ClientCredentialsProvider(
-            environment.issuer, creds.client_id, creds.client_secret,
-            scopes=choice.scopes, **common,
-        )
+            issuer, creds.client_id, creds.client_secret, scopes=choice.scopes, **common)
     else:
         assert environment.client_id is not None
-        choice = resolve_scopes(scopes, environment, None, INTERACTIVE_DEFAULT_SCOPES)
+        choice = _choose_scopes(scopes, environment, None, found, interactive=True)
         if not device:
             common["open_browser"] = open_browser
         login = DeviceCodeProvider if device else AuthorizationCodePkceProvider
-        provider = login(environment.issuer, environment.client_id, scopes=choice.scopes,
-                         **common)
+        provider = login(issuer, environment.client_id, scopes=choice.scopes, **common)
     return EnvSession(
         provider,
         environment=environment,
@@ -138,6 +167,51 @@ def session_from_env(
         interactive=interactive,
         locks=LockRegistry(directory / "locks"),
     )
+
+
+def _environment(env: str | None, api_url: str | None, client_id: str | None,
+                 file: str | os.PathLike[str], allow_insecure_http: bool | None) -> Environment:
+    """The chosen environment, or one made of the API's URL when none is chosen."""
+    alone = api_url or os.environ.get(API_URL_ENV)
+    if alone and env is None and not os.environ.get(ENV_SELECT_ENV):
+        url = secure_url(alone, "api_url", allow_insecure_http=allow_insecure_http)
+        source = "api_url" if api_url else API_URL_ENV
+        return Environment(name=url, issuer=None, api_base_url=url, client_id=client_id,
+                           source=source)
+    environment = load_environment(env, file, allow_insecure_http=allow_insecure_http)
+    if api_url is not None:
+        api_url = secure_url(api_url, "api_url", allow_insecure_http=allow_insecure_http)
+        environment = replace(environment, api_base_url=api_url)
+    return environment if client_id is None else replace(environment, client_id=client_id)
+
+
+def _discover(environment: Environment, directory: Path, http_timeout: float | None,
+              allow_insecure_http: bool | None) -> ProtectedResource:
+    """Ask the environment's API for its RFC 9728 metadata (see ``_resource.py``)."""
+    api = environment.api_base_url
+    assert api is not None  # an environment names an issuer, an API, or both
+    flow = discover_resource_flow(api, http_timeout=http_timeout_seconds(http_timeout),
+                                  allow_insecure_http=allow_insecure_http)
+    try:
+        with httpx.Client() as http:
+            return drive_sync(flow, http.send, LockRegistry(directory / "locks"))
+    except httpx.TransportError as exc:
+        raise AuthenticationError(f"{api}: cannot reach the API to find its issuer: "
+                                  f"{exc}") from None
+
+
+def _choose_scopes(explicit: Iterable[str] | None, environment: Environment,
+                   credentials: Credentials | None, found: ProtectedResource | None, *,
+                   interactive: bool) -> ScopeChoice:
+    """The precedence of ``resolve_scopes``, with what the API names before the defaults."""
+    defaults = INTERACTIVE_DEFAULT_SCOPES if interactive else CLIENT_CREDENTIALS_DEFAULT_SCOPES
+    if found is None or not found.scopes:
+        return resolve_scopes(explicit, environment, credentials, defaults)
+    named = (*SIGN_IN_SCOPES, *found.scopes) if interactive else found.scopes
+    choice = resolve_scopes(explicit, environment, credentials, named)
+    if choice.source is ScopeSource.DEFAULT:
+        return ScopeChoice(choice.scopes, ScopeSource.RESOURCE)
+    return choice
 
 
 def _credentials_reference(
@@ -172,13 +246,17 @@ class FromEnv:
         required_scopes: Iterable[str] = (),
         config: str | os.PathLike[str] | None = None,
         interactive: bool | None = None,
+        api_url: str | None = None,
         **kwargs: Any,
     ) -> Self:
-        """Build from an environment of ``environments.json`` (``SCOPEGATE_ENV`` picks one).
+        """Build from an environment of ``environments.json`` (``SCOPEGATE_ENV`` picks one),
+        or from an API's URL alone (``api_url=`` or ``SCOPEGATE_API_URL``; see
+        :func:`session_from_env`).
 
         :param kwargs: passed on to the constructor (e.g. ``timeout=`` for a client).
         """
-        session = session_from_env(env, scopes=scopes, config=config, interactive=interactive)
+        session = session_from_env(env, api_url=api_url, scopes=scopes, config=config,
+                                   interactive=interactive)
         build: Callable[..., Self] = cls
         options = {**cls._from_env_options(session), **kwargs}
         return build(session, required_scopes=required_scopes, **options)
