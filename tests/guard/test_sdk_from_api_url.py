@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from typer.testing import CliRunner
 
-from scopegate.client import ApiClient, session_from_env
+from scopegate.cli import user
+from scopegate.client import ApiClient, ConfigError, session_from_env
 from scopegate.client._config import ScopeSource
 from scopegate.guard import Guard, GuardConfig, requires
 from scopegate.guard.adapters.starlette import GuardMiddleware, caller_of
@@ -106,3 +109,29 @@ def test_explicit_configuration_still_wins(api: str, config: Path, server: AuthS
     assert session.scope_choice.source is ScopeSource.ENVIRONMENT
     assert session.provider.resource is None  # no discovery: the issuer was configured
     assert session.env.api_base_url == api
+
+
+def test_scopegate_login_and_token_with_only_the_api_url(
+        api: str, config: Path, server: AuthServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCOPEGATE_CONFIG_DIR", str(config))
+    app = typer.Typer()
+    user.register(app)
+    login = CliRunner().invoke(app, ["login", "--api", api])
+    printed = CliRunner().invoke(app, ["token", "--api", api, "--decode"])
+    assert login.exit_code == 0, login.output
+    assert "with scopes: apps:read" in login.stderr
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["aud"] == api
+    assert len(server.token_forms) == 1  # the token from the login was reused
+
+
+def test_an_environment_may_name_only_its_api(api: str, config: Path,
+                                              server: AuthServer) -> None:
+    envs = config / "environments.json"
+    envs.write_text(json.dumps({"environments": {"mcp": {"api_base_url": api}}}))
+    session = session_from_env("mcp", config=config)
+    assert session.provider.issuer == server.issuer
+    assert session.provider.resource == api
+    envs.write_text(json.dumps({"environments": {"mcp": {"client_id": "x"}}}))
+    with pytest.raises(ConfigError, match="'issuer' must be"):  # one or the other
+        session_from_env("mcp", config=config)

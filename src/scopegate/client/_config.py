@@ -217,9 +217,10 @@ def _environment(name: str, entry: Any, where: str, source: str, insecure: bool)
     if unknown:  # a typo ("scope") would otherwise fall back to broader defaults
         known = ", ".join(sorted(_ENVIRONMENT_KEYS))
         raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {known})")
-    api = _url_field(entry, "api_base_url", where, required=False, insecure=insecure)
     # Without an issuer, the API's RFC 9728 metadata names it (``_resource.py``).
-    issuer = _url_field(entry, "issuer", where, required=api is None, insecure=insecure)
+    issuer = _url_field(entry, "issuer", where, required=entry.get("api_base_url") is None,
+                        insecure=insecure)
+    api = _url_field(entry, "api_base_url", where, required=False, insecure=insecure)
     return Environment(
         name=name,
         issuer=issuer.rstrip("/") if issuer else None,
