@@ -172,6 +172,8 @@ def session_from_env(
 def _environment(env: str | None, api_url: str | None, client_id: str | None,
                  file: str | os.PathLike[str], allow_insecure_http: bool | None) -> Environment:
     """The chosen environment, or one made of the API's URL when none is chosen."""
+    if client_id is not None and (not client_id.strip() or not client_id.isprintable()):
+        raise ConfigError(f"client_id {client_id!r}: must be printable text, not empty")
     alone = api_url or os.environ.get(API_URL_ENV)
     if alone and env is None and not os.environ.get(ENV_SELECT_ENV):
         url = secure_url(alone, "api_url", allow_insecure_http=allow_insecure_http)
