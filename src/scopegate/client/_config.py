@@ -8,7 +8,8 @@ or an explicit path says otherwise (reading them: :mod:`._config_files`)::
     credentials.json   {"clientId": ..., "clientSecret": ..., "scopes": [...]}
 
 Scope precedence (a bug here hands a read-only environment a write token):
-explicit argument / ``--scope`` > environment entry > credentials file > provider defaults.
+explicit argument / ``--scope`` > environment entry > credentials file > what the API
+names (RFC 9728, when the issuer is discovered) > provider defaults.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ScopeSource(StrEnum):
     EXPLICIT = "explicit"
     ENVIRONMENT = "environment"
     CREDENTIALS = "credentials"
+    RESOURCE = "resource"  # what the API's RFC 9728 challenge or metadata names
     DEFAULT = "default"
 
 
@@ -67,10 +69,10 @@ class ScopeChoice:
 
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """One named entry of ``environments.json``."""
+    """One named entry of ``environments.json`` (no ``issuer``: the API's metadata names it)."""
 
     name: str
-    issuer: str
+    issuer: str | None
     api_base_url: str | None = None
     client_id: str | None = None
     credentials: str | None = None
@@ -95,12 +97,14 @@ def _environment(name: str, entry: Any, where: str, source: str, insecure: bool)
     if unknown:  # a typo ("scope") would otherwise fall back to broader defaults
         known = ", ".join(sorted(_ENVIRONMENT_KEYS))
         raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {known})")
-    issuer = _url_field(entry, "issuer", where, required=True, insecure=insecure)
-    assert issuer is not None
+    # Without an issuer, the API's RFC 9728 metadata names it (``_resource.py``).
+    issuer = _url_field(entry, "issuer", where, required=entry.get("api_base_url") is None,
+                        insecure=insecure)
+    api = _url_field(entry, "api_base_url", where, required=False, insecure=insecure)
     return Environment(
         name=name,
-        issuer=issuer.rstrip("/"),
-        api_base_url=_url_field(entry, "api_base_url", where, required=False, insecure=insecure),
+        issuer=issuer.rstrip("/") if issuer else None,
+        api_base_url=api,
         client_id=str_field(entry, "client_id", where, required=False),
         credentials=str_field(entry, "credentials", where, required=False),
         scopes=scopes_field(entry.get("scopes"), where),

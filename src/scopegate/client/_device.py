@@ -190,6 +190,8 @@ class DeviceCodeProvider(TokenProvider):
         """Ask for a device code (RFC 8628 §3.1); return it with what to show the user."""
         endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
         form = {"client_id": self.client_id, "scope": format_scope(scopes)}
+        if self.resource is not None:
+            form["resource"] = self.resource
         response = yield from self._exchange(self._request("POST", endpoint, form))
         body = json_body(response)
         raise_for_error(response, body)
