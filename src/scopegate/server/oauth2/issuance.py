@@ -13,14 +13,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from ...errors import InvalidTarget
-from ...scopes import Catalog, format_scope
+from ...errors import InvalidScope, InvalidTarget
+from ...scopes import Catalog, format_scope, resource_scopes
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
+from .resources import Resource, ResourceDirectory
 
-__all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
+__all__ = ["Issued", "ResponseHook", "Target", "TokenIssuer", "resolve_audience"]
 
 _MAX_MEMO = 4096
 
@@ -44,6 +45,13 @@ class Issued(NamedTuple):
 
 
 ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
+
+
+class Target(NamedTuple):
+    """A token's ``aud`` and the scopes it carries for that audience."""
+
+    audience: tuple[str, ...]
+    scopes: frozenset[str]
 
 
 def _valid_resource(value: str) -> bool:
@@ -86,6 +94,8 @@ def resolve_audience(
         resource = wanted[0]
         if not _valid_resource(resource):
             raise InvalidTarget("resource must be an absolute URI without a fragment")
+        if resource not in catalog.all_audiences():
+            raise InvalidTarget(f"no resource server {resource[:200]!r} is registered here")
         if resource not in catalog.audiences(catalog.expand(allowed_scopes)):
             raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
         return (resource, *(a for a in riders if a != resource))
@@ -105,6 +115,28 @@ def _ambiguous(catalog: Catalog, scopes: frozenset[str], resources: list[str]) -
             f"a refresh token can then get a token for each ({which})")
 
 
+def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[str],
+                      scopes: Iterable[str], companions: Iterable[str] = ()) -> Target:
+    """The token for a registered resource: ``aud`` is its identifier (plus the companion
+    audiences its scopes target), its scopes those of ``scopes`` that it offers.
+
+    :raises InvalidTarget: the client may use none of the scopes the resource offers.
+    :raises InvalidScope: none of the requested scopes is offered by the resource.
+    """
+    name = resource.identifier[:200]
+    if not resource_scopes(catalog, permitted, resource.scopes):
+        raise InvalidTarget(f"this client may not request tokens for {name!r}: it may use "
+                            "none of the scopes that resource offers")
+    riders = tuple(companions)
+    granted = resource_scopes(catalog, scopes, resource.scopes, riders)
+    if not resource_scopes(catalog, granted, resource.scopes):
+        offered = " ".join(sorted(resource.scopes))
+        raise InvalidScope(f"none of the requested scopes is offered by {name!r}; "
+                           f"it offers: {offered}")
+    along = tuple(a for a in catalog.audiences(granted) if a in riders)
+    return Target((resource.identifier, *along), granted)
+
+
 class TokenIssuer:
     """Builds and signs access tokens and assembles the token response.
 
@@ -114,12 +146,15 @@ class TokenIssuer:
     :param access_token_ttl: lifetime in seconds.
     :param on_issued: called with the grant type after each issue (metrics).
     :param companions: audiences that ride along with any resource (the issuer's UserInfo).
+    :param directory: the registered resources (None: only the catalog's audiences).
     """
 
     def __init__(self, *, catalog: Catalog, signing_keys: SigningKeys, issuer: str,
                  access_token_ttl: int, on_issued: Callable[[str], None] | None = None,
-                 companions: tuple[str, ...] = ()) -> None:
+                 companions: tuple[str, ...] = (),
+                 directory: ResourceDirectory | None = None) -> None:
         self.catalog = catalog
+        self.directory = directory
         self.companions = companions
         self.signing_keys = signing_keys
         self.issuer = issuer
@@ -139,6 +174,28 @@ class TokenIssuer:
         return resolve_audience(self.catalog, self.issuer, permitted_scopes, scopes,
                                 resources, self.companions)
 
+    async def target(self, permitted_scopes: Iterable[str], scopes: frozenset[str],
+                     resources: Iterable[str] = (), *, defaulted: bool = False) -> Target:
+        """The ``aud`` and scopes of a token for ``scopes`` and the ``resource`` values.
+
+        A registered resource narrows the scopes to what it offers (see
+        :func:`registered_target`); anything else goes through :func:`resolve_audience`.
+
+        :param defaulted: the request had no ``scope``: for a registered resource, take
+            everything of its offer that ``permitted_scopes`` allows.
+        :raises InvalidTarget: an unknown, malformed or not permitted resource.
+        :raises InvalidScope: the resource offers none of the scopes.
+        """
+        wanted = tuple(dict.fromkeys(resources))
+        if len(wanted) == 1 and self.directory is not None \
+                and wanted[0] not in self.directory.static:
+            registered = (await self.directory.registered()).get(wanted[0])
+            if registered is not None:
+                asked = frozenset(permitted_scopes) if defaulted else scopes
+                return registered_target(self.catalog, registered, permitted_scopes, asked,
+                                         self.companions)
+        return Target(self.audience(permitted_scopes, scopes, wanted), scopes)
+
     async def issue(
         self,
         *,
@@ -152,6 +209,7 @@ class TokenIssuer:
         extra_claims: Mapping[str, Any] | None = None,
         grant_type: str,
         user_grant: UserGrant | None = None,
+        defaulted: bool = False,
     ) -> dict[str, Any]:
         """Return the RFC 6749 §5.1 token response for an already-validated grant.
 
@@ -163,13 +221,13 @@ class TokenIssuer:
         :param extra_claims: more access-token claims (never override registered ones).
         :param user_grant: what the response hooks (refresh token, ID token) act on;
             without it no hook runs.
+        :param defaulted: the request had no ``scope`` (see :meth:`target`).
         """
         if audience is not None:
             aud = audience
         elif resources:
             permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
-            aud = resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
-                                   self.companions)
+            aud, scopes = await self.target(permitted, scopes, resources, defaulted=defaulted)
         else:
             found = self._audiences.get(scopes)
             if found is None:
