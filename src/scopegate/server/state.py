@@ -28,6 +28,7 @@ from .oauth2.issuance import TokenIssuer
 from .oauth2.resources import ResourceDirectory, static_directory
 from .ops.metrics import Metrics
 from .ops.outage import log_availability
+from .shared.cors import ClientOrigins
 from .shared.user_grants import UserGrantServices, build_user_grant_services
 from .signing.signing_keys import SigningKeys, ensure_signing_key
 
@@ -124,6 +125,7 @@ class ServerState:
     api_keys: ApiKeyRepository
     user_grants: UserGrantServices
     resources: ResourceDirectory
+    client_origins: ClientOrigins
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
@@ -165,5 +167,6 @@ class ServerState:
             session_secret=session_secret,
             user_grants=user_grants,
             resources=resources,
+            client_origins=ClientOrigins(ClientRepository(db), settings.client_cache_ttl),
             on_shutdown=[user_grants.throttle.aclose],
         )

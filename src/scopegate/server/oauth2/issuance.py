@@ -191,8 +191,10 @@ class TokenIssuer:
                 and wanted[0] not in self.directory.static:
             registered = (await self.directory.registered()).get(wanted[0])
             if registered is not None:
-                asked = frozenset(permitted_scopes) if defaulted else scopes
-                return registered_target(self.catalog, registered, permitted_scopes, asked,
+                if defaulted:  # the offer alone: no companion scope was asked for
+                    return registered_target(self.catalog, registered, permitted_scopes,
+                                             permitted_scopes)
+                return registered_target(self.catalog, registered, permitted_scopes, scopes,
                                          self.companions)
         return Target(self.audience(permitted_scopes, scopes, wanted), scopes)
 

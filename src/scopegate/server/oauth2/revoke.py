@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ...errors import InvalidRequest, UnauthorizedClient
 from ...tokens import TokenVerificationError
 from ..management.openapi import error_responses, form_body
 from ..shared import Context, action, client_auth, no_store, parse_form, reject_duplicates
+from ..shared.cors import client_origin, cors_route
 
 __all__ = ["PATH", "routes"]
 
@@ -49,10 +50,11 @@ revoke_endpoint = action("revoke", [
     parse_form,
     reject_duplicates(),
     client_auth(allow_public=True),
+    client_origin,
     revoke_token,
 ])
 
-routes: list[BaseRoute] = [Route(PATH, revoke_endpoint, methods=["POST"], name="revoke")]
+routes: list[BaseRoute] = [cors_route(PATH, revoke_endpoint, methods=["POST"], name="revoke")]
 
 
 openapi_paths: dict[str, Any] = {PATH: {"post": {

@@ -18,6 +18,7 @@ from ..shared import (
     parse_form,
     reject_duplicates,
 )
+from ..shared.cors import Cors, client_origin
 
 __all__ = ["PATH", "lanes", "routes", "token_endpoint"]
 
@@ -54,14 +55,19 @@ token_endpoint = asgi_action("token", [
     parse_form,
     reject_duplicates(),
     client_auth(allow_public=True),
+    client_origin,
     select_grant,
     run_grant,
 ])
 
-routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]
+# Browser apps (a SPA, Swagger UI, an MCP client in a page) call it cross-origin.
+_token_with_cors = Cors(token_endpoint, ["POST"])
+routes: list[BaseRoute] = [Route(PATH, _token_with_cors, methods=["POST", "OPTIONS"],
+                                 name="token")]
 # The app calls the action directly for an exact match (server/shared/fast_lane.py); the route
 # above still answers other methods and names the endpoint.
-lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): token_endpoint}
+lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): _token_with_cors,
+                                         ("OPTIONS", PATH): _token_with_cors}
 
 
 openapi_paths: dict[str, Any] = {PATH: {"post": {
