@@ -22,13 +22,13 @@ from ..store.sealing import KekRing
 from .config.settings import Settings
 from .crypto.kek import Announce, load_keks
 from .oauth2.client_cache import ClientCache
+from .oauth2.client_origins import ClientOrigins
 from .oauth2.denylist import DenyList
 from .oauth2.grants.registry import GrantHandler, GrantRegistry
 from .oauth2.issuance import TokenIssuer
 from .oauth2.resources import ResourceDirectory, static_directory
 from .ops.metrics import Metrics
 from .ops.outage import log_availability
-from .shared.cors import ClientOrigins
 from .shared.user_grants import UserGrantServices, build_user_grant_services
 from .signing.signing_keys import SigningKeys, ensure_signing_key
 
@@ -167,6 +167,6 @@ class ServerState:
             session_secret=session_secret,
             user_grants=user_grants,
             resources=resources,
-            client_origins=ClientOrigins(ClientRepository(db), settings.client_cache_ttl),
+            client_origins=ClientOrigins(ClientRepository(db).list, settings.client_cache_ttl),
             on_shutdown=[user_grants.throttle.aclose],
         )

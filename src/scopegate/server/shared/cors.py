@@ -19,25 +19,20 @@ app (the token endpoint's fast lane).
 from __future__ import annotations
 
 import inspect
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...store.repositories import ClientRecord, ClientRepository
-from ..oauth2.redirect_uri import is_loopback
+from ..oauth2.client_origins import owns_origin
 from .context import Context
 
 if TYPE_CHECKING:
     from ..state import ServerState
 
-__all__ = ["ALLOWED_HEADERS", "ClientOrigins", "Cors", "client_origin", "cors_route",
-           "origins_of"]
+__all__ = ["ALLOWED_HEADERS", "Cors", "client_origin", "cors_route"]
 
 #: Request headers a browser app may send (``DPoP`` for sender-constrained tokens).
 ALLOWED_HEADERS = "authorization, content-type, dpop"
@@ -45,76 +40,6 @@ _EXPOSED = b"www-authenticate, dpop-nonce, retry-after"
 _MAX_AGE = b"600"
 #: Set in the ASGI scope by :func:`client_origin` when the client does not own the origin.
 _FOREIGN = "scopegate.cors_foreign_origin"
-
-
-def _parts(url: str) -> tuple[str, str, int | None] | None:
-    """(scheme, host as written in an origin, port) of an http(s) URL, or None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return parts.scheme, host, port
-
-
-def _origin(url: str) -> str | None:
-    """``scheme://host[:port]`` of ``url`` (the default port left out), or None."""
-    found = _parts(url)
-    if found is None:
-        return None
-    scheme, host, port = found
-    default = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
-
-
-def origins_of(redirect_uris: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """The exact origins of ``redirect_uris``, and the loopback ones allowed on any port
-    (as ``scheme://host``)."""
-    exact: set[str] = set()
-    any_port: set[str] = set()
-    for uri in redirect_uris:
-        found, origin = _parts(uri), _origin(uri)
-        if found is None or origin is None:
-            continue
-        exact.add(origin)
-        if is_loopback(uri):
-            any_port.add(f"{found[0]}://{found[1]}")
-    return frozenset(exact), frozenset(any_port)
-
-
-def _allowed(origin: str, exact: frozenset[str], any_port: frozenset[str]) -> bool:
-    if origin in exact:
-        return True
-    found = _parts(origin)
-    return (found is not None and _origin(origin) == origin
-            and f"{found[0]}://{found[1]}" in any_port)
-
-
-class ClientOrigins:
-    """The origins of every registered client's redirect URIs, read again after ``ttl``."""
-
-    def __init__(self, repo: ClientRepository, ttl: float) -> None:
-        self.repo = repo
-        self.ttl = ttl
-        self._origins: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
-        self._fresh_until = 0.0
-
-    async def allows(self, origin: str) -> bool:
-        """Whether ``origin`` is an origin of some registered client."""
-        now = time.monotonic()
-        if now >= self._fresh_until:
-            clients = await run_in_threadpool(self.repo.list)
-            self._origins = origins_of(u for c in clients for u in c.redirect_uris)
-            self._fresh_until = now + self.ttl
-        return _allowed(origin, *self._origins)
-
-
-def owns_origin(client: ClientRecord, origin: str) -> bool:
-    """Whether ``origin`` is an origin of one of ``client``'s redirect URIs."""
-    return _allowed(origin, *origins_of(client.redirect_uris))
 
 
 async def client_origin(ctx: Context) -> Response | None:
