@@ -28,7 +28,7 @@ def _register(state: ServerState, redirect: str,
                       allowed_scopes=frozenset({"api", "apps:read"}),
                       default_scopes=frozenset({"api"}), redirect_uris=(redirect,))
     record, secret = register_client(state.db, state.pepper, spec)
-    state.client_origins.ttl = 0  # see every client registered by these tests at once
+    state.client_origins.snapshot.ttl = 0  # see every client registered by these tests at once
     return record.client_id, secret
 
 

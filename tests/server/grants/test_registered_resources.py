@@ -173,7 +173,7 @@ def test_a_resource_added_with_the_cli_is_served_without_restart(
                                      "--json"], env=env)
     assert added.exit_code == 0, added.stderr
     assert json.loads(added.stdout)["scopes"] == ["apps:run"]
-    deadline = time.monotonic() + state.resources.ttl + 2
+    deadline = time.monotonic() + state.resources.snapshot.ttl + 2
     while (answer := machine_token(http, client, resource=url)).status_code != 200:
         assert time.monotonic() < deadline, answer.text
         time.sleep(0.2)

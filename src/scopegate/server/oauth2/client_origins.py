@@ -6,13 +6,11 @@ A loopback redirect URI (RFC 8252 §7.3, its port may vary) allows its host on a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
-
 from ...store.repositories import ClientRecord
+from ..shared.snapshot import Snapshot
 from .redirect_uri import is_loopback
 
 __all__ = ["ClientOrigins", "origins_of", "owns_origin"]
@@ -68,19 +66,13 @@ class ClientOrigins:
     """The origins of every registered client's redirect URIs, read again after ``ttl``."""
 
     def __init__(self, load: Callable[[], Iterable[ClientRecord]], ttl: float) -> None:
-        self.load = load
-        self.ttl = ttl
-        self._origins: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
-        self._fresh_until = 0.0
+        self.snapshot = Snapshot(
+            lambda: origins_of(u for c in load() for u in c.redirect_uris), ttl,
+            (frozenset[str](), frozenset[str]()))
 
     async def allows(self, origin: str) -> bool:
         """Whether ``origin`` is an origin of some registered client."""
-        now = time.monotonic()
-        if now >= self._fresh_until:
-            clients = await run_in_threadpool(lambda: list(self.load()))
-            self._origins = origins_of(u for c in clients for u in c.redirect_uris)
-            self._fresh_until = now + self.ttl
-        return _allowed(origin, *self._origins)
+        return _allowed(origin, *await self.snapshot.get())
 
 
 def owns_origin(client: ClientRecord, origin: str) -> bool:

@@ -14,15 +14,13 @@ database per request.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
-
 from ...scopes import Catalog, static_resources
 from ...store.repositories.resources import ResourceRecord, ResourceRepository
+from ..shared.snapshot import Snapshot
 
 __all__ = ["MAX_IDENTIFIER_LENGTH", "Resource", "ResourceDirectory", "identifier_problem",
            "static_directory"]
@@ -90,20 +88,13 @@ class ResourceDirectory:
 
     def __init__(self, repo: ResourceRepository, static: Mapping[str, Resource],
                  ttl: float) -> None:
-        self.repo = repo
         self.static = dict(static)
-        self.ttl = ttl
-        self._registered: dict[str, Resource] = {}
-        self._fresh_until = 0.0
+        self.snapshot: Snapshot[Mapping[str, Resource]] = Snapshot(
+            lambda: {r.identifier: Resource.from_record(r) for r in repo.list()}, ttl, {})
 
     async def registered(self) -> Mapping[str, Resource]:
         """The registered resources, from memory while fresh, else read again."""
-        now = time.monotonic()
-        if now >= self._fresh_until:
-            records = await run_in_threadpool(self.repo.list)
-            self._registered = {r.identifier: Resource.from_record(r) for r in records}
-            self._fresh_until = now + self.ttl
-        return self._registered
+        return await self.snapshot.get()
 
     async def get(self, identifier: str) -> Resource | None:
         """The resource named ``identifier``, or None."""
@@ -118,4 +109,4 @@ class ResourceDirectory:
 
     def invalidate(self) -> None:
         """Read the registered table again at the next lookup (after a change here)."""
-        self._fresh_until = 0.0
+        self.snapshot.invalidate()
