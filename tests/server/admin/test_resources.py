@@ -29,6 +29,8 @@ API = "https://api.scopegate.example"
     ("https://api.example:99999", ["apps:read"], None, "invalid host or port"),
     ("https://[::1", ["apps:read"], None, "invalid host or port"),
     ("https://api.example/a b", ["apps:read"], None, "space"),
+    ("https://API.example/mcp", ["apps:read"], None, "lower case"),
+    ("HTTPS://api.example/mcp", ["apps:read"], None, "lower case"),
     ("https://api.example/" + "x" * 2000, ["apps:read"], None, "longer than"),
     ("https://api.example", [], None, "at least one --scope"),
     ("https://api.example", ["nope"], None, "unknown scope"),

@@ -124,13 +124,14 @@ def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[
     :raises InvalidScope: none of the requested scopes is offered by the resource.
     """
     name = resource.identifier[:200]
+    offered = " ".join(sorted(resource.scopes))
     if not resource_scopes(catalog, permitted, resource.scopes):
-        raise InvalidTarget(f"this client may not request tokens for {name!r}: it may use "
-                            "none of the scopes that resource offers")
+        raise InvalidTarget(f"this client may not request tokens for {name!r}: it offers "
+                            f"none of the scopes this client may use here (it offers: "
+                            f"{offered})")
     riders = tuple(companions)
     granted = resource_scopes(catalog, scopes, resource.scopes, riders)
     if not resource_scopes(catalog, granted, resource.scopes):
-        offered = " ".join(sorted(resource.scopes))
         raise InvalidScope(f"none of the requested scopes is offered by {name!r}; "
                            f"it offers: {offered}")
     along = tuple(a for a in catalog.audiences(granted) if a in riders)

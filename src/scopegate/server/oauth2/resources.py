@@ -62,6 +62,9 @@ def identifier_problem(value: str) -> str | None:
         return "must be an absolute http(s) URL, e.g. https://api.example.com/mcp"
     if "#" in value:
         return "must not have a fragment (RFC 8707 §2)"
+    if parts.scheme + "://" + parts.netloc.lower() != value[:len(parts.scheme) + 3
+                                                           + len(parts.netloc)]:
+        return "must have its scheme and host in lower case, as clients send them"
     if parts.username is not None or parts.password is not None:
         return "must not carry a user name or password"
     return None
