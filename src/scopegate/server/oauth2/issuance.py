@@ -164,6 +164,7 @@ class TokenIssuer:
         # Per scope set (the catalog is immutable): its default audience, and its text.
         self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
         self._scope_text: dict[frozenset[str], str] = {}
+        self._targets: dict[tuple[Resource, frozenset[str], frozenset[str], bool], Target] = {}
         self._on_issued = on_issued
 
     def audience(self, permitted_scopes: Iterable[str], scopes: Iterable[str],
@@ -192,12 +193,26 @@ class TokenIssuer:
                 and wanted[0] not in self.directory.static:
             registered = (await self.directory.registered()).get(wanted[0])
             if registered is not None:
-                if defaulted:  # the offer alone: no companion scope was asked for
-                    return registered_target(self.catalog, registered, permitted_scopes,
-                                             permitted_scopes)
-                return registered_target(self.catalog, registered, permitted_scopes, scopes,
-                                         self.companions)
+                return self._registered_target(registered, frozenset(permitted_scopes),
+                                               scopes, defaulted)
         return Target(self.audience(permitted_scopes, scopes, wanted), scopes)
+
+    def _registered_target(self, resource: Resource, permitted: frozenset[str],
+                           scopes: frozenset[str], defaulted: bool) -> Target:
+        """:func:`registered_target`, memoised (the catalog is immutable; a changed
+        resource is a new key)."""
+        key = (resource, permitted, scopes, defaulted)
+        found = self._targets.get(key)
+        if found is None:
+            if defaulted:  # the offer alone: no companion scope was asked for
+                found = registered_target(self.catalog, resource, permitted, permitted)
+            else:
+                found = registered_target(self.catalog, resource, permitted, scopes,
+                                          self.companions)
+            if len(self._targets) >= _MAX_MEMO:
+                self._targets.clear()
+            self._targets[key] = found
+        return found
 
     async def issue(
         self,
