@@ -126,9 +126,9 @@ def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[
     name = resource.identifier[:200]
     offered = " ".join(sorted(resource.scopes))
     if not resource_scopes(catalog, permitted, resource.scopes):
-        raise InvalidTarget(f"this client may not request tokens for {name!r}: it offers "
-                            f"none of the scopes this client may use here (it offers: "
-                            f"{offered})")
+        raise InvalidTarget(f"this client may not request tokens for {name!r}: none of "
+                            f"the scopes it offers ({offered}) is one this client may use "
+                            "here")
     riders = tuple(companions)
     granted = resource_scopes(catalog, scopes, resource.scopes, riders)
     if not resource_scopes(catalog, granted, resource.scopes):
