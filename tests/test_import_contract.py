@@ -100,10 +100,14 @@ def test_contract_sees_late_and_relative_imports() -> None:
 # below may name these repositories, each for the one runtime job written beside it.
 
 ADMIN_REPOSITORIES = frozenset({"ClientRepository", "ApiKeyRepository", "UserRepository",
-                                "WorkspaceRepository", "SessionRepository"})
+                                "WorkspaceRepository", "SessionRepository",
+                                "ResourceRepository"})
 RUNTIME_USERS: dict[str, frozenset[str]] = {
     # the state builds the client cache (reads clients) and the server's one key repository
-    "server/state.py": frozenset({"ClientRepository", "ApiKeyRepository"}),
+    "server/state.py": frozenset({"ClientRepository", "ApiKeyRepository",
+                                  "ResourceRepository"}),
+    # the resource directory reads registered resources for the token endpoint
+    "server/oauth2/resources.py": frozenset({"ResourceRepository"}),
     "server/oauth2/client_cache.py": frozenset({"ClientRepository"}),
     # sign-in reads users and workspaces and starts, touches and ends its own session
     "server/shared/user_grants.py": frozenset({"UserRepository", "WorkspaceRepository",

@@ -174,8 +174,8 @@ async def _client_and_redirect(state: ServerState, params: dict[str, str]
     return client, redirect_uri
 
 
-def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
-              params: dict[str, str]) -> AuthorizationRequest:
+async def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
+                    params: dict[str, str]) -> AuthorizationRequest:
     """Everything after the redirect URI is trusted; each failure here is redirected."""
     catalog = state.catalog
     if params.get("response_type") != "code":
@@ -191,7 +191,10 @@ def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
         raise InvalidScope(str(exc)) from None
     resource = params.get("resource")
     resources = (resource,) if resource else ()
-    state.issuer.audience(client.allowed_scopes, scopes, resources)
+    target = await state.issuer.target(client.allowed_scopes, scopes, resources,
+                                       defaulted=params.get("scope") is None)
+    if params.get("scope") is None:
+        scopes = target.scopes  # no scope asked: what the resource offers this client
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS:
         raise InvalidRequest("prompt may contain only none, login and consent")
@@ -227,7 +230,7 @@ async def authorize(request: Request) -> Response:
         return message_page("This sign-in link is not valid", exc.text, status=400,
                             error_code=exc.error)
     try:
-        req = _validate(state, client, redirect_uri, params)
+        req = await _validate(state, client, redirect_uri, params)
         session = await services.sessions.read(request)
         user = session.user if session is not None else None
         if session is None or user is None or "login" in req.prompt:

@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ..management.openapi import json_response
 from ..oidc.id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
 from ..oidc.id_token import ID_TOKEN_SIGNING_ALGS
 from ..shared.client_auth import AUTH_METHODS
+from ..shared.cors import cors_route
 from ..state import ServerState
 
 __all__ = ["OIDC_PATH", "PATH", "build_metadata", "routes"]
@@ -78,8 +79,9 @@ async def metadata(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route(PATH, metadata, methods=["GET"], name="metadata"),
-    Route(OIDC_PATH, metadata, methods=["GET"], name="openid_configuration"),
+    cors_route(PATH, metadata, methods=["GET"], name="metadata", public=True),
+    cors_route(OIDC_PATH, metadata, methods=["GET"], name="openid_configuration",
+               public=True),
 ]
 
 
