@@ -29,7 +29,8 @@ from .ops.outage import log_availability
 from .shared.user_grants import UserGrantServices, build_user_grant_services
 from .signing.signing_keys import SigningKeys, ensure_signing_key
 
-__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RenderedDocuments", "ServerState",
+__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RegistrationRules",
+           "RenderedDocuments", "ServerState",
            "TokenHandler", "prepare_database"]
 
 PEPPER_SECRET = "client_secret_pepper"
@@ -59,6 +60,16 @@ class RenderedDocuments:
     metadata: bytes | None = None
     scopes: bytes | None = None
     openapi: bytes | None = None
+
+
+class RegistrationRules(Protocol):
+    """Client self-registration's policy (:class:`scopegate.server.registration.policy.
+    RegistrationPolicy`), set when its endpoint starts."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether ``/oauth/register`` is served and advertised."""
+        ...
 
 
 class Periodic(Protocol):
@@ -99,7 +110,8 @@ class ServerState:
 
     ``scope_memo`` memoises pure answers derived from the (immutable) catalog, keyed by a
     tuple whose first item names the caller; ``documents`` holds the rendered public
-    documents; ``maintenance`` is set by the lifespan.
+    documents; ``maintenance`` is set by the lifespan, ``registration`` by the registration
+    endpoint's start-up.
     """
 
     settings: Settings
@@ -119,6 +131,7 @@ class ServerState:
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
     maintenance: Periodic | None = None
+    registration: RegistrationRules | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod

@@ -162,7 +162,10 @@ async def _client_and_redirect(state: ServerState, params: dict[str, str]
     client_id = params.get("client_id")
     if not client_id or len(client_id) > 256:
         raise _PageError("the request does not name a client (client_id)")
-    client = await state.clients.get(client_id)
+    try:
+        client = await state.clients.get(client_id)
+    except OAuthError as exc:  # e.g. a client ID metadata document that cannot be used
+        raise _PageError(exc.description or exc.error, exc.error) from None
     if client is None:
         raise _PageError("this application is not registered here", "invalid_client")
     requested = params.get("redirect_uri")

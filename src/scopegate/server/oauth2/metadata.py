@@ -1,8 +1,8 @@
 """Authorization server metadata (RFC 8414) at both well-known paths.
 
 The document advertises only what is mounted: an endpoint another module adds (route
-names ``authorize``, ``device_authorization``, ``userinfo``) appears once its route is
-in the app; grant types come from the enabled grants.
+names ``authorize``, ``device_authorization``, ``userinfo``, ``register``) appears once
+its route is in the app; grant types come from the enabled grants.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
             + (list(OIDC_CLAIMS) if "userinfo" in paths else []))),
         "service_documentation": issuer + "/openapi.json",
     })
+    registration = state.registration  # RFC 7591 and metadata documents (server/registration)
+    if "register" in paths and registration is not None and registration.enabled:
+        doc["registration_endpoint"] = issuer + str(paths["register"])
+    doc["client_id_metadata_document_supported"] = state.clients.documents is not None
     return doc
 
 

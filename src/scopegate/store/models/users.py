@@ -76,7 +76,7 @@ class Consent(Base):
     user_id: Mapped[str] = mapped_column(
         _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True)
+        sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     updated_at: Mapped[datetime] = created_at_column()
 
@@ -94,7 +94,7 @@ class AuthorizationCode(Base):
 
     code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
     client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+        sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
     user_id: Mapped[str] = mapped_column(
         _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     redirect_uri: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
@@ -121,7 +121,7 @@ class DeviceCode(Base):
     device_code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
     user_code_hash: Mapped[str] = mapped_column(_HASH, nullable=False, unique=True)
     client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+        sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
     resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="pending")
@@ -147,7 +147,7 @@ class RefreshToken(Base):
     family_id: Mapped[str] = mapped_column(_ID, nullable=False, index=True)
     parent_hash: Mapped[str | None] = mapped_column(_HASH, nullable=True)
     client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+        sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
     user_id: Mapped[str] = mapped_column(
         _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
