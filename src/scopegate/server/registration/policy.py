@@ -76,7 +76,7 @@ class RegistrationPolicy:
         if header is None:
             if self.mode == "token":
                 raise InvalidToken("this server registers clients only with an initial "
-                                   "access token (Authorization: Bearer …)")
+                                   "access token (Authorization: Bearer <token>)")
             return True
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not self.is_initial_token(token.strip()):
