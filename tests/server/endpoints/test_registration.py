@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from tests.server.conftest import settings_for
+from tests.server.grants.flow import exchange, get_code, log_in_new_member, open_browser
 
 from scopegate.server.admin.clients import find_client, list_clients, record_client_use
 from scopegate.server.admin.registration import new_initial_access_token
@@ -19,8 +21,6 @@ from scopegate.server.config.settings import Settings
 from scopegate.server.ops.maintenance import maintenance, prune_expired
 from scopegate.server.state import ServerState
 from scopegate.store.models import utcnow
-from tests.server.conftest import settings_for
-from tests.server.grants.flow import exchange, get_code, log_in_new_member, open_browser
 
 INITIAL_TOKEN, INITIAL_HASH = new_initial_access_token()
 REGISTER = "/oauth/register"
