@@ -65,9 +65,8 @@ class ClientDocuments:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.state = state
         self.allow_loopback = allow_loopback
-        self._http = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False,
-                                       transport=transport,
-                                       headers={"Accept": "application/json"})
+        self._transport = transport
+        self._tls = httpx.create_ssl_context()  # built once: a fetch makes only a client
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
 
     @classmethod
@@ -76,8 +75,7 @@ class ClientDocuments:
         return cls(state, allow_loopback=state.settings.client_id_documents_allow_loopback)
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._http.aclose()
+        """Nothing to release: each fetch opens and closes its own connection."""
 
     def handles(self, client_id: str) -> bool:
         """Whether ``client_id`` is a URL (only a URL can be a document's id)."""
@@ -138,18 +136,25 @@ class ClientDocuments:
                 raise InvalidClient(f"the client_id host {host[:100]!r} is not on a public "
                                     "address; its metadata document is not fetched")
 
+    async def _download(self, url: str) -> tuple[bytes, float]:
+        """The document's bytes and cache lifetime; one total deadline, not per read."""
+        async with asyncio.timeout(FETCH_TIMEOUT_S), httpx.AsyncClient(
+                timeout=FETCH_TIMEOUT_S, follow_redirects=False, verify=self._tls,
+                transport=self._transport, headers={"Accept": "application/json"}
+        ) as http, http.stream("GET", url) as response:  # per fetch: a pool pins one loop
+            if response.is_redirect:
+                raise InvalidClient("the client_id URL redirects; redirects are not "
+                                    "followed for metadata documents")
+            if response.status_code != 200:
+                raise InvalidClient(f"the client_id URL answered HTTP "
+                                    f"{response.status_code}, not a metadata document")
+            return (await self._read_capped(response),
+                    cache_ttl(response.headers.get("cache-control")))
+
     async def _fetch(self, url: str) -> tuple[dict[str, Any], float]:
         try:
-            async with self._http.stream("GET", url) as response:
-                if response.is_redirect:
-                    raise InvalidClient("the client_id URL redirects; redirects are not "
-                                        "followed for metadata documents")
-                if response.status_code != 200:
-                    raise InvalidClient(f"the client_id URL answered HTTP "
-                                        f"{response.status_code}, not a metadata document")
-                body = await self._read_capped(response)
-                ttl = cache_ttl(response.headers.get("cache-control"))
-        except httpx.TimeoutException:
+            body, ttl = await self._download(url)
+        except (httpx.TimeoutException, TimeoutError):
             raise InvalidClient(f"the client_id URL did not answer within "
                                 f"{FETCH_TIMEOUT_S:g} seconds") from None
         except httpx.HTTPError:
