@@ -12,7 +12,16 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from tests.server.conftest import settings_for
-from tests.server.grants.flow import exchange, get_code, log_in_new_member, open_browser
+from tests.server.grants.flow import (
+    approve,
+    authorize_params,
+    exchange,
+    get_code,
+    log_in_new_member,
+    open_browser,
+    pkce_pair,
+    redirect_query,
+)
 
 from scopegate.server.admin.clients import find_client, list_clients, record_client_use
 from scopegate.server.admin.registration import new_initial_access_token
@@ -80,6 +89,28 @@ def test_an_anonymous_public_client_registers_and_signs_a_user_in(
     tokens = exchange(browser, body["client_id"], code, verifier)
     assert tokens.status_code == 200, tokens.text
     assert tokens.json()["token_type"] == "Bearer"
+
+
+def test_an_anonymous_scope_is_the_default_and_step_up_may_ask_for_more(
+        http: TestClient, browser: TestClient, state: ServerState) -> None:
+    body = register(http, {**PUBLIC, "scope": "apps:read"}).json()
+    assert {"apps:read", "apps:run"} <= set(body["scope"].split())
+    log_in_new_member(browser, state)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(body["client_id"], challenge)
+    del params["scope"]  # no scope: the client's default
+    page = browser.get("/oauth/authorize", params=params, follow_redirects=False)
+    code = redirect_query(approve(browser, page))["code"]
+    first = exchange(browser, body["client_id"], code, verifier).json()
+    assert first["scope"] == "apps:read"
+    code, verifier, _ = get_code(browser, body["client_id"], scope="apps:read apps:run")
+    stepped = exchange(browser, body["client_id"], code, verifier).json()
+    assert set(stepped["scope"].split()) == {"apps:read", "apps:run"}
+
+
+def test_with_an_initial_token_scope_is_the_limit(http: TestClient) -> None:
+    body = register(http, {**PUBLIC, "scope": "apps:read"}, token=INITIAL_TOKEN).json()
+    assert body["scope"] == "apps:read"
 
 
 def test_the_registration_access_token_is_stored_only_as_a_hash(

@@ -97,6 +97,10 @@ def _token_hashes(raw: str) -> str | None:
     return None
 
 
+def _on_or_off(value: object) -> str | None:
+    return None if isinstance(value, bool) else "on or off (1/0, true/false)"
+
+
 _LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
 
 FIELD_CHECKS: dict[str, Check] = {
@@ -133,5 +137,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "registration_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
     "registration_window": number_in(1, 30 * 86_400, " seconds (30 days)"),
     "registration_unused_ttl": _LIFETIME,
+    "client_id_documents": _on_or_off,
+    "client_id_documents_allow_loopback": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""

@@ -10,7 +10,7 @@ What an anonymous caller may ask for is narrower: see :mod:`.policy`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,23 +123,32 @@ def _response_types(body: Mapping[str, Any], grants: tuple[str, ...]) -> None:
             "response_types code goes with grant_types authorization_code (RFC 7591 §2.1)")
 
 
-def _scopes(body: Mapping[str, Any], catalog: Catalog, anonymous: bool) -> frozenset[str]:
+def _scopes(body: Mapping[str, Any], catalog: Catalog, anonymous: bool
+            ) -> tuple[frozenset[str], frozenset[str] | None]:
+    """(allowed scopes, default scopes or None for the catalog's).
+
+    An anonymous public client may ask for any public scope later (step-up adds scopes;
+    restricting it would protect nothing, since anyone may register another): its
+    ``scope`` becomes its default. With an initial access token ``scope`` is the limit.
+    """
     public = frozenset(scope.name for scope in catalog.public())
     raw = body.get("scope")
     if raw is None:
-        return public
+        return public, None
     if not isinstance(raw, str) or len(raw) > 2000:
         raise InvalidClientMetadata("scope must be a space-delimited string")
     try:
         scopes = catalog.parse(raw)
     except ScopeError as exc:
         raise InvalidClientMetadata(str(exc)) from None
-    if anonymous and not scopes <= public:
-        raise InvalidClientMetadata(
-            f"scope {format_scope(scopes - public)} needs an initial access token")
     if not scopes:
         raise InvalidClientMetadata("scope must name at least one scope")
-    return scopes
+    if not anonymous:
+        return scopes, None
+    if not scopes <= public:
+        raise InvalidClientMetadata(
+            f"scope {format_scope(scopes - public)} needs an initial access token")
+    return public, scopes
 
 
 def _url(value: str, name: str) -> str:
@@ -183,7 +192,7 @@ def read_metadata(body: Any, catalog: Catalog, *, anonymous: bool) -> ClientMeta
     grants = _grant_types(body)
     _response_types(body, grants)
     method = _auth_method(body, anonymous)
-    scopes = _scopes(body, catalog, anonymous)
+    scopes, defaults = _scopes(body, catalog, anonymous)
     name = _text(body, "client_name", MAX_CLIENT_NAME) or DEFAULT_NAME
     try:
         spec = client_spec(catalog, name=name, grants=grants, scopes=sorted(scopes),
@@ -191,4 +200,6 @@ def read_metadata(body: Any, catalog: Catalog, *, anonymous: bool) -> ClientMeta
     except Invalid as exc:
         text = str(exc).replace("--redirect-uri", "redirect_uris").replace("--scope", "scope")
         raise InvalidClientMetadata(text) from None
+    if defaults is not None:
+        spec = replace(spec, default_scopes=defaults)
     return ClientMetadata(spec, method, _extras(body))
