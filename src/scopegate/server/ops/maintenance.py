@@ -19,8 +19,8 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``user_sessions``: browser sessions past their idle or absolute deadline (a live
   session moves its deadline at most once a minute, see :mod:`.sessions`);
 - ``clients``: public clients that registered themselves (RFC 7591, or a metadata
-  document) and got no token for ``SCOPEGATE_REGISTRATION_UNUSED_TTL`` (only when the
-  pass is given that lifetime: the server's pass is, ``scopegate db prune`` is not).
+  document) and got no token for ``SCOPEGATE_REGISTRATION_UNUSED_TTL`` (the server's
+  pass and ``scopegate db prune`` give it; a caller that gives none prunes no client).
 
 Work per pass is bounded: each table is pruned in batches of ``PRUNE_BATCH`` rows, each
 batch its own short transaction, at most ``MAX_BATCHES`` per table, so a backlog is
