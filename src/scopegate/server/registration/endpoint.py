@@ -30,7 +30,7 @@ from .metadata import ClientMetadata, read_metadata
 from .policy import RegistrationPolicy
 from .response import INTERNAL_PREFIX, REGISTER_PATH, registration_response
 
-__all__ = ["MAX_BODY_BYTES", "TRUSTED", "on_startup", "read_json", "routes", "setup"]
+__all__ = ["MAX_BODY_BYTES", "TRUSTED", "on_startup", "policy_of", "read_json", "routes", "setup"]
 
 MAX_BODY_BYTES = 16 * 1024
 TRUSTED = INTERNAL_PREFIX + "initial_access_token"  # registered with an initial token
