@@ -33,10 +33,10 @@ from tests.server.grants.flow import (
     redirect_query,
 )
 
-from scopegate.errors import InvalidClient
+from scopegate.errors import InvalidClient, TemporarilyUnavailable
 from scopegate.server.admin.clients import find_client
 from scopegate.server.config.settings import Settings
-from scopegate.server.registration.documents import ClientDocuments, cache_ttl
+from scopegate.server.registration.documents import MAX_FETCHING, ClientDocuments, cache_ttl
 from scopegate.server.state import ServerState
 
 HITS: Counter[str] = Counter()
@@ -177,6 +177,16 @@ def test_without_the_test_setting_only_public_https_urls_are_fetched(
     with pytest.raises(InvalidClient, match=words):
         asyncio.run(resolver.get(client_id))
     asyncio.run(resolver.aclose())
+
+
+def test_too_many_fetches_at_once_are_refused_for_now(state: ServerState,
+                                                     documents: str) -> None:
+    resolver = ClientDocuments(state, allow_loopback=True)
+    resolver.fetching = MAX_FETCHING  # as if that many slow documents were being fetched
+    with pytest.raises(TemporarilyUnavailable, match="try again"):
+        asyncio.run(resolver.get(documents + "fresh"))
+    resolver.fetching = 0
+    assert asyncio.run(resolver.get(documents + "fresh")) is not None
 
 
 @pytest.mark.parametrize(("header", "seconds"), [

@@ -29,7 +29,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from ...errors import InvalidClient, OAuthError
+from ...errors import InvalidClient, OAuthError, TemporarilyUnavailable
 from ...store.repositories import ClientRecord
 from ...store.repositories.clients import Registration
 from ..admin.clients import find_client, register_client, replace_registered_client
@@ -37,13 +37,14 @@ from ..state import ServerState
 from .metadata import read_metadata
 from .policy import RegistrationPolicy
 
-__all__ = ["FETCH_TIMEOUT_S", "MAX_DOCUMENT_BYTES", "ClientDocuments"]
+__all__ = ["FETCH_TIMEOUT_S", "MAX_DOCUMENT_BYTES", "MAX_FETCHING", "ClientDocuments"]
 
 FETCH_TIMEOUT_S = 2.0
 MAX_DOCUMENT_BYTES = 5 * 1024
 MAX_URL_LENGTH = 255
 MIN_TTL_S, DEFAULT_TTL_S, MAX_TTL_S = 30.0, 300.0, 3600.0
 MAX_CACHED = 1000
+MAX_FETCHING = 16  # documents fetched at once per process; more wait for the client's retry
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,10})\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -68,6 +69,7 @@ class ClientDocuments:
         self._transport = transport
         self._tls = httpx.create_ssl_context()  # built once: a fetch makes only a client
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
+        self.fetching = 0
 
     @classmethod
     def from_state(cls, state: ServerState) -> ClientDocuments:
@@ -92,8 +94,15 @@ class ClientDocuments:
         if cached is not None and cached[0] > now:
             return cached[1]
         self._check_url(client_id)
-        await self._check_addresses(urlsplit(client_id).hostname or "")
-        document, ttl = await self._fetch(client_id)
+        if self.fetching >= MAX_FETCHING:  # unknown URLs cost a fetch each: bound them
+            raise TemporarilyUnavailable("too many client metadata documents are being "
+                                         "fetched right now; try again in a moment")
+        self.fetching += 1
+        try:
+            await self._check_addresses(urlsplit(client_id).hostname or "")
+            document, ttl = await self._fetch(client_id)
+        finally:
+            self.fetching -= 1
         record = await run_in_threadpool(self._store, client_id, document)
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
