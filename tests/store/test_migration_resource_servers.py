@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from scopegate.store import Database
-from scopegate.store.repositories import ClientRepository
 
 from ._migrations import NOW, insert
 
@@ -24,14 +23,15 @@ def test_existing_clients_serve_nothing_and_downgrade_keeps_them(empty_db: Datab
            default_scopes=["api"], created_at=NOW)
     empty_db.upgrade(REVISION)
     assert "resource_servers" in _columns(empty_db)
-    repo = ClientRepository(empty_db)
-    old = repo.get("old")
-    assert old is not None and old.resource_servers == frozenset()
-    repo.create(client_id="guard", name="guard", secret_hash="h",
-                grant_types=["client_credentials"], allowed_scopes=["api"],
-                default_scopes=["api"], resource_servers=["https://api.example"])
-    guard = repo.get("guard")
-    assert guard is not None and guard.resource_servers == {"https://api.example"}
+    # The ORM models are at head (later migrations add columns): read and write raw rows.
+    insert(empty_db, "clients", client_id="guard", name="guard", secret_hash="h", is_public=False,
+           grant_types=["client_credentials"], redirect_uris=[], allowed_scopes=["api"],
+           default_scopes=["api"], created_at=NOW, resource_servers=["https://api.example"])
+    with empty_db.engine.connect() as conn:
+        served = dict(conn.execute(sa.text("SELECT client_id, resource_servers FROM clients"))
+                      .tuples().all())
+    assert served["old"] is None
+    assert "https://api.example" in str(served["guard"])
     empty_db.downgrade("0006_sessions")
     assert "resource_servers" not in _columns(empty_db)
     with empty_db.engine.connect() as conn:

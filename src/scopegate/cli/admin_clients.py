@@ -1,4 +1,5 @@
-"""CLI commands: ``clients create|list|delete`` manage OAuth clients."""
+"""CLI commands: ``clients create|list|delete|rotate-secret|initial-token`` manage OAuth
+clients."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..server.admin.clients import (
     register_client,
     rotate_client_secret,
 )
+from ..server.admin.registration import new_initial_access_token
 from ..store.repositories import ClientRecord
 from ._common import (
     admin_command,
@@ -44,6 +46,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
         "redirect_uris": list(client.redirect_uris),
         "resource_servers": sorted(client.resource_servers),
         "created_at": client.created_at.isoformat(),
+        "registered_dynamically": client.registered_dynamically,
     }
 
 
@@ -129,6 +132,24 @@ def clients_rotate_secret(
     typer.echo(f"client_id:     {client_id}")
     typer.echo(f"client_secret: {secret}")
     typer.echo(_SHOWN_ONCE, err=True)
+
+
+@admin_command(clients_app, "initial-token")
+def clients_initial_token(as_json: JsonOption = False) -> None:
+    """Make an initial access token for dynamic registration (RFC 7591 §3).
+
+    Give the token to whoever may register confidential clients or other grants; add
+    its hash to SCOPEGATE_REGISTRATION_INITIAL_TOKENS (comma-separated) and restart the
+    servers. The token itself is stored nowhere; remove the hash to revoke it.
+    """
+    token, digest = new_initial_access_token()
+    if as_json:
+        print_json({"initial_access_token": token, "sha256": digest})
+        return
+    typer.echo(f"initial_access_token: {token}")
+    typer.echo(f"sha256:               {digest}")
+    typer.echo("Add the sha256 to SCOPEGATE_REGISTRATION_INITIAL_TOKENS; the token is shown "
+               "only now.", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -115,13 +115,15 @@ def db_prune(database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     """Delete expired codes, refresh families, revocations and other dead rows, once.
 
     A running server does the same pass every minute. For ``api_keys`` it counts keys
-    whose rotated-out secret was cleared after its grace period (the keys stay). Work is
-    bounded; when rows remain it says so (``"complete": false``): run it again.
+    whose rotated-out secret was cleared after its grace period (the keys stay), and
+    ``clients`` self-registered public clients unused for SCOPEGATE_REGISTRATION_UNUSED_TTL.
+    Work is bounded; when rows remain it says so (``"complete": false``): run it again.
     """
     from ..server.ops.maintenance import prune_expired  # not on every command's import path
 
-    with open_store(load_settings(database_url=database_url)) as db:
-        report = prune_expired(db)
+    settings = load_settings(database_url=database_url)
+    with open_store(settings) as db:
+        report = prune_expired(db, unused_client_ttl=settings.registration_unused_ttl)
     if as_json:
         print_json({"pruned": dict(report.pruned), "total": report.total,
                     "complete": report.complete})

@@ -32,8 +32,9 @@ from .ops.outage import log_availability
 from .shared.user_grants import UserGrantServices, build_user_grant_services
 from .signing.signing_keys import SigningKeys, ensure_signing_key
 
-__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RenderedDocuments", "ServerState",
-           "TokenHandler", "own_resource_names", "prepare_database"]
+__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RegistrationRules",
+           "RenderedDocuments", "ServerState", "TokenHandler", "own_resource_names",
+           "prepare_database"]
 
 PEPPER_SECRET = "client_secret_pepper"
 SESSION_SECRET = "session_secret"
@@ -62,6 +63,16 @@ class RenderedDocuments:
     metadata: bytes | None = None
     scopes: bytes | None = None
     openapi: bytes | None = None
+
+
+class RegistrationRules(Protocol):
+    """Client self-registration's policy (:class:`scopegate.server.registration.policy.
+    RegistrationPolicy`), set when its endpoint starts."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether ``/oauth/register`` is served and advertised."""
+        ...
 
 
 class Periodic(Protocol):
@@ -108,7 +119,8 @@ class ServerState:
 
     ``scope_memo`` memoises pure answers derived from the (immutable) catalog, keyed by a
     tuple whose first item names the caller; ``documents`` holds the rendered public
-    documents; ``maintenance`` is set by the lifespan.
+    documents; ``maintenance`` is set by the lifespan, ``registration`` by the registration
+    endpoint's start-up.
     """
 
     settings: Settings
@@ -130,6 +142,7 @@ class ServerState:
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
     maintenance: Periodic | None = None
+    registration: RegistrationRules | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod

@@ -117,6 +117,23 @@ def test_public_documents_are_shared_with_any_origin(http: TestClient, path: str
     assert _no_cors(http.get(path))
 
 
+@pytest.mark.parametrize(("path", "method"), [("/oauth/register", "POST"),
+                                            ("/oauth/register/some-client", "PUT"),
+                                            ("/oauth/register/some-client", "DELETE")])
+def test_a_browser_app_may_register_itself_from_any_origin(http: TestClient, path: str,
+                                                            method: str) -> None:
+    """RFC 7591/7592 from a page: no origin is on record yet, and no cookie is involved."""
+    preflight = _preflight(http, path, STRANGER, method=method)
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert method in preflight.headers["access-control-allow-methods"]
+    assert "access-control-allow-credentials" not in preflight.headers
+    answer = http.post("/oauth/register", headers={"Origin": STRANGER}, json={
+        "redirect_uris": ["https://spa.example/cb"], "token_endpoint_auth_method": "none"})
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["access-control-allow-origin"] == "*"
+
+
 def test_metadata_still_advertises_every_endpoint(http: TestClient) -> None:
     metadata = http.get("/.well-known/oauth-authorization-server").json()
     assert metadata["token_endpoint"] == "http://testserver/oauth/token"

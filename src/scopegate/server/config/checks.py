@@ -87,6 +87,19 @@ def _proxy_list(raw: str) -> str | None:
     return None
 
 
+def _token_hashes(raw: str) -> str | None:
+    """Initial access tokens: the SHA-256 hex of each, comma-separated."""
+    for item in proxy_items(raw):
+        if len(item) != 64 or any(c not in "0123456789abcdef" for c in item):
+            return ("SHA-256 hex digests (64 lower-case hex digits), comma-separated, as "
+                    "`scopegate clients initial-token` prints them")
+    return None
+
+
+def _on_or_off(value: object) -> str | None:
+    return None if isinstance(value, bool) else "on or off (1/0, true/false)"
+
+
 _LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
 
 FIELD_CHECKS: dict[str, Check] = {
@@ -118,5 +131,12 @@ FIELD_CHECKS: dict[str, Check] = {
     "login_max_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
     "login_failure_reset": number_in(1, 30 * 86_400, " seconds (30 days)"),
     "forwarded_allow_ips": _proxy_list,
+    "registration": one_of("open", "token", "off"),
+    "registration_initial_tokens": _token_hashes,
+    "registration_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "registration_window": number_in(1, 30 * 86_400, " seconds (30 days)"),
+    "registration_unused_ttl": _LIFETIME,
+    "client_id_documents": _on_or_off,
+    "client_id_documents_allow_loopback": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""

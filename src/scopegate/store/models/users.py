@@ -35,8 +35,9 @@ def _user_id(**options: Any) -> MappedColumn[Any]:
 
 
 def _client_id(**options: Any) -> MappedColumn[Any]:
-    """A client's id; deleting the client deletes the row."""
-    return mapped_column(sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+    """A client's id (255: a client-id metadata document's URL); deleting the client
+    deletes the row."""
+    return mapped_column(sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
                          **options)
 
 
