@@ -145,6 +145,16 @@ def _api_keys(out: str) -> list[Figure]:
     return figures
 
 
+def _registration(out: str) -> list[Figure]:
+    rows = re.findall(r"^(sqlite|postgres)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)"
+                      r"\s+([\d.]+)\s+([\d.]+)$", out, re.MULTILINE)
+    figures = [Figure("registration", f"{backend}, burst of {n}: regs/s | p99 ms | rows | "
+                      "RSS MiB before -> after",
+                      f"{rate} | {p99} | {count} | {before} -> {after}")
+               for backend, n, rate, _p50, p99, count, before, after in rows]
+    return figures or [_missing("registration", "registrations/s")]
+
+
 def _refresh(out: str) -> list[Figure]:
     rows = re.findall(r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
                       out, re.MULTILINE)
@@ -162,6 +172,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("client", (), ("5000",), 180, 60, _client),
     Bench("api_keys", (), (), 180, 120, _api_keys),
     Bench("refresh", (), ("--n", "50"), 600, 180, _refresh),
+    Bench("registration", (), ("--n", "200"), 300, 120, _registration),
 )
 
 

@@ -17,7 +17,9 @@ this API's resource server, ``scopegate clients create --name example-api
 ``SCOPEGATE_REDIS_URL``
 (share the rate limit between replicas), ``SCOPEGATE_EXAMPLE_MEMBERS``
 (``workspace=sub1,sub2;other=*``; default ``demo=*``: every signed-in caller is a member of
-``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``.
+``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``,
+``SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID`` (a public client whose redirect URI is
+``<API URL>/docs/oauth2-redirect``: Swagger UI's Authorize button signs in with it, PKCE).
 """
 
 # No ``from __future__ import annotations``: FastAPI must evaluate the route annotations,
@@ -91,7 +93,8 @@ class RunRequest(BaseModel):
     inputs: dict[str, str] = {}
 
 
-def build_app(guard: Guard, members: dict[str, frozenset[str]]) -> FastAPI:
+def build_app(guard: Guard, members: dict[str, frozenset[str]],
+              swagger_client_id: str | None = None) -> FastAPI:
     """Assemble the example API around ``guard``."""
 
     def is_member(auth: AuthContext, workspace: str) -> bool:
@@ -121,7 +124,7 @@ def build_app(guard: Guard, members: dict[str, frozenset[str]]) -> FastAPI:
         await guard.aclose()
 
     api = FastAPI(title="scopegate example API", lifespan=lifespan)
-    install(api, guard)
+    install(api, guard, swagger_client_id=swagger_client_id)
     api.add_middleware(GuardMiddleware, guard=guard)
 
     @api.get("/health")
@@ -165,7 +168,8 @@ def _guard_from_env() -> Guard:
 
 
 app = build_app(_guard_from_env(),
-                parse_members(os.environ.get("SCOPEGATE_EXAMPLE_MEMBERS", "demo=*")))
+                parse_members(os.environ.get("SCOPEGATE_EXAMPLE_MEMBERS", "demo=*")),
+                os.environ.get("SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID") or None)
 
 
 def main() -> None:

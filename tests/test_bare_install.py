@@ -29,21 +29,33 @@ def _run(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[s
     return result
 
 
-@pytest.fixture(scope="module")
-def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv holding scopegate with no extra, built from a copy of this checkout."""
-    base = tmp_path_factory.mktemp("bare")
+def _venv_with(base: Path, extra: str = "") -> Path:
+    """A virtualenv holding scopegate (with ``extra``), built from a copy of this checkout."""
     source = base / "src-copy"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    venv = base / "venv"
+    if not source.exists():
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(ROOT / name, source / name)
+        shutil.copytree(ROOT / "src", source / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    venv = base / f"venv{extra}"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "-q", source)
+    _run(sys.executable, "-m", "pip", "--python", python, "install", "-q",
+         f"{source}{f'[{extra}]' if extra else ''}")
     return venv
+
+
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv holding scopegate with no extra."""
+    return _venv_with(tmp_path_factory.mktemp("bare"))
+
+
+@pytest.fixture(scope="module")
+def guard_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scopegate[guard]: the guard and its memory limiter, no framework, no redis."""
+    return _venv_with(tmp_path_factory.mktemp("guard"), "guard")
 
 
 def test_the_client_imports_without_any_extra(bare_venv: Path) -> None:
@@ -70,3 +82,27 @@ def test_the_cli_runs_user_commands_and_names_the_extra_for_serve(bare_venv: Pat
     assert serve.returncode == 2
     assert SENTENCE in serve.stderr
     assert "Traceback" not in serve.stderr
+
+
+def test_the_guard_extra_limits_in_memory_without_redis(guard_venv: Path) -> None:
+    probe = ("import asyncio, importlib.util\n"
+             "from scopegate.guard import Guard, GuardConfig\n"
+             "from scopegate.ratelimit import create_rate_limiter\n"
+             "limiter = create_rate_limiter(None)\n"
+             "hits = [asyncio.run(limiter.hit('t', limit=1, window_s=60)).allowed for _ in 'ab']\n"
+             "print(importlib.util.find_spec('redis') is None, hits)")
+    result = _run(guard_venv / "bin" / "python", "-c", probe)
+    assert result.stdout.strip() == "True [True, False]"
+
+
+@pytest.mark.parametrize(("module", "extra"), [
+    ("import scopegate.guard.adapters.fastapi", "fastapi"),
+    ("import scopegate.guard.adapters.flask", "flask"),
+    ("from scopegate.ratelimit import create_rate_limiter; create_rate_limiter('redis://x')",
+     "redis"),
+])
+def test_what_the_guard_extra_lacks_names_its_extra(guard_venv: Path, module: str,
+                                                     extra: str) -> None:
+    result = _run(guard_venv / "bin" / "python", "-c", module, check=False)
+    assert result.returncode != 0
+    assert f"install scopegate[{extra}]" in result.stderr.strip().splitlines()[-1]

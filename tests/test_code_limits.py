@@ -23,13 +23,6 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 #: offender -> why it is still here (issue 10 removes these).
 KNOWN_DEBT: dict[str, str] = {
-    "function cli/serve.py:serve": "settings options from the settings model",
-    "function client/_factory.py:session_from_env": "its keyword-only signature is 15 lines",
-    "module client/_config.py": "SDK redesign: precedence and file reading apart",
-    "module client/_session.py": "SDK redesign: step-up planning beside it",
-    "function scopes/_loader.py:catalog_from_mapping": "one reader per catalog table",
-    "module store/repositories/api_keys.py": "scope set type in the store",
-    "module store/repositories/users.py": "workspaces apart from users",
 }
 
 

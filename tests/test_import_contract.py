@@ -5,7 +5,8 @@
 - `tokens/` imports only `scopes/` and the shared `errors` module;
 - the guard never imports the server or the store;
 - the client never imports the server, the guard or the store;
-- the shared leaf modules (`errors`, `config_checks`) import only `scopes/`;
+- the shared leaf modules (`errors`, `config_checks`) import only `scopes/`, `_extras`
+  (which extra to install) nothing of ours;
 - clients, API keys, users, workspaces and sessions are written through `server/admin/`
   (a short, explained list of runtime modules may use those repositories), and the CLI
   imports no HTTP endpoint module nor the pepper's name.
@@ -26,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "scopes": set(),
     "ratelimit": set(),
     "tokens": {"scopes", "errors"},
-    "guard": {"scopes", "errors", "config_checks", "ratelimit", "tokens"},
+    "guard": {"scopes", "errors", "config_checks", "_extras", "ratelimit", "tokens"},
     "client": {"scopes", "errors"},
 }
 
@@ -61,7 +62,8 @@ def _top_package(module: str) -> str | None:
     return parts[1] if parts[0] == "scopegate" and len(parts) > 1 else None
 
 
-LEAF_MODULES: dict[str, set[str]] = {"errors": {"scopes"}, "config_checks": {"scopes"}}
+LEAF_MODULES: dict[str, set[str]] = {"errors": {"scopes"}, "config_checks": {"scopes"},
+                                     "_extras": set()}
 
 
 def _files(name: str) -> list[Path]:
@@ -98,10 +100,14 @@ def test_contract_sees_late_and_relative_imports() -> None:
 # below may name these repositories, each for the one runtime job written beside it.
 
 ADMIN_REPOSITORIES = frozenset({"ClientRepository", "ApiKeyRepository", "UserRepository",
-                                "WorkspaceRepository", "SessionRepository"})
+                                "WorkspaceRepository", "SessionRepository",
+                                "ResourceRepository"})
 RUNTIME_USERS: dict[str, frozenset[str]] = {
     # the state builds the client cache (reads clients) and the server's one key repository
-    "server/state.py": frozenset({"ClientRepository", "ApiKeyRepository"}),
+    "server/state.py": frozenset({"ClientRepository", "ApiKeyRepository",
+                                  "ResourceRepository"}),
+    # the resource directory reads registered resources for the token endpoint
+    "server/oauth2/resources.py": frozenset({"ResourceRepository"}),
     "server/oauth2/client_cache.py": frozenset({"ClientRepository"}),
     # sign-in reads users and workspaces and starts, touches and ends its own session
     "server/shared/user_grants.py": frozenset({"UserRepository", "WorkspaceRepository",

@@ -25,6 +25,7 @@ __all__ = [
     "http_url",
     "number_in",
     "one_of",
+    "redis_url",
     "text",
     "url_with_scheme",
     "whole_number_in",
@@ -160,6 +161,10 @@ def url_with_scheme(*schemes: str, example: str) -> Check:
         return None
 
     return check
+
+
+redis_url = url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0")
+"""Where a shared limiter or cache lives: the server's and the guard's ``redis_url``."""
 
 
 def existing_file(value: Any) -> str | None:

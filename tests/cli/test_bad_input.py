@@ -63,6 +63,8 @@ BASELINE: dict[str, list[str]] = {
     "keys revoke": ["{key_id}"],
     "keys rotate": ["{key_id}"],
     "routes check": ["tests.cli.routes_check_apps:good"],
+    "resources add": ["https://new.example/api", "--scope", "apps:read"],
+    "resources remove": ["https://seeded.example/api"],
 }
 STDIN = {"users create": "s3cret-passw0rd\n", "users set-password": "s3cret-passw0rd\n"}
 
@@ -95,9 +97,23 @@ BAD_VALUES: dict[str, list[str]] = {
     "--login-failure-reset": ["abc", "0", "nan", "inf", "2592001"],
     "--session-idle-ttl": ["abc", "0", "-1", "50000", "9" * 12],
     "--session-absolute-ttl": ["abc", "0", "60", "9" * 12],
+    "--redis-url": ["", "http://127.0.0.1:6379", "127.0.0.1:6379"],
+    "--access-token-ttl": ["abc", "0", "9" * 12],
+    "--refresh-token-ttl": ["abc", "0"],
+    "--code-ttl": ["abc", "-1"],
+    "--device-code-ttl": ["abc", "0"],
+    "--device-interval": ["abc", "0", "3601"],
+    "--signing-alg": ["HS256", "none", ""],
+    "--max-body-bytes": ["abc", "10"],
+    "--api-key-prefix": ["", "Not A Prefix"],
+    "--client-cache-ttl": ["abc", "-1", "nan"],
+    "--management-audience": ["not a uri", "https://x/#f"],
     "--session": ["", "ses_000000000000000000000000"],
     "--issuer": ["not a url", "ftp://x", "https://x/?q=1", "https://x:99999"],
     "--env": ["no-such-env", ""],
+    "--api": ["", "not a url", "ftp://x", "http://api.example.com/mcp", "https://x:99999",
+              "http://127.0.0.1:1/mcp"],
+    "--client-id": ["", "a\nb"],
     "--kek-file": ["{missing}", "{malformed}", "{not_a_db}", ""],
     "--new-kek-file": ["{missing}", "{malformed}", ""],
     "--output": ["", "{malformed}", "/proc/no/such/dir/kek"],
@@ -105,6 +121,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "key_id": ["", "no-such-key"],
     "name": ["", "a\nb", "x" * 101],
     "app_path": ["", "no_such_module:app", "os:no_such_attr", "json:loads"],
+    "url": ["", "not a url", "api.example", "ftp://x", "https://x/#f", "http://[::1",
+            "HTTPS://X/api", "https://x/" + "a" * 3000, "https://api.scopegate.example"],
 }
 #: Options whose every value is valid (flags are skipped by type, not listed here).
 FREE_VALUES: frozenset[str] = frozenset()
@@ -214,7 +232,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     client = runner.invoke(app, ["clients", "create", "--name", "seed", "--json"], env=env)
     key = runner.invoke(app, ["keys", "create", "--email", "admin@example.com",
                               "--scope", "apps:read", "--json"], env=env)
+    resource = runner.invoke(app, ["resources", "add", "https://seeded.example/api",
+                                   "--scope", "apps:read"], env=env)
     assert client.exit_code == 0 and key.exit_code == 0, client.output + key.output
+    assert resource.exit_code == 0, resource.output
     (root / FILES["malformed"]).write_text("[scopes\nnot toml")
     (root / FILES["not_utf8"]).write_bytes("[scopes.caf\xe9]\n".encode("latin-1"))
     (root / FILES["dangling"]).write_text('[scopes.x]\ndescription = "x"\nimplies = ["y"]\n')
@@ -287,6 +308,10 @@ def test_bad_input_fails_in_one_line_and_stores_nothing(
     (["clients", "create", "--name", "x", "--grant", "authorization_code",
       "--redirect-uri", "http://example.com/cb"], 2, "only on loopback"),
     (["clients", "create", "--name", "a\nb"], 2, "control characters"),
+    (["resources", "add", "https://seeded.example/api", "--scope", "apps:run"], 1,
+     "registered already"),
+    (["resources", "add", "https://x.example", "--scope", "apps:read", "--scope", "no"], 2,
+     "unknown scope"),
     (["clients", "list", "--database-url", UNREACHABLE_PG], 2, "cannot connect"),
     (["clients", "list", "--database-url", "sqlite://"], 2, "in-memory"),
     (["clients", "list", "--database-url", "sqlite:///{not_a_db}"], 2, "not a database"),

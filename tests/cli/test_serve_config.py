@@ -56,3 +56,15 @@ def test_a_bad_setting_stops_serve_with_one_line(variable: str, value: str,
     if variable == "SCOPEGATE_SESSION_SECRET":
         assert value not in lines[0]  # a secret is named, never repeated
     assert not (tmp_path / "x.db").exists()  # nothing was created either
+
+
+def test_every_setting_but_the_secrets_and_feature_flags_is_a_serve_flag() -> None:
+    from typer.testing import CliRunner
+
+    from scopegate.cli._settings_flags import NO_FLAG, flag_name
+    from scopegate.cli.main import app
+    from scopegate.server.config.settings import Settings
+
+    shown = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "400"}).output
+    for setting in Settings.model_fields:
+        assert (f"{flag_name(setting)} " in shown) is (setting not in NO_FLAG), setting

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from scopegate.cli.main import app
 from scopegate.server.crypto.passwords import verify_password
 from scopegate.store import Database
-from scopegate.store.repositories.users import UserRepository, WorkspaceRepository
+from scopegate.store.repositories.users import UserRepository
+from scopegate.store.repositories.workspaces import WorkspaceRepository
 
 
 @pytest.fixture

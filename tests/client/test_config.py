@@ -15,11 +15,11 @@ from scopegate.client import ConfigError, session_from_env
 from scopegate.client._cache import TokenCache
 from scopegate.client._config import (
     ScopeSource,
-    load_credentials,
     load_environment,
     load_environments,
     resolve_scopes,
 )
+from scopegate.client._config_files import load_credentials
 
 from .conftest import ISSUER, FakeIssuer
 

@@ -18,7 +18,7 @@ EXPECTED = {
     "ClientCredentialsProvider": "_providers",
     "ClientError": "_exceptions",
     "ConfigError": "_exceptions",
-    "Credentials": "_config",
+    "Credentials": "_config_files",
     "DeviceCodeProvider": "_device",
     "LoginRequired": "_exceptions",
     "ScopeStepUpRequired": "_exceptions",

@@ -151,6 +151,27 @@ def test_pkce_login_over_a_real_loopback_listener() -> None:
     assert (form["code"], form["redirect_uri"]) == ("the-code", query["redirect_uri"])
 
 
+def test_a_known_resource_goes_into_the_authorization_and_every_token_request() -> None:
+    """RFC 8707: the server binds the token's audience to the API the SDK discovered."""
+    fake = FakeIssuer()
+    forms: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            forms.append(dict(urllib.parse.parse_qsl(request.content.decode())))
+        return fake(request)
+
+    opener, query = browser()
+    provider = AuthorizationCodePkceProvider(
+        ISSUER, "cli-app", opener=opener, announce=lambda url: None, timeout=10,
+        resource="https://api.example/mcp")
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        token = drive_sync(provider.acquire_flow(provider.scopes), http.send, LockRegistry())
+        drive_sync(provider.refresh_flow(token), http.send, LockRegistry())
+    assert query["resource"] == "https://api.example/mcp"
+    assert [form["resource"] for form in forms] == ["https://api.example/mcp"] * 2
+
+
 def test_pkce_wrong_state_is_ignored_and_times_out() -> None:
     opener, _ = browser(state_override="forged")
     provider = AuthorizationCodePkceProvider(

@@ -33,7 +33,7 @@ from scopegate.client._exceptions import ScopeNotGranted
 from scopegate.client._flow import drive_sync
 from scopegate.client._locks import LockRegistry
 from scopegate.client._login import login_flow
-from scopegate.client._session import Covered, MissingNonInteractive, plan_step_up, verify_granted
+from scopegate.client._step_up import Covered, MissingNonInteractive, plan_step_up, verify_granted
 from scopegate.client._stores import FileTokenStore
 from scopegate.scopes import default_catalog, format_scope, public_listing
 

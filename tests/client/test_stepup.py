@@ -8,7 +8,7 @@ import pytest
 
 from scopegate.client import ScopeStepUpRequired
 from scopegate.client._challenges import insufficient_scope
-from scopegate.client._session import Covered, MissingNonInteractive, Reauthenticate, plan_step_up
+from scopegate.client._step_up import Covered, MissingNonInteractive, Reauthenticate, plan_step_up
 from scopegate.client._terminal import is_interactive
 
 DEFAULTS = ("openid", "api")

@@ -24,12 +24,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str) -> Iterator[str]:
-    """Serve the real app with uvicorn on a free port; yield its issuer URL."""
+def running_server(database_url: str, **overrides: Any) -> Iterator[str]:
+    """Serve the real app with uvicorn on a free port; yield its issuer URL.
+
+    :param overrides: further settings (e.g. ``registration_initial_tokens``).
+    """
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     settings = Settings.from_env(env={}, database_url=database_url, issuer=issuer,
-                                 host="127.0.0.1", port=port)
+                                 host="127.0.0.1", port=port, **overrides)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

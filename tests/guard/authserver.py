@@ -1,4 +1,5 @@
-"""A real, tiny authorization-server stand-in for guard tests: JWKS, metadata, introspection.
+"""A real, tiny authorization-server stand-in for guard tests: JWKS, metadata, introspection,
+and a client-credentials token endpoint (for the SDK finding its way from an API's URL).
 
 It runs on uvicorn in a background thread on a free 127.0.0.1 port, so the guard talks
 real HTTP to it. Tests change its keys and introspection answers and read its counters.
@@ -27,6 +28,8 @@ from starlette.routing import Route
 AUDIENCE = "https://api.scopegate.example"
 RS_CLIENT_ID = "example-api"
 RS_CLIENT_SECRET = "rs-secret-123"
+SDK_CLIENT_ID = "sdk-client"
+SDK_CLIENT_SECRET = "sdk-secret-456"
 
 
 @dataclass
@@ -65,6 +68,7 @@ class AuthServer:
     introspection: dict[str, dict[str, Any]] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     introspect_status: int = 200
+    token_forms: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
@@ -97,6 +101,7 @@ class AuthServer:
         self.introspection.clear()
         self.hits.clear()
         self.introspect_status = 200
+        self.token_forms.clear()
 
 
 def _app(state: AuthServer) -> Starlette:
@@ -106,6 +111,7 @@ def _app(state: AuthServer) -> Starlette:
             "issuer": state.issuer,
             "jwks_uri": f"{state.issuer}/jwks.json",
             "introspection_endpoint": f"{state.issuer}/oauth/introspect",
+            "token_endpoint": f"{state.issuer}/oauth/token",
         })
 
     async def jwks(request: Request) -> Response:
@@ -124,10 +130,25 @@ def _app(state: AuthServer) -> Starlette:
         token = str(form.get("token", ""))
         return JSONResponse(state.introspection.get(token, {"active": False}))
 
+    async def token(request: Request) -> Response:
+        """Client credentials: the token's ``aud`` is the RFC 8707 ``resource`` asked for."""
+        expected = "Basic " + base64.b64encode(
+            f"{SDK_CLIENT_ID}:{SDK_CLIENT_SECRET}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        state.token_forms.append(form)
+        scope = form.get("scope", "")
+        access = state.mint(aud=form.get("resource", AUDIENCE), scope=scope,
+                            client_id=SDK_CLIENT_ID, sub=SDK_CLIENT_ID)
+        return JSONResponse({"access_token": access, "token_type": "Bearer",
+                             "expires_in": 600, "scope": scope})
+
     return Starlette(routes=[
         Route("/.well-known/oauth-authorization-server", metadata),
         Route("/jwks.json", jwks),
         Route("/oauth/introspect", introspect, methods=["POST"]),
+        Route("/oauth/token", token, methods=["POST"]),
     ])
 
 

@@ -1,6 +1,7 @@
 """RFC 6750 §3.1 answers and the failure throttle, through every adapter.
 
-No credentials: 401 with a bare ``Bearer realm=…`` challenge (no error code). Two
+No credentials: 401 with a challenge without error code (realm, the RFC 9728 metadata
+URL and the route's scopes). Two
 ``Authorization`` headers: 400 ``invalid_request``. A valid token is never refused
 because other requests from the same address failed; the failure throttle is off unless
 configured, and its 429 carries a Bearer challenge.
@@ -118,12 +119,15 @@ ADAPTERS = ["starlette", "fastapi", "flask"]
 @pytest.mark.parametrize("name", ADAPTERS)
 @pytest.mark.parametrize("headers", [[], [("Authorization", "Basic dXNlcjpwYXNz")]],
                          ids=["no-header", "other-scheme"])
-def test_no_credentials_get_a_bare_challenge(name: str, headers: list[tuple[str, str]],
-                                             make_guard: MakeGuard) -> None:
+def test_no_credentials_get_a_challenge_without_error_code(
+        name: str, headers: list[tuple[str, str]], make_guard: MakeGuard) -> None:
     with adapter(name, make_guard()) as send:
         answer = send(headers)
     assert answer.status == 401
-    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="scopegate"'
+    # No error code (RFC 6750 §3.1); where to learn more, and what to ask for (RFC 9728 §5.1).
+    assert answer.headers["WWW-Authenticate"] == (
+        'Bearer realm="scopegate", resource_metadata="https://api.scopegate.example'
+        '/.well-known/oauth-protected-resource", scope="apps:read"')
 
 
 @pytest.mark.parametrize("name", ADAPTERS)

@@ -44,3 +44,25 @@ async def test_example_api_routes(server: AuthServer, make_guard: MakeGuard,
     assert frozen.status_code == 403
     assert health.json() == {"status": "ok"}
     assert limiter.token_hits() == 7  # one per guarded request, middleware + dependency
+
+
+async def test_openapi_documents_refusals_and_a_pkce_sign_in(server: AuthServer,
+                                                            make_guard: MakeGuard) -> None:
+    app = build_app(make_guard(), parse_members("demo=*"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://api") as http:
+        spec = (await http.get("/openapi.json")).json()
+        docs = await http.get("/docs")
+    run = spec["paths"]["/workspaces/{workspace}/apps/{app_id}/run"]["post"]
+    assert run["security"] == [{"scopegate": ["apps:run"]}]
+    for status in ("401", "403"):
+        assert "WWW-Authenticate" in run["responses"][status]["headers"]
+        schema = run["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/OAuthError"}
+    assert spec["components"]["schemas"]["OAuthError"]["required"] == ["error"]
+    assert "401" not in spec["paths"]["/health"]["get"]["responses"]  # public: never refused
+    code = spec["components"]["securitySchemes"]["scopegate"]["flows"]["authorizationCode"]
+    assert code["authorizationUrl"] == f"{server.issuer}/oauth/authorize"
+    assert code["tokenUrl"] == f"{server.issuer}/oauth/token"
+    assert code["scopes"]["apps:run"]  # a description from the catalog
+    assert '"usePkceWithAuthorizationCodeGrant": true' in docs.text  # Swagger UI signs in with PKCE

@@ -67,7 +67,7 @@ async def test_answers_have_rfc_shapes(server: AuthServer, make_guard: MakeGuard
     assert missing.status_code == 401 and missing.json()["error"] == "invalid_token"
     assert missing.headers["WWW-Authenticate"].startswith('Bearer realm="scopegate"')
     assert scope.status_code == 403 and scope.json()["scope"] == "apps:run"
-    assert scope.headers["WWW-Authenticate"].endswith('scope="apps:run"')
+    assert ', scope="apps:run"' in scope.headers["WWW-Authenticate"]
     assert limited.status_code == 429 and limited.json()["error"] == "rate_limited"
     assert limited.headers["Retry-After"].isdigit()
 

@@ -22,11 +22,6 @@ LOGGER = "scopegate.ratelimit.fallback"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def dead_redis_url() -> Iterator[str]:
     """A redis:// URL on a 127.0.0.1 port where nothing listens."""
     with socket.socket() as sock:

@@ -29,11 +29,6 @@ def limiter(clock: FakeClock) -> MemoryRateLimiter:
     return MemoryRateLimiter(clock=clock)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def test_admits_exactly_limit_then_refuses_with_time_until_oldest_leaves(
     limiter: MemoryRateLimiter, clock: FakeClock
 ) -> None:

@@ -18,21 +18,6 @@ from scopegate.ratelimit._pipelined import PipelinedConnection
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def sync_redis(redis_url: str, redis_prefix: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    keys = list(client.scan_iter(match=f"{redis_prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-@pytest.fixture
 async def pipe(redis_url: str) -> AsyncIterator[PipelinedConnection]:
     pool = aioredis.ConnectionPool.from_url(redis_url, socket_timeout=10.0)
     connection = PipelinedConnection(pool.get_connection, pool.release, timeout=10.0)

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +17,6 @@ import redis.asyncio as aioredis
 from scopegate.ratelimit import RedisRateLimiter
 
 HAMMER = Path(__file__).with_name("_hammer.py")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def sync_redis(redis_url: str, redis_prefix: str) -> Iterator[redis.Redis]:
-    """A plain client for inspecting the server; deletes the test's keys afterwards."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    keys = list(client.scan_iter(match=f"{redis_prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

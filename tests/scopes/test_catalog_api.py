@@ -60,3 +60,19 @@ def test_granted_scopes_from_claims_in_every_shape() -> None:
     assert granted_from_claims({"scp": ["a", "b"]}) == {"a", "b"}
     assert granted_from_claims({"scp": "a"}) == {"a"}
     assert granted_from_claims({"sub": "x"}) is None
+
+
+def test_a_token_for_a_resource_carries_only_what_it_offers() -> None:
+    from scopegate.scopes import default_catalog, resource_scopes, static_resources
+
+    catalog = default_catalog()
+    offer = {"apps:read", "apps:run"}
+    assert resource_scopes(catalog, {"api", "apps:read"}, offer) == {"apps:read"}
+    # a wider request gives way to the offer; a wider offer is never granted whole
+    assert resource_scopes(catalog, {"scopegate:all"}, offer) == offer
+    assert resource_scopes(catalog, {"apps:read"}, {"apps:all"}) == {"apps:read"}
+    assert resource_scopes(catalog, {"openid", "apps:read"}, offer, ["@userinfo"]) == {
+        "openid", "apps:read"}
+    assert resource_scopes(catalog, {"openid", "apps:read"}, offer) == {"apps:read"}
+    assert resource_scopes(catalog, {"api"}, offer) == frozenset()
+    assert static_resources(catalog)["@management"] >= {"keys:read", "keys:write"}

@@ -161,7 +161,7 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
     assert report is not None and report.complete
     assert dict(report.pruned) == {"authorization_codes": 2, "device_codes": 1,
                                    "refresh_tokens": 3, "revoked_tokens": 1, "api_keys": 1,
-                                   "consents": 1, "user_sessions": 1}
+                                   "consents": 1, "user_sessions": 1, "clients": 0}
     assert not _exists(db, AuthorizationCode, dead_code)
     assert not _exists(db, AuthorizationCode, used_dead)
     assert _exists(db, AuthorizationCode, used_live)  # its access token can still be revoked

@@ -18,7 +18,9 @@ def _mounted(app: Starlette) -> set[tuple[str, str]]:
     out = set()
     for route in app.routes:
         assert isinstance(route, Route), f"unexpected route kind {route!r}"
-        out |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+        # HEAD comes with GET; OPTIONS is the CORS preflight (server/shared/cors.py).
+        out |= {(method, route.path) for method in route.methods or ()
+                if method not in ("HEAD", "OPTIONS")}
     return out
 
 

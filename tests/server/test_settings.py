@@ -38,9 +38,11 @@ def test_environment_then_overrides() -> None:
 @pytest.mark.parametrize(("env", "message"), [
     ({"SCOPEGATE_PORT": "eighty"}, "SCOPEGATE_PORT must be a number"),
     ({"SCOPEGATE_PORT": "70000"}, r"SCOPEGATE_PORT \(--port\) must be a whole number in 1..65535"),
-    ({"SCOPEGATE_SIGNING_ALG": "HS256"}, "SCOPEGATE_SIGNING_ALG must be ES256 or EdDSA"),
+    ({"SCOPEGATE_SIGNING_ALG": "HS256"},
+     r"SCOPEGATE_SIGNING_ALG \(--signing-alg\) must be ES256 or EdDSA"),
     ({"SCOPEGATE_FEATURE_METRICS": "maybe"}, "on or off"),
-    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"}, "SCOPEGATE_ACCESS_TOKEN_TTL must be a whole number"),
+    ({"SCOPEGATE_ACCESS_TOKEN_TTL": "0"},
+     r"SCOPEGATE_ACCESS_TOKEN_TTL \(--access-token-ttl\) must be a whole number"),
 ])
 
 
@@ -57,7 +59,8 @@ def test_the_management_api_has_its_own_resource_identifier() -> None:
                           database_url="sqlite:///x.db")
     assert s.management_audience == "https://manage.example"
     assert s.audience_symbols["@management"] == "https://manage.example"
-    with pytest.raises(ValueError, match="SCOPEGATE_MANAGEMENT_AUDIENCE must be an absolute URI"):
+    wrong = r"SCOPEGATE_MANAGEMENT_AUDIENCE \(--management-audience\) must be an absolute URI"
+    with pytest.raises(ValueError, match=wrong):
         Settings.from_env(env={"SCOPEGATE_MANAGEMENT_AUDIENCE": "manage#it"},
                           database_url="sqlite:///x.db")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -21,29 +20,6 @@ from scopegate.store.repositories import (
 from scopegate.store.sealing import KekRing, generate_kek
 
 KEKS = KekRing.parse(generate_kek(), "test")
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-       ) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path_factory.mktemp('core') / 'new' / 's.db'}")
-        database.upgrade()
-        yield database
-        database.dispose()
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{base}?options=-csearch_path%3D{schema}")
-    database.upgrade()
-    yield database
-    database.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_upgrade_reaches_head_and_is_idempotent(db: Database) -> None:

@@ -3,21 +3,13 @@ away again, keeping every code, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from scopegate.store import Database
 
-from ._migrations import BACKENDS, NOW, empty_database, insert
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from empty_database(request, tmp_path)
+from ._migrations import NOW, insert
 
 
 def _code(db: Database, code_hash: str, **extra: Any) -> None:
@@ -43,32 +35,32 @@ def _codes(db: Database) -> dict[str, tuple[Any, ...]]:
         return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def test_upgrade_adds_replayed_at_and_downgrade_keeps_the_codes(db: Database) -> None:
-    db.upgrade("0004_canonical_scopes")
-    insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
+def test_upgrade_adds_replayed_at_and_downgrade_keeps_the_codes(empty_db: Database) -> None:
+    empty_db.upgrade("0004_canonical_scopes")
+    insert(empty_db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
             role="member", created_at=NOW)
-    insert(db, "clients", client_id="cli", name="cli", secret_hash=None, is_public=True,
+    insert(empty_db, "clients", client_id="cli", name="cli", secret_hash=None, is_public=True,
             grant_types=["authorization_code"], redirect_uris=[], allowed_scopes=["api"],
             default_scopes=["api"], created_at=NOW)
-    _code(db, "old")
-    assert "replayed_at" not in _columns(db, "authorization_codes")
+    _code(empty_db, "old")
+    assert "replayed_at" not in _columns(empty_db, "authorization_codes")
 
-    db.upgrade("0005_code_replay")
-    assert db.current_revision() == "0005_code_replay"
-    assert "replayed_at" in _columns(db, "authorization_codes")
-    assert "ix_refresh_tokens_expires_at" in _indexes(db, "refresh_tokens")
-    with db.engine.connect() as conn:
+    empty_db.upgrade("0005_code_replay")
+    assert empty_db.current_revision() == "0005_code_replay"
+    assert "replayed_at" in _columns(empty_db, "authorization_codes")
+    assert "ix_refresh_tokens_expires_at" in _indexes(empty_db, "refresh_tokens")
+    with empty_db.engine.connect() as conn:
         assert conn.execute(sa.text(
             "SELECT replayed_at FROM authorization_codes WHERE code_hash = 'old'"
         )).scalar_one() is None
-    _code(db, "replayed", replayed_at=NOW)
+    _code(empty_db, "replayed", replayed_at=NOW)
 
-    db.downgrade("0004_canonical_scopes")
-    assert db.current_revision() == "0004_canonical_scopes"
-    assert "replayed_at" not in _columns(db, "authorization_codes")
-    assert "ix_refresh_tokens_expires_at" not in _indexes(db, "refresh_tokens")
-    assert _codes(db) == {"old": ("fam_1", "jti-1"), "replayed": ("fam_1", "jti-1")}
+    empty_db.downgrade("0004_canonical_scopes")
+    assert empty_db.current_revision() == "0004_canonical_scopes"
+    assert "replayed_at" not in _columns(empty_db, "authorization_codes")
+    assert "ix_refresh_tokens_expires_at" not in _indexes(empty_db, "refresh_tokens")
+    assert _codes(empty_db) == {"old": ("fam_1", "jti-1"), "replayed": ("fam_1", "jti-1")}
 
-    db.upgrade("head")
-    assert db.is_current() and "replayed_at" in _columns(db, "authorization_codes")
-    assert len(_codes(db)) == 2
+    empty_db.upgrade("head")
+    assert empty_db.is_current() and "replayed_at" in _columns(empty_db, "authorization_codes")
+    assert len(_codes(empty_db)) == 2

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from scopegate.store import Database
 
-from ._migrations import BACKENDS, NOW, empty_database, insert
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from empty_database(request, tmp_path)
+from ._migrations import NOW, insert
 
 
 def _client(db: Database, client_id: str, allowed: list[str], default: list[str]) -> None:
@@ -50,22 +42,22 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) -> None:
-    db.upgrade("0003_api_keys")
-    insert(db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
+def test_upgrade_renames_legacy_names_and_downgrade_restores_them(empty_db: Database) -> None:
+    empty_db.upgrade("0003_api_keys")
+    insert(empty_db, "users", id="usr_1", email="a@example.com", name=None, password_hash="x",
             role="admin", created_at=NOW)
-    _client(db, "legacy", ["all", "apps:read"], ["application_connect"])
-    _client(db, "modern", ["apps:read", "api"], ["api"])
-    insert(db, "consents", user_id="usr_1", client_id="legacy", scopes=["all", "openid"],
+    _client(empty_db, "legacy", ["all", "apps:read"], ["application_connect"])
+    _client(empty_db, "modern", ["apps:read", "api"], ["api"])
+    insert(empty_db, "consents", user_id="usr_1", client_id="legacy", scopes=["all", "openid"],
             updated_at=NOW)
-    _key(db, "k_all", ["all"])
-    _key(db, "k_empty", [])
-    _key(db, "k_mixed", ["application_connect", "apps:read"])
-    _key(db, "k_dup", ["all", "scopegate:all"])
+    _key(empty_db, "k_all", ["all"])
+    _key(empty_db, "k_empty", [])
+    _key(empty_db, "k_mixed", ["application_connect", "apps:read"])
+    _key(empty_db, "k_dup", ["all", "scopegate:all"])
 
-    db.upgrade("0004_canonical_scopes")
-    assert db.current_revision() == "0004_canonical_scopes"
-    after = _scopes(db)
+    empty_db.upgrade("0004_canonical_scopes")
+    assert empty_db.current_revision() == "0004_canonical_scopes"
+    after = _scopes(empty_db)
     assert after["key:k_all"] == ["scopegate:all"]
     assert after["key:k_empty"] == []  # still "predates scopes": the catalog reads it as all
     assert after["key:k_mixed"] == ["apps:read", "scopegate:application_connect"]
@@ -76,10 +68,10 @@ def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) 
     assert after["consent:usr_1:legacy"] == ["openid", "scopegate:all"]
 
     # A row written by the new code, then the way back down.
-    _key(db, "k_new", ["scopegate:application_connect", "workspace:read"])
-    db.downgrade("0003_api_keys")
-    assert db.current_revision() == "0003_api_keys"
-    before = _scopes(db)
+    _key(empty_db, "k_new", ["scopegate:application_connect", "workspace:read"])
+    empty_db.downgrade("0003_api_keys")
+    assert empty_db.current_revision() == "0003_api_keys"
+    before = _scopes(empty_db)
     assert before["key:k_all"] == ["all"]
     assert before["key:k_mixed"] == ["application_connect", "apps:read"]
     assert before["key:k_new"] == ["application_connect", "workspace:read"]
@@ -87,16 +79,16 @@ def test_upgrade_renames_legacy_names_and_downgrade_restores_them(db: Database) 
     assert before["consent:usr_1:legacy"] == ["all", "openid"]
 
     # And up again: same canonical data as the first time.
-    db.upgrade("head")
-    again = _scopes(db)
+    empty_db.upgrade("head")
+    again = _scopes(empty_db)
     assert again["key:k_all"] == ["scopegate:all"]
     assert again["key:k_new"] == ["scopegate:application_connect", "workspace:read"]
     assert again["client:legacy"] == after["client:legacy"]
 
 
-def test_upgrade_on_empty_tables_is_a_no_op(db: Database) -> None:
-    db.upgrade()
-    assert db.is_current()
-    assert _scopes(db) == {}
-    db.downgrade("0003_api_keys")
-    assert _scopes(db) == {}
+def test_upgrade_on_empty_tables_is_a_no_op(empty_db: Database) -> None:
+    empty_db.upgrade()
+    assert empty_db.is_current()
+    assert _scopes(empty_db) == {}
+    empty_db.downgrade("0003_api_keys")
+    assert _scopes(empty_db) == {}

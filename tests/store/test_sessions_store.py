@@ -4,11 +4,7 @@ user changes that end them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from scopegate.store import Database
 from scopegate.store.models import utcnow
@@ -16,20 +12,6 @@ from scopegate.store.repositories.sessions import NewSession, SessionRepository
 from scopegate.store.repositories.users import UserRecord, UserRepository
 
 NOW = utcnow()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-       ) -> Iterator[Database]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sessions") / "s.db"
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = Database(url)
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def _user(db: Database) -> UserRecord:

@@ -7,7 +7,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,26 +18,8 @@ from scopegate.store.repositories.authorization_codes import AuthorizationCodeRe
 from scopegate.store.repositories.clients import ClientRepository
 from scopegate.store.repositories.device_codes import DeviceCodeRepository
 from scopegate.store.repositories.refresh_tokens import NewRefreshToken, RefreshTokenRepository
-from scopegate.store.repositories.users import (
-    AlreadyExists,
-    ConsentRepository,
-    UserRepository,
-    WorkspaceRepository,
-)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-       ) -> Iterator[Database]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("users") / "s.db"
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = Database(url)
-    database.upgrade()
-    yield database
-    database.dispose()
+from scopegate.store.repositories.users import AlreadyExists, ConsentRepository, UserRepository
+from scopegate.store.repositories.workspaces import WorkspaceRepository
 
 
 def _uid() -> str:

@@ -1,4 +1,5 @@
-"""What the ``scopegate`` commands share: one-line errors, exit codes, the store, output.
+"""What the ``scopegate`` commands share: one-line errors, exit codes, the store
+(output: :mod:`._output`).
 
 Exit codes of the admin commands (each one's ``--help`` repeats them):
 
@@ -14,16 +15,13 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
-import orjson
 import sqlalchemy as sa
 import typer
 from alembic.util import CommandError
-from rich.console import Console
-from rich.table import Table
 from typer._click.exceptions import ClickException  # Typer 0.29 vendors click; not re-exported
 from typer.core import TyperGroup
 
@@ -41,10 +39,6 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_USAGE",
     "STORE_FAILURES",
-    "CatalogOption",
-    "DatabaseUrlOption",
-    "JsonOption",
-    "KekFileOption",
     "PlainErrorsGroup",
     "admin_command",
     "checked_name",
@@ -55,10 +49,9 @@ __all__ = [
     "open_catalog",
     "open_sealed_store",
     "open_store",
-    "print_json",
-    "print_table",
     "refusals",
     "shown",
+    "store_at",
 ]
 
 P = ParamSpec("P")
@@ -71,18 +64,6 @@ EXIT_CODES_HELP = (
     "2 bad input or configuration (a flag, value, catalog, SCOPEGATE_* setting, or a "
     "database that cannot be opened). Errors are one line on stderr."
 )
-
-DatabaseUrlOption = Annotated[str | None, typer.Option(
-    "--database-url", envvar="SCOPEGATE_DATABASE_URL",
-    help="SQLAlchemy URL (default: scopegate.db in the user data dir).")]
-CatalogOption = Annotated[str | None, typer.Option(
-    "--catalog", envvar="SCOPEGATE_CATALOG_PATH",
-    help="A scopes.toml file (default: the bundled catalog).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-KekFileOption = Annotated[str | None, typer.Option(
-    "--kek-file", envvar="SCOPEGATE_KEK_FILE",
-    help="File with the key-encryption key(s) that seal the database's secrets "
-         "(default: SCOPEGATE_KEK; for SQLite without either, <database>.kek).")]
 
 #: What a broken, locked, read-only, foreign or too new database raises on the way up.
 STORE_FAILURES = (DatabaseError, sa.exc.SQLAlchemyError, CommandError, OSError)
@@ -264,16 +245,10 @@ def open_store(settings: Settings) -> Iterator[Database]:
         yield db
 
 
-# -- output ------------------------------------------------------------------------------
-
-def print_json(value: Any) -> None:
-    """Print ``value`` as one line of JSON (datetimes and other objects as strings)."""
-    typer.echo(orjson.dumps(value, default=str).decode())
-
-
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Print a rich table with ``columns`` as its header."""
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+@contextmanager
+def store_at(database_url: str | None, catalog: str | None = None) -> Iterator[Database]:
+    """:func:`open_store` where ``--database-url`` (or the environment) says, refusals as
+    one error line (:func:`refusals`): what most admin commands open."""
+    settings = load_settings(database_url=database_url, catalog_path=catalog)
+    with open_store(settings) as db, refusals():
+        yield db

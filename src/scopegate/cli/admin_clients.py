@@ -1,4 +1,5 @@
-"""CLI commands: ``clients create|list|delete`` manage OAuth clients."""
+"""CLI commands: ``clients create|list|delete|rotate-secret|initial-token`` manage OAuth
+clients."""
 
 from __future__ import annotations
 
@@ -15,20 +16,18 @@ from ..server.admin.clients import (
     register_client,
     rotate_client_secret,
 )
+from ..server.admin.registration import new_initial_access_token
 from ..store.repositories import ClientRecord
 from ._common import (
-    CatalogOption,
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
     load_settings,
     open_catalog,
     open_sealed_store,
-    open_store,
-    print_json,
-    print_table,
     refusals,
+    store_at,
 )
+from ._options import CatalogOption, DatabaseUrlOption, JsonOption
+from ._output import print_json, print_listing
 
 __all__ = ["register"]
 
@@ -47,6 +46,7 @@ def _as_dict(client: ClientRecord) -> dict[str, object]:
         "redirect_uris": list(client.redirect_uris),
         "resource_servers": sorted(client.resource_servers),
         "created_at": client.created_at.isoformat(),
+        "registered_dynamically": client.registered_dynamically,
     }
 
 
@@ -94,15 +94,14 @@ def clients_create(
 @admin_command(clients_app, "list")
 def clients_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List registered clients (never their secrets)."""
-    with open_store(load_settings(database_url=database_url)) as db:
+    with store_at(database_url) as db:
         clients = list_clients(db)
-    if as_json:
-        print_json([_as_dict(c) for c in clients])
-        return
-    print_table(("client_id", "name", "type", "grants", "scopes"), (
-        (c.client_id, c.name, "public" if c.is_public else "confidential",
-         " ".join(sorted(c.grant_types)), str(ScopeSet(c.allowed_scopes)))
-        for c in clients))
+    print_listing(as_json, clients, view=_as_dict,
+                  columns=("client_id", "name", "type", "grants", "scopes"),
+                  row=lambda c: (c.client_id, c.name,
+                                 "public" if c.is_public else "confidential",
+                                 " ".join(sorted(c.grant_types)),
+                                 str(ScopeSet(c.allowed_scopes))))
 
 
 @admin_command(clients_app, "delete")
@@ -111,7 +110,7 @@ def clients_delete(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Delete a client; running servers stop accepting it within seconds."""
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         delete_client(db, client_id)
     typer.echo(f"deleted {client_id}")
 
@@ -133,6 +132,24 @@ def clients_rotate_secret(
     typer.echo(f"client_id:     {client_id}")
     typer.echo(f"client_secret: {secret}")
     typer.echo(_SHOWN_ONCE, err=True)
+
+
+@admin_command(clients_app, "initial-token")
+def clients_initial_token(as_json: JsonOption = False) -> None:
+    """Make an initial access token for dynamic registration (RFC 7591 §3).
+
+    Give the token to whoever may register confidential clients or other grants; add
+    its hash to SCOPEGATE_REGISTRATION_INITIAL_TOKENS (comma-separated) and restart the
+    servers. The token itself is stored nowhere; remove the hash to revoke it.
+    """
+    token, digest = new_initial_access_token()
+    if as_json:
+        print_json({"initial_access_token": token, "sha256": digest})
+        return
+    typer.echo(f"initial_access_token: {token}")
+    typer.echo(f"sha256:               {digest}")
+    typer.echo("Add the sha256 to SCOPEGATE_REGISTRATION_INITIAL_TOKENS; the token is shown "
+               "only now.", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -32,20 +32,17 @@ from ..server.config.settings import Settings
 from ..store.models import utcnow
 from ._common import (
     EXIT_FAILED,
-    CatalogOption,
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
     checked_name,
     fail,
     load_settings,
     open_catalog,
     open_store,
-    print_json,
-    print_table,
     refusals,
     shown,
 )
+from ._options import CatalogOption, DatabaseUrlOption, JsonOption
+from ._output import print_json, print_listing
 
 __all__ = ["register"]
 
@@ -122,12 +119,11 @@ def keys_list(
         records = list_keys(repo, user_id=user_id)
     now = repo.clock()
     views = [{**key_json(scopes_catalog, r, now), "owner": r.user_id} for r in records]
-    if as_json:
-        print_json(views)
-        return
-    print_table(("id", "owner", "name", "scopes", "status", "expires", "last used"), (
-        (v["id"], v["owner"], v["name"], " ".join(v["scopes"]), v["status"],
-         str(v["expires_at"] or "never"), str(v["last_used_at"] or "never")) for v in views))
+    print_listing(as_json, views, view=lambda v: v,
+                  columns=("id", "owner", "name", "scopes", "status", "expires", "last used"),
+                  row=lambda v: (v["id"], v["owner"], v["name"], " ".join(v["scopes"]),
+                                 v["status"], str(v["expires_at"] or "never"),
+                                 str(v["last_used_at"] or "never")))
 
 
 @admin_command(keys_app, "revoke")

@@ -6,15 +6,13 @@ import typer
 
 from ..scopes import ScopeError, public_listing
 from ._common import (
-    CatalogOption,
-    JsonOption,
     admin_command,
     fail,
     load_settings,
     open_catalog,
-    print_json,
-    print_table,
 )
+from ._options import CatalogOption, JsonOption
+from ._output import print_json, print_table
 
 __all__ = ["register"]
 
@@ -30,7 +28,7 @@ def scopes_list(catalog: CatalogOption = None, as_json: JsonOption = False) -> N
         entries = public_listing(open_catalog(catalog).resolve_audiences(symbols))["scopes"]
     except ScopeError as exc:
         fail(str(exc))
-    if as_json:
+    if as_json:  # one object, not a bare list: the shape of GET /api/v1/scopes
         print_json({"scopes": entries})
         return
     print_table(("scope", "aliases", "audience", "description"), (

@@ -18,15 +18,13 @@ from ..store.repositories import StoredSecrets
 from ..store.sealing import KekRing, SealError, generate_kek
 from ._common import (
     EXIT_FAILED,
-    DatabaseUrlOption,
-    JsonOption,
-    KekFileOption,
     admin_command,
     fail,
     load_settings,
     open_sealed_store,
-    print_json,
 )
+from ._options import DatabaseUrlOption, JsonOption, KekFileOption
+from ._output import print_json
 
 __all__ = ["register"]
 

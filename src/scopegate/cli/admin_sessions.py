@@ -16,15 +16,11 @@ from ..server.admin.sessions import end_sessions, list_sessions
 from ..server.admin.users import find_user
 from ..store.repositories.sessions import SessionRecord
 from ._common import (
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
-    load_settings,
-    open_store,
-    print_json,
-    print_table,
-    refusals,
+    store_at,
 )
+from ._options import DatabaseUrlOption, JsonOption
+from ._output import print_listing, print_result
 from .admin_users import EmailOption, users_app
 
 __all__ = ["register"]
@@ -44,14 +40,13 @@ def _when(value: datetime) -> str:
 def users_sessions(email: EmailOption, database_url: DatabaseUrlOption = None,
                    as_json: JsonOption = False) -> None:
     """List a user's live browser sessions, oldest first."""
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         records = list_sessions(db, find_user(db, email))
-    if as_json:
-        print_json([_session_dict(r) for r in records])
-        return
-    print_table(("id", "signed in", "last seen", "ends by", "address", "browser"), (
-        (r.id, _when(r.created_at), _when(r.last_seen_at), _when(r.expires_at),
-         r.client_ip or "", (r.user_agent or "")[:40]) for r in records))
+    print_listing(as_json, records, view=_session_dict,
+                  columns=("id", "signed in", "last seen", "ends by", "address", "browser"),
+                  row=lambda r: (r.id, _when(r.created_at), _when(r.last_seen_at),
+                                 _when(r.expires_at), r.client_ip or "",
+                                 (r.user_agent or "")[:40]))
 
 
 def users_end_sessions(
@@ -62,13 +57,10 @@ def users_end_sessions(
     as_json: JsonOption = False,
 ) -> None:
     """End a user's browser sessions (all of them, or one with --session)."""
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         user = find_user(db, email)
         ended = end_sessions(db, user, session_id)
-    if as_json:
-        print_json({"ended": ended})
-    else:
-        typer.echo(f"{ended} session(s) ended for {user.email}")
+    print_result(as_json, {"ended": ended}, f"{ended} session(s) ended for {user.email}")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,19 +31,15 @@ from ..server.admin.users import (
 from ..server.crypto.passwords import MAX_PASSWORD_LENGTH
 from ..store.repositories.users import UserRecord
 from ._common import (
-    CatalogOption,
-    DatabaseUrlOption,
-    JsonOption,
     admin_command,
     checked_name,
     fail,
-    load_settings,
     open_catalog,
-    open_store,
-    print_json,
-    print_table,
     refusals,
+    store_at,
 )
+from ._options import CatalogOption, DatabaseUrlOption, JsonOption
+from ._output import print_listing, print_result
 
 __all__ = ["EmailOption", "register", "users_app"]
 
@@ -94,27 +90,20 @@ def users_create(
     _check_role(role, catalog)
     display_name = None if name is None else checked_name(name, "--name", MAX_NAME_LENGTH)
     hashed = _password_hash_from_stdin()
-    settings = load_settings(database_url=database_url, catalog_path=catalog)
-    with open_store(settings) as db, refusals():
+    with store_at(database_url, catalog) as db:
         user = create_user(db, email=email, password_hash=hashed, role=role,
                            name=display_name)
-    if as_json:
-        print_json(_user_dict(user))
-    else:
-        typer.echo(f"created {user.email} ({user.role}) as {user.id}")
+    print_result(as_json, _user_dict(user), f"created {user.email} ({user.role}) as {user.id}")
 
 
 @admin_command(users_app, "list")
 def users_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List users (never their password hashes)."""
-    with open_store(load_settings(database_url=database_url)) as db:
+    with store_at(database_url) as db:
         users = list_users(db)
-    if as_json:
-        print_json([_user_dict(u) for u in users])
-        return
-    print_table(("id", "email", "name", "role", "state"),
-                ((u.id, u.email, u.name or "", u.role, "disabled" if u.disabled else "active")
-                 for u in users))
+    print_listing(as_json, users, view=_user_dict, columns=("id", "email", "name", "role", "state"),
+                  row=lambda u: (u.id, u.email, u.name or "", u.role,
+                                 "disabled" if u.disabled else "active"))
 
 
 EmailOption = Annotated[str, typer.Option("--email", help="The user's email.")]
@@ -133,27 +122,22 @@ def users_set_password(
     if not password_stdin:
         fail("pass --password-stdin and pipe the password in (it is never a flag)")
     hashed = _password_hash_from_stdin()
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         user = find_user(db, email)
         ended = set_password(db, user, hashed)
-    if as_json:
-        print_json({"id": user.id, "email": user.email, "sessions_ended": ended})
-    else:
-        typer.echo(f"changed the password of {user.email}; {ended} session(s) ended")
+    print_result(as_json, {"id": user.id, "email": user.email, "sessions_ended": ended},
+                 f"changed the password of {user.email}; {ended} session(s) ended")
 
 
 def _set_disabled(email: str, disabled: bool, database_url: str | None,
                   as_json: bool) -> None:
-    with open_store(load_settings(database_url=database_url)) as db, refusals():
+    with store_at(database_url) as db:
         user = find_user(db, email)
         ended = set_disabled(db, user, disabled)
-    if as_json:
-        print_json({"id": user.id, "email": user.email, "disabled": disabled,
-                    "sessions_ended": ended})
-    elif disabled:
-        typer.echo(f"disabled {user.email}; {ended} session(s) ended")
-    else:
-        typer.echo(f"enabled {user.email}")
+    print_result(as_json, {"id": user.id, "email": user.email, "disabled": disabled,
+                           "sessions_ended": ended},
+                 f"disabled {user.email}; {ended} session(s) ended" if disabled
+                 else f"enabled {user.email}")
 
 
 @admin_command(users_app, "disable")
@@ -178,24 +162,20 @@ def workspaces_create(
 ) -> None:
     """Create a workspace."""
     name = checked_name(name, "a workspace name", MAX_WORKSPACE_NAME_LENGTH)
-    settings = load_settings(database_url=database_url)
-    with open_store(settings) as db, refusals():
+    with store_at(database_url) as db:
         workspace = create_workspace(db, name)
-    if as_json:
-        print_json({"id": workspace.id, "name": workspace.name})
-    else:
-        typer.echo(f"created workspace {workspace.name} as {workspace.id}")
+    print_result(as_json, {"id": workspace.id, "name": workspace.name},
+                 f"created workspace {workspace.name} as {workspace.id}")
 
 
 @admin_command(workspaces_app, "list")
 def workspaces_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List workspaces with their member counts."""
-    with open_store(load_settings(database_url=database_url)) as db:
+    with store_at(database_url) as db:
         rows = list_workspaces(db)
-    if as_json:
-        print_json([{"id": w.id, "name": w.name, "members": n} for w, n in rows])
-        return
-    print_table(("id", "name", "members"), ((w.id, w.name, str(n)) for w, n in rows))
+    print_listing(as_json, rows, view=lambda r: {"id": r[0].id, "name": r[0].name,
+                                                 "members": r[1]},
+                  columns=("id", "name", "members"), row=lambda r: (r[0].id, r[0].name, str(r[1])))
 
 
 @admin_command(workspaces_app, "add-member")
@@ -209,13 +189,10 @@ def workspaces_add_member(
 ) -> None:
     """Add a user to a workspace (or change their role there)."""
     _check_role(role, catalog)
-    settings = load_settings(database_url=database_url, catalog_path=catalog)
-    with open_store(settings) as db, refusals():
+    with store_at(database_url, catalog) as db:
         workspace, user, _ = add_member(db, name, email, role)
-    if as_json:
-        print_json({"workspace_id": workspace.id, "user_id": user.id, "role": role})
-    else:
-        typer.echo(f"{user.email} is now {role} in {workspace.name}")
+    print_result(as_json, {"workspace_id": workspace.id, "user_id": user.id, "role": role},
+                 f"{user.email} is now {role} in {workspace.name}")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ app = typer.Typer(
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "serve": ("serve", "db", "signing-keys"),
     "admin_clients": ("clients",),
+    "admin_resources": ("resources",),
     "admin_scopes": ("scopes",),
     "admin_users": ("users", "workspaces"),
     "admin_sessions": (),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,10 +17,6 @@ from ..server.admin.signing_keys import (
 from ..store.repositories import KeyRecord
 from ._common import (
     STORE_FAILURES,
-    CatalogOption,
-    DatabaseUrlOption,
-    JsonOption,
-    KekFileOption,
     admin_command,
     connect_database,
     fail,
@@ -28,11 +25,12 @@ from ._common import (
     open_catalog,
     open_sealed_store,
     open_store,
-    print_json,
-    print_table,
     refusals,
     shown,
 )
+from ._options import DatabaseUrlOption, JsonOption
+from ._output import print_json, print_table
+from ._settings_flags import setting_parameters
 
 __all__ = ["register"]
 
@@ -62,58 +60,9 @@ def _check_can_listen(host: str, port: int) -> None:
         fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}", code=1)
 
 
-def serve(
-    host: Annotated[str | None, typer.Option(envvar="SCOPEGATE_HOST",
-                                             help="Interface (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(envvar="SCOPEGATE_PORT",
-                                             help="TCP port (default 8000).")] = None,
-    database_url: DatabaseUrlOption = None,
-    issuer: Annotated[str | None, typer.Option(
-        envvar="SCOPEGATE_ISSUER", help="Public base URL (default http://HOST:PORT).")] = None,
-    catalog: CatalogOption = None,
-    workers: Annotated[int | None, typer.Option(envvar="SCOPEGATE_WORKERS",
-                                                help="Worker processes (default 1).")] = None,
-    kek_file: KekFileOption = None,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
-    forwarded_allow_ips: Annotated[str | None, typer.Option(
-        envvar="SCOPEGATE_FORWARDED_ALLOW_IPS",
-        help="Proxies (addresses or networks, comma-separated, or *) whose X-Forwarded-For "
-             "and X-Forwarded-Proto are believed (default: none; the client is the TCP "
-             "peer).")] = None,
-    login_failures_per_account_address: Annotated[int | None, typer.Option(
-        envvar="SCOPEGATE_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS",
-        help="Wrong passwords for one account from one address before each further try "
-             "waits (default 5).")] = None,
-    login_failures_per_address: Annotated[int | None, typer.Option(
-        envvar="SCOPEGATE_LOGIN_FAILURES_PER_ADDRESS",
-        help="Wrong passwords from one address, any accounts, before each further try "
-             "waits (default 100).")] = None,
-    login_first_wait: Annotated[float | None, typer.Option(
-        envvar="SCOPEGATE_LOGIN_FIRST_WAIT",
-        help="Seconds of the first wait, doubled per further failure (default 1).")] = None,
-    login_max_wait: Annotated[float | None, typer.Option(
-        envvar="SCOPEGATE_LOGIN_MAX_WAIT",
-        help="Longest wait in seconds (default 900).")] = None,
-    login_failure_reset: Annotated[float | None, typer.Option(
-        envvar="SCOPEGATE_LOGIN_FAILURE_RESET",
-        help="Seconds without an attempt after which failures are forgotten "
-             "(default 43200).")] = None,
-    session_idle_ttl: Annotated[int | None, typer.Option(
-        envvar="SCOPEGATE_SESSION_IDLE_TTL",
-        help="Seconds an unused browser session lasts (default 1800).")] = None,
-    session_absolute_ttl: Annotated[int | None, typer.Option(
-        envvar="SCOPEGATE_SESSION_ABSOLUTE_TTL",
-        help="Seconds a browser session lasts after sign-in (default 43200).")] = None,
-) -> None:
+def serve(access_log: bool = False, **flags: Any) -> None:
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
-    settings = load_settings(
-        host=host, port=port, database_url=database_url, issuer=issuer, catalog_path=catalog,
-        workers=workers, kek_file=kek_file, forwarded_allow_ips=forwarded_allow_ips,
-        login_failures_per_account_address=login_failures_per_account_address,
-        login_failures_per_address=login_failures_per_address,
-        login_first_wait=login_first_wait, login_max_wait=login_max_wait,
-        login_failure_reset=login_failure_reset,
-        session_idle_ttl=session_idle_ttl, session_absolute_ttl=session_absolute_ttl)
+    settings = load_settings(**flags)
     if not settings.host.strip():
         fail("--host needs an address, e.g. 127.0.0.1")
     _check_can_listen(settings.host, settings.port)
@@ -138,6 +87,14 @@ def serve(
                 forwarded_allow_ips=settings.forwarded_allow_ips or None)
 
 
+# Typer reads the parameters from the signature: one flag per setting, then --access-log.
+serve.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+    *setting_parameters(),
+    inspect.Parameter("access_log", inspect.Parameter.KEYWORD_ONLY, default=False,
+                      annotation=Annotated[bool, typer.Option(help="Log every request.")]),
+])
+
+
 @admin_command(db_app, "upgrade")
 def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
@@ -158,13 +115,15 @@ def db_prune(database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     """Delete expired codes, refresh families, revocations and other dead rows, once.
 
     A running server does the same pass every minute. For ``api_keys`` it counts keys
-    whose rotated-out secret was cleared after its grace period (the keys stay). Work is
-    bounded; when rows remain it says so (``"complete": false``): run it again.
+    whose rotated-out secret was cleared after its grace period (the keys stay), and
+    ``clients`` self-registered public clients unused for SCOPEGATE_REGISTRATION_UNUSED_TTL.
+    Work is bounded; when rows remain it says so (``"complete": false``): run it again.
     """
     from ..server.ops.maintenance import prune_expired  # not on every command's import path
 
-    with open_store(load_settings(database_url=database_url)) as db:
-        report = prune_expired(db)
+    settings = load_settings(database_url=database_url)
+    with open_store(settings) as db:
+        report = prune_expired(db, unused_client_ttl=settings.registration_unused_ttl)
     if as_json:
         print_json({"pruned": dict(report.pruned), "total": report.total,
                     "complete": report.complete})

@@ -43,7 +43,9 @@ from scopegate.client._flow import drive_sync
 from scopegate.client._login import login_flow
 from scopegate.client._revocation import revoke_flow
 from scopegate.client._stores import KeyringFallbackWarning
-from scopegate.scopes import ScopeError, ScopeSet, format_scope, validate_tokens
+from scopegate.scopes import ScopeSet, format_scope
+
+from ._user_options import ApiOption, ClientIdOption, EnvOption, ScopeOption
 
 __all__ = ["EXIT_CODES_HELP", "register"]
 
@@ -70,36 +72,6 @@ _VSCHAR = re.compile(r"[\x20-\x7e]+")
 
 _out = Console()
 _err = Console(stderr=True)
-
-
-def _check_scopes(values: list[str] | None) -> list[str]:
-    """Reject empty or malformed --scope values instead of silently ignoring them."""
-    values = values or []
-    for value in values:
-        if not value.strip():
-            raise typer.BadParameter("--scope needs a scope name; an empty value is not allowed")
-        if value.startswith("-"):
-            # `--scope --device` would otherwise swallow the next flag as a scope.
-            raise typer.BadParameter(f"--scope needs a scope name, got the option {value!r}")
-    try:
-        return list(validate_tokens(values))
-    except ScopeError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-EnvOption = Annotated[
-    str | None,
-    typer.Option("--env", "-e", help="Environment from environments.json (or SCOPEGATE_ENV)."),
-]
-ScopeOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--scope",
-        "-s",
-        help="A scope to request; repeat for several (--scope a --scope b).",
-        callback=_check_scopes,
-    ),
-]
 
 
 class _WarningLine(logging.Handler):
@@ -169,15 +141,16 @@ def _when(timestamp: float | None) -> str | None:
 def login(
     env: EnvOption = None,
     scope: ScopeOption = None,
+    api: ApiOption = None,
+    client_id: ClientIdOption = None,
     device: Annotated[bool, typer.Option("--device", help="Use the device flow.")] = False,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the login URL instead of opening it.")
     ] = False,
 ) -> None:
-    """Log in to an environment and store the session."""
-    session, extra = _session(
-        env, scope or [], interactive=True, device=device, open_browser=not no_browser
-    )
+    """Log in to an environment, or to an API by its URL alone, and store the session."""
+    session, extra = _session(env, scope or [], api_url=api, client_id=client_id,
+                              interactive=True, device=device, open_browser=not no_browser)
     with http_client_factory() as http:
         token = drive_sync(login_flow(session, extra), http.send, session.locks, sleep)
     who = terminal_text(token.subject or token.client_id)
@@ -206,13 +179,14 @@ def _revoke(session: EnvSession, tokens: list[Token]) -> str | None:
 
 
 @_friendly
-def logout(env: EnvOption = None) -> None:
+def logout(env: EnvOption = None, api: ApiOption = None,
+           client_id: ClientIdOption = None) -> None:
     """Revoke this environment's tokens at the server and forget them here.
 
     The tokens are removed from this machine even when the server does not revoke
     them; then the command says so and exits 1.
     """
-    session, _ = _session(env, [])
+    session, _ = _session(env, [], api_url=api, client_id=client_id)
     session.cache.reload()
     tokens = session.cache.tokens(session.provider.issuer, session.provider.client_id)
     problem = _revoke(session, tokens) if tokens else None
@@ -228,10 +202,12 @@ def logout(env: EnvOption = None) -> None:
 @_friendly
 def status(
     env: EnvOption = None,
+    api: ApiOption = None,
+    client_id: ClientIdOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show who is logged in, the granted scopes, the audience and the expiry."""
-    session, _ = _session(env, [])
+    session, _ = _session(env, [], api_url=api, client_id=client_id)
     session.cache.reload()
     now = time.time()
     tokens = session.cache.tokens(session.provider.issuer, session.provider.client_id)
@@ -271,12 +247,14 @@ def status(
 def token(
     env: EnvOption = None,
     scope: ScopeOption = None,
+    api: ApiOption = None,
+    client_id: ClientIdOption = None,
     decode: Annotated[
         bool, typer.Option("--decode", help="Print the token's claims (unverified) as JSON.")
     ] = False,
 ) -> None:
     """Print an access token covering the given scopes (stepping up if needed)."""
-    session, required = _session(env, scope or [])
+    session, required = _session(env, scope or [], api_url=api, client_id=client_id)
     with http_client_factory() as http:
         found = session.get_token(required, http=http, sleep=sleep)
     if decode:

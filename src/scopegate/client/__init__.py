@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ._api_client import ApiClient, AsyncApiClient
 from ._auth import ScopegateAuth, ScopegateRequestsAuth, required_scopes_extension
-from ._config import Credentials
+from ._config_files import Credentials
 from ._context import aget_token, get_token, requires_scopes, use_session
 from ._device import DeviceCodeProvider
 from ._exceptions import (

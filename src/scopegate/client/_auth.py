@@ -94,18 +94,14 @@ class ScopegateAuth(FromEnv, httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.Client``: effects run inline."""
         if self.requires_request_body:
             request.read()
-        run = Driver(self.auth_flow(request), self.session.locks)
-        try:
-            while not run.done:
-                item = run.item
+        with Driver(self.auth_flow(request), self.session.locks) as run:
+            for item in run.pending():
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=False)
                     response = yield item
                     run.resume(_answer, item is request, response, deadline)
                 else:
                     run.resume(run_effect, run, item, self._sleep)
-        finally:
-            run.close()
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -113,10 +109,8 @@ class ScopegateAuth(FromEnv, httpx.Auth):
         """Drive :meth:`auth_flow` for ``httpx.AsyncClient``: blocking effects go to a thread."""
         if self.requires_request_body:
             await request.aread()
-        run = Driver(self.auth_flow(request), self.session.locks)
-        try:
-            while not run.done:
-                item = run.item
+        with Driver(self.auth_flow(request), self.session.locks) as run:
+            for item in run.pending():
                 if isinstance(item, httpx.Request):
                     deadline = _prepare(item, request, asynchronous=True)
                     response = yield item
@@ -126,8 +120,6 @@ class ScopegateAuth(FromEnv, httpx.Auth):
                         await run.aresume(_aanswer(response, deadline))
                 else:
                     await run.aresume(arun_effect(run, item, self._async_sleep))
-        finally:
-            run.close()
 
 
 def _answer(is_api_call: bool, response: httpx.Response, deadline: float) -> httpx.Response:

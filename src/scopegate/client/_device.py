@@ -21,7 +21,7 @@ from scopegate.scopes import format_scope
 from ._discovery import json_body, raise_for_error
 from ._exceptions import DeviceFlowError, TokenEndpointError
 from ._flow import Flow, Sleep
-from ._providers import INTERACTIVE_DEFAULT_SCOPES, TokenProvider
+from ._providers import TokenProvider
 from ._terminal import terminal_text
 from ._tokens import Token
 
@@ -171,8 +171,6 @@ class DeviceCodeProvider(TokenProvider):
     :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
 
-    default_scopes = INTERACTIVE_DEFAULT_SCOPES
-
     def __init__(
         self,
         issuer: str,
@@ -192,6 +190,8 @@ class DeviceCodeProvider(TokenProvider):
         """Ask for a device code (RFC 8628 §3.1); return it with what to show the user."""
         endpoint = yield from self.endpoint_flow("device_authorization_endpoint")
         form = {"client_id": self.client_id, "scope": format_scope(scopes)}
+        if self.resource is not None:
+            form["resource"] = self.resource
         response = yield from self._exchange(self._request("POST", endpoint, form))
         body = json_body(response)
         raise_for_error(response, body)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -149,6 +149,17 @@ class Driver:
             self.release(key)
         self.flow.close()
 
+    def pending(self) -> Iterator[httpx.Request | Effect]:
+        """Each item the flow asks for, until it returns; answer each with a resume."""
+        while not self.done:
+            yield self.item
+
+    def __enter__(self) -> Driver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def run_effect(run: Driver, effect: Effect, sleep: Callable[[float], None]) -> Any:
     """Carry out one effect inline (the synchronous mode)."""
@@ -210,12 +221,9 @@ def drive_sync(
     A transport error or a refused answer is thrown back into the flow, so it can do
     without an optional answer (the scope catalog).
     """
-    run = Driver(flow, locks)
-    try:
-        while not run.done:
-            run.resume(run_sync, run, run.item, send, sleep)
-    finally:
-        run.close()
+    with Driver(flow, locks) as run:
+        for item in run.pending():
+            run.resume(run_sync, run, item, send, sleep)
     result: T = run.result
     return result
 
@@ -227,12 +235,9 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run a flow to completion on the running loop, sending requests with ``send``."""
-    run = Driver(flow, locks)
-    try:
-        while not run.done:
-            await run.aresume(run_async(run, run.item, send, sleep))
-    finally:
-        run.close()
+    with Driver(flow, locks) as run:
+        for item in run.pending():
+            await run.aresume(run_async(run, item, send, sleep))
     result: T = run.result
     return result
 

@@ -57,6 +57,10 @@ def secure_url(url: str, setting: str, *, allow_insecure_http: bool | None = Non
     :param setting: names the setting in the error (``issuer``, ``api_base_url`` ...).
     """
     parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
+    except ValueError:
+        raise ConfigError(f"{setting} {url!r}: the port must be 0-65535") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{setting} {url!r}: must be an absolute https:// URL")
     if parts.username is not None or parts.password is not None or parts.fragment:

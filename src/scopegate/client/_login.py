@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from scopegate.scopes import canonical_names, covers, scope_set, union, validate_tokens
 
 from ._flow import Acquire, Blocking, Flow, Release
-from ._session import TokenSession, verify_granted
+from ._session import TokenSession
+from ._step_up import verify_granted
 from ._tokens import Token
 
 __all__ = ["login_flow"]

@@ -78,11 +78,14 @@ class TokenProvider(Discovery):
         or 30).
     :param allow_insecure_http: send credentials to a non-loopback ``http://`` issuer
         (tests only; default ``SCOPEGATE_INSECURE_HTTP``).
+    :param resource: the API the tokens are for (RFC 8707), sent with every authorization
+        and token request; the server then binds the token's audience to it.
     """
 
     #: Whether a token can be obtained without a person (then step-up needs no login).
     silent: ClassVar[bool] = False
-    default_scopes: ClassVar[tuple[str, ...]] = ()
+    #: What a login asks for when no scopes are configured (a person signs in, by default).
+    default_scopes: ClassVar[tuple[str, ...]] = INTERACTIVE_DEFAULT_SCOPES
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class TokenProvider(Discovery):
         clock: Callable[[], float] = time.time,
         http_timeout: float | None = None,
         allow_insecure_http: bool | None = None,
+        resource: str | None = None,
     ) -> None:
         super().__init__(
             issuer,
@@ -104,6 +108,7 @@ class TokenProvider(Discovery):
         self.client_id = client_id
         self.scopes: frozenset[str] = scope_set(self.default_scopes if scopes is None else scopes)
         self.clock = clock
+        self.resource = resource
 
     def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
         form["client_id"] = self.client_id
@@ -114,6 +119,8 @@ class TokenProvider(Discovery):
         """POST a form to the token endpoint and parse the answer into a :class:`Token`."""
         url = yield from self.endpoint_flow("token_endpoint")
         headers: dict[str, str] = {}
+        if self.resource is not None:
+            form.setdefault("resource", self.resource)
         self._client_auth(form, headers)
         response = yield from self._exchange(self._request("POST", url, form, **headers))
         body = json_body(response)
@@ -187,8 +194,6 @@ class AuthorizationCodePkceProvider(TokenProvider):
     :param options: the :class:`TokenProvider` settings (``scopes``, ``http_timeout``, ...).
     """
 
-    default_scopes = INTERACTIVE_DEFAULT_SCOPES
-
     def __init__(
         self,
         issuer: str,
@@ -211,17 +216,18 @@ class AuthorizationCodePkceProvider(TokenProvider):
     ) -> tuple[str, str]:
         state = secrets.token_urlsafe(24)
         with LoopbackListener(state) as listener:
-            query = urllib.parse.urlencode(
-                {
-                    "response_type": "code",
-                    "client_id": self.client_id,
-                    "redirect_uri": listener.redirect_uri,
-                    "scope": format_scope(scopes),
-                    "state": state,
-                    "code_challenge": challenge,
-                    "code_challenge_method": "S256",
-                }
-            )
+            params = {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": listener.redirect_uri,
+                "scope": format_scope(scopes),
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+            if self.resource is not None:
+                params["resource"] = self.resource
+            query = urllib.parse.urlencode(params)
             url = f"{endpoint}?{query}"
             self.announce(url)
             if self.open_browser:

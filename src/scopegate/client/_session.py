@@ -3,7 +3,7 @@
 One flow (:meth:`TokenSession.token_flow`) does it all, in this order: cache hit;
 otherwise, under a per-key lock (threads, tasks and processes), reload the persistent
 store and fetch the issuer's scope catalog (once); refresh; re-request silently
-(client credentials); or plan a step-up (:func:`plan_step_up`, below) that logs in
+(client credentials); or plan a step-up (:func:`._step_up.plan_step_up`) that logs in
 once for defaults + granted + required, verifies the grant and the identity, and
 saves the new token before evicting the old one. ``ScopegateAuth.auth_flow`` calls it
 with the scopes :func:`._challenges.retry_scopes` read from a 401 or a 403. Scopes
@@ -17,7 +17,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 
 import httpx
 
@@ -25,28 +24,21 @@ from scopegate.scopes import (
     Catalog,
     canonical_names,
     covers,
-    missing,
     scope_set,
     union,
     validate_tokens,
 )
 
 from ._cache import TokenCache
-from ._exceptions import (
-    IdentityChanged,
-    LoginRequired,
-    ScopeNotGranted,
-    ScopeStepUpRequired,
-    TokenEndpointError,
-)
+from ._exceptions import LoginRequired, ScopeStepUpRequired, TokenEndpointError
 from ._flow import Acquire, Blocking, Flow, Release, adrive_with, drive_with
 from ._locks import LockRegistry
 from ._providers import TokenProvider
+from ._step_up import Covered, MissingNonInteractive, check_identity, plan_step_up, verify_granted
 from ._terminal import is_interactive
 from ._tokens import Token
 
-__all__ = ["Covered", "MissingNonInteractive", "Reauthenticate", "StepUpPlan", "TokenSession",
-           "check_identity", "plan_step_up", "verify_granted"]
+__all__ = ["TokenSession"]
 
 log = logging.getLogger("scopegate.client")
 
@@ -238,68 +230,3 @@ class TokenSession:
         if (hit := self.cached(scope_set(required))) is not None:
             return hit
         return await adrive_with(self.token_flow(required), http, self.locks, sleep)
-
-
-# The step-up decisions: pure, so the non-interactive path is tested without a TTY.
-
-
-@dataclass(frozen=True, slots=True)
-class Covered:
-    """The granted scopes already cover the required ones."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reauthenticate:
-    """Run one interactive flow requesting ``scopes`` (defaults + granted + required)."""
-
-    scopes: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class MissingNonInteractive:
-    """Scopes are missing and nobody can log in here: fail fast listing them."""
-
-    missing: frozenset[str]
-
-
-StepUpPlan = Covered | Reauthenticate | MissingNonInteractive
-
-
-def plan_step_up(
-    granted: Iterable[str],
-    required: Iterable[str],
-    interactive: bool,
-    defaults: Iterable[str] = (),
-    catalog: Catalog | None = None,
-) -> StepUpPlan:
-    """Decide the step-up for a token granted ``granted`` when ``required`` is needed.
-
-    :param catalog: the issuer's catalog: a granted scope that implies (or is the
-        canonical name of) a required one covers it. None compares names literally.
-    """
-    granted_set = frozenset(granted)
-    required_set = canonical_names(required, catalog)
-    if covers(granted_set, required_set, catalog):
-        return Covered()
-    if not interactive:
-        return MissingNonInteractive(missing(granted_set, required_set, catalog))
-    return Reauthenticate(union(canonical_names(defaults, catalog), granted_set, required_set))
-
-
-def verify_granted(token: Token, required: Iterable[str], catalog: Catalog | None = None) -> None:
-    """Raise :class:`ScopeNotGranted` if the new token lacks any required scope.
-
-    :param catalog: the issuer's catalog, so ``all`` is granted by ``scopegate:all``
-        and ``apps:read`` by ``apps:run``; None compares names literally.
-    """
-    lacking = missing(token.scopes, required, catalog)
-    if lacking:
-        raise ScopeNotGranted(lacking)
-
-
-def check_identity(previous: Token | None, new: Token) -> None:
-    """Raise :class:`IdentityChanged` if a step-up signed in as someone else."""
-    if previous is None or previous.subject is None or new.subject is None:
-        return
-    if previous.subject != new.subject:
-        raise IdentityChanged(previous.subject, new.subject)

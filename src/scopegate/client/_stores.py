@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import filelock
 
-from ._config import KEYRING_SERVICE, keyring_call, warn_if_open
+from ._config_files import KEYRING_SERVICE, keyring_call, warn_if_open
 from ._exceptions import TokenStoreError
 
 __all__ = [

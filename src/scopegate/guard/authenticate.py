@@ -111,12 +111,12 @@ class Authenticator:
         if not entry.audience_ok:
             self._on_missing_audience(entry, user_agent)
         if rate is None:
-            key, limit, window_s = digest, self._limit, self._window_s
+            bucket_id, limit, window_s = digest, self._limit, self._window_s
         else:
-            key = f"{digest}:{rate.limit}/{rate.window_s:g}"  # a per-route budget: own bucket
+            bucket_id = f"{digest}:{rate.limit}/{rate.window_s:g}"  # a per-route budget
             limit, window_s = rate.limit, rate.window_s
         try:
-            decision = await self.limiter.hit(key, limit=limit, window_s=window_s)
+            decision = await self.limiter.hit(bucket_id, limit=limit, window_s=window_s)
         except RateLimiterUnavailable as exc:  # a bare Redis limiter with no fallback policy
             raise UpstreamUnavailable("rate limiter unavailable", detail=str(exc)) from None
         if not decision.allowed:

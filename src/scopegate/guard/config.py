@@ -15,6 +15,7 @@ from scopegate.config_checks import (
     http_url,
     number_in,
     one_of,
+    redis_url,
     text,
     url_with_scheme,
     whole_number_in,
@@ -76,7 +77,8 @@ class GuardConfig:
     """Everything the resource-server guard needs to know, with safe defaults.
 
     :param issuer: the authorization server's issuer URL (``iss`` must equal it).
-    :param audience: this API's resource identifier (``aud``), e.g. the catalog's audience.
+    :param audience: this API's resource identifier (``aud``), e.g. the catalog's audience;
+        an http(s) one is also the ``resource`` of its RFC 9728 metadata.
     :param audience_mode: ``off`` / ``warn`` / ``enforce`` (see :class:`AudienceMode`).
     :param realm: the ``realm`` of every ``WWW-Authenticate: Bearer`` challenge.
     :param client_id: this resource server's client id, for RFC 7662 introspection.
@@ -98,6 +100,9 @@ class GuardConfig:
     :param jwks_min_refetch_s: at most one refetch per this interval (unknown ``kid``).
     :param max_token_length: longer bearer tokens are refused unread.
     :param http_timeout_s: timeout of every call to the authorization server.
+    :param resource_name: a human-readable API name for the RFC 9728 metadata.
+    :param resource_documentation: an http(s) URL of the API's documentation for developers,
+        published in the RFC 9728 metadata.
     """
 
     issuer: str
@@ -120,6 +125,8 @@ class GuardConfig:
     jwks_min_refetch_s: float = 30.0
     max_token_length: int = 8192
     http_timeout_s: float = 5.0
+    resource_name: str | None = None
+    resource_documentation: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
@@ -173,6 +180,8 @@ ENV_NAMES = {
     "redis_url": "SCOPEGATE_REDIS_URL",
     "rate_limit": "SCOPEGATE_RATE_LIMIT",
     "failed_auth_limit": "SCOPEGATE_GUARD_FAILURE_LIMIT",
+    "resource_name": "SCOPEGATE_RESOURCE_NAME",
+    "resource_documentation": "SCOPEGATE_RESOURCE_DOCUMENTATION",
 }
 """The variable :meth:`GuardConfig.from_env` reads for each field."""
 
@@ -187,7 +196,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "client_secret": text(1024),
     "jwks_uri": _ENDPOINT,
     "introspection_endpoint": _ENDPOINT,
-    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "redis_url": redis_url,
     "leeway_s": number_in(0, 3600, " seconds"),
     "cache_max_entries": whole_number_in(1, 10_000_000),
     "cache_ttl_s": number_in(0, 86_400, " seconds"),
@@ -197,6 +206,9 @@ FIELD_CHECKS: dict[str, Check] = {
     "jwks_min_refetch_s": number_in(0, 3600, " seconds"),
     "max_token_length": whole_number_in(64, 1_000_000),
     "http_timeout_s": number_in(0.1, 120, " seconds"),
+    "resource_name": text(200),
+    "resource_documentation": url_with_scheme("https", "http",
+                                              example="https://docs.example.com/api"),
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row.
 Rate limits are checked when a :class:`RateLimit` is built."""

@@ -110,7 +110,7 @@ class GuardContext:
 
     @property
     def token_hash(self) -> str | None:
-        """sha256 hex of the token once authenticated (the cache and bucket key)."""
+        """sha256 hex of the token once authenticated (its cache entry and rate-limit bucket)."""
         return self.auth.token_hash if self.auth else None
 
     @property

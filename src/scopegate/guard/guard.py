@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from scopegate.errors import InvalidToken
+from scopegate.errors import InvalidToken, OAuthError
 from scopegate.ratelimit import RateLimiter
 from scopegate.scopes import Catalog, default_catalog
 from scopegate.tokens import parse_bearer  # the one RFC 6750 reader; adapters import it here
@@ -19,6 +19,7 @@ from .config import GuardConfig
 from .context import AuthContext, GuardContext, RequestInfo
 from .declaration import Declaration
 from .pipeline import Pipeline
+from .protected_resource import ProtectedResource
 from .steps import (
     BearerCheck,
     CallerMount,
@@ -80,6 +81,7 @@ class Guard:
             steps.append(ResourceAuthz(authorize))
         steps.append(CallerMount(mount))
         self.pipeline = Pipeline(steps)
+        self.protected_resource = ProtectedResource(config, self.catalog)
         self._required: dict[tuple[str, ...], frozenset[str]] = {}
 
     def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
@@ -113,6 +115,11 @@ class Guard:
         if ctx.caller is None:
             ctx.caller = default_caller(ctx.auth)
         return ctx.caller
+
+    def challenge(self, exc: OAuthError, declaration: Declaration) -> OAuthError:
+        """Point an error's Bearer challenge at the RFC 9728 metadata (and, on a 401, name
+        the route's scopes); adapters call it on every refusal they answer."""
+        return self.protected_resource.challenge(exc, self.canonical(declaration.scopes))
 
     def audit(self, ctx: GuardContext, status: int | None) -> None:
         """Emit the audit event of a guarded call."""

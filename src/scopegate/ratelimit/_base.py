@@ -47,10 +47,10 @@ class RateLimiterUnavailable(Exception):
 
 
 class RateLimiter(Protocol):
-    """A sliding-window limiter: at most ``limit`` admissions per ``window_s`` per key."""
+    """A sliding-window limiter: at most ``limit`` admissions per ``window_s`` per bucket."""
 
-    async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` if the window has room; never raise on overload."""
+    async def hit(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` if the window has room; never raise on overload."""
         ...
 
     async def aclose(self) -> None:
@@ -61,8 +61,8 @@ class RateLimiter(Protocol):
 class SyncRateLimiter(Protocol):
     """The same limiter for synchronous frameworks (Flask): one blocking call per request."""
 
-    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` if the window has room, blocking the thread."""
+    def hit_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` if the window has room, blocking the thread."""
         ...
 
     def close(self) -> None:
@@ -78,13 +78,13 @@ class DualRateLimiter(RateLimiter, SyncRateLimiter, Protocol):
     so an address spraying random tokens is refused before any costly verification.
     """
 
-    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+    async def peek(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """Say whether a hit would be admitted now, counting nothing.
 
         ``remaining`` is the number of slots free now (this look takes none).
         """
         ...
 
-    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+    def peek_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """The blocking twin of :meth:`peek`."""
         ...

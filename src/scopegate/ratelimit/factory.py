@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ._base import DualRateLimiter
+from ._bounds import DEFAULT_PREFIX
 from .fallback import UNAVAILABLE_POLICIES, FallbackRateLimiter, UnavailablePolicy
 from .memory import MemoryRateLimiter
-from .redis import DEFAULT_PREFIX, RedisRateLimiter
 
 __all__ = ["create_rate_limiter"]
 
@@ -25,8 +25,9 @@ def create_rate_limiter(
     :param on_unavailable: what a hit does while Redis cannot answer: ``"fallback"``
         (a local memory limiter; default), ``"allow"`` or ``"deny"``.
     :param socket_timeout: seconds to wait on Redis before applying the policy.
-    :param max_keys: most keys the memory limiter (or the fallback) tracks at once.
+    :param max_keys: most buckets the memory limiter (or the fallback) tracks at once.
     :raises ValueError: unknown policy or malformed URL.
+    :raises ImportError: a URL is given but redis is not installed (``scopegate[redis]``).
     """
     if on_unavailable not in UNAVAILABLE_POLICIES:
         raise ValueError(
@@ -34,6 +35,8 @@ def create_rate_limiter(
         )
     if redis_url is None:
         return MemoryRateLimiter(max_keys=max_keys)
+    from .redis import RedisRateLimiter  # only now: a memory-only install has no redis
+
     return FallbackRateLimiter(
         RedisRateLimiter(redis_url, prefix=prefix, socket_timeout=socket_timeout),
         MemoryRateLimiter(max_keys=max_keys),

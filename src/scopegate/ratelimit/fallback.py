@@ -28,7 +28,7 @@ from typing import Final, Literal, get_args
 from prometheus_client import Counter
 
 from ._base import Decision, DualRateLimiter, RateLimiterUnavailable
-from ._keys import check_hit
+from ._bounds import check_hit
 from .memory import MemoryRateLimiter
 
 __all__ = [
@@ -100,57 +100,57 @@ class FallbackRateLimiter:
         """Whether the last attempt on the primary failed (hits follow the policy)."""
         return self._degraded
 
-    async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
+    async def hit(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """Count one request on the primary, or apply the policy if it is unavailable."""
-        return await self._decide(key, limit, window_s, count=True)
+        return await self._decide(bucket_id, limit, window_s, count=True)
 
-    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
+    async def peek(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """Look at the window on the primary, or apply the policy if it is unavailable."""
-        return await self._decide(key, limit, window_s, count=False)
+        return await self._decide(bucket_id, limit, window_s, count=False)
 
-    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+    def hit_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """The blocking twin of :meth:`hit`, for Flask."""
-        return self._decide_sync(key, limit, window_s, count=True)
+        return self._decide_sync(bucket_id, limit, window_s, count=True)
 
-    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+    def peek_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """The blocking twin of :meth:`peek`, for Flask."""
-        return self._decide_sync(key, limit, window_s, count=False)
+        return self._decide_sync(bucket_id, limit, window_s, count=False)
 
-    async def _decide(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
-        check_hit(key, limit, window_s)
-        if self._clock() >= self._skip_primary_until:
-            method = self._primary.hit if count else self._primary.peek
+    async def _decide(self, bucket_id: str, limit: int, window_s: float, *,
+                      count: bool) -> Decision:
+        check_hit(bucket_id, limit, window_s)
+        if self._primary_due():
+            ask = self._primary.hit if count else self._primary.peek
             try:
-                decision = await method(key, limit=limit, window_s=window_s)
+                return self._answered(await ask(bucket_id, limit=limit, window_s=window_s))
             except RateLimiterUnavailable as exc:
                 self._primary_failed(exc)
-            else:
-                if self._degraded:
-                    self._primary_recovered()
-                return decision
-        fixed = self._policy_decision(limit, count)
-        if fixed is not None:
-            return fixed
         local = self._fallback.hit if count else self._fallback.peek
-        return await local(key, limit=limit, window_s=window_s)
+        return self._policy_decision(limit, count) or await local(bucket_id, limit=limit,
+                                                                  window_s=window_s)
 
-    def _decide_sync(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
-        check_hit(key, limit, window_s)
-        if self._clock() >= self._skip_primary_until:
-            method = self._primary.hit_sync if count else self._primary.peek_sync
+    def _decide_sync(self, bucket_id: str, limit: int, window_s: float, *,
+                     count: bool) -> Decision:
+        check_hit(bucket_id, limit, window_s)
+        if self._primary_due():
+            ask = self._primary.hit_sync if count else self._primary.peek_sync
             try:
-                decision = method(key, limit=limit, window_s=window_s)
+                return self._answered(ask(bucket_id, limit=limit, window_s=window_s))
             except RateLimiterUnavailable as exc:
                 self._primary_failed(exc)
-            else:
-                if self._degraded:
-                    self._primary_recovered()
-                return decision
-        fixed = self._policy_decision(limit, count)
-        if fixed is not None:
-            return fixed
         local = self._fallback.hit_sync if count else self._fallback.peek_sync
-        return local(key, limit=limit, window_s=window_s)
+        return self._policy_decision(limit, count) or local(bucket_id, limit=limit,
+                                                            window_s=window_s)
+
+    def _primary_due(self) -> bool:
+        """Whether to ask the primary: not while a recent failure's probe interval runs."""
+        return self._clock() >= self._skip_primary_until
+
+    def _answered(self, decision: Decision) -> Decision:
+        """The primary decided: it is healthy again, if it was not."""
+        if self._degraded:
+            self._primary_recovered()
+        return decision
 
     async def aclose(self) -> None:
         """Close both limiters."""
@@ -163,7 +163,11 @@ class FallbackRateLimiter:
         self._fallback.close()
 
     def _policy_decision(self, limit: int, count: bool) -> Decision | None:
-        """Count a hit decided without the primary; the answer, or None to ask the fallback."""
+        """Count a hit decided without the primary; the answer, or None to ask the fallback.
+
+        A :class:`Decision` is always true, so ``fixed or local(...)`` reads "the policy's
+        answer, else the fallback's".
+        """
         self._counter.inc()
         self._hits_without_primary += 1
         if self._policy == "allow":

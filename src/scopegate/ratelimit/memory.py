@@ -1,18 +1,18 @@
 """Exact sliding-window limiter kept in this process's memory.
 
-Each key keeps the times of its admitted requests in a deque, oldest first. A hit drops
+Each bucket keeps the times of its admitted requests in a deque, oldest first. A hit drops
 the times that have left the window, admits when fewer than ``limit`` remain, and
 otherwise answers how long until the oldest blocking entry leaves. Only admissions are
-stored, so one key never holds more than ``limit`` entries.
+stored, so one bucket never holds more than ``limit`` entries.
 
-Memory stays bounded however many keys arrive: keys live in a least-recently-used map,
-every new key first sweeps a few idle keys (whose newest entry has left its window) off
-the cold end, and at ``max_keys`` the coldest key is dropped even if still live. A spray
-of fresh keys can therefore only evict, never grow memory; the guard's per-IP limit on
-failed authentications (just another key, ``"authfail:<ip>"``) stops such a spray early.
+Memory stays bounded however many buckets arrive: buckets live in a least-recently-used map,
+every new bucket first sweeps a few idle buckets (whose newest entry has left its window) off
+the cold end, and at ``max_keys`` the coldest bucket is dropped even if still live. A spray
+of fresh bucket ids can therefore only evict, never grow memory; the guard's per-IP limit on
+failed authentications (just another bucket, ``"authfail:<ip>"``) stops such a spray early.
 
 :meth:`MemoryRateLimiter.peek` answers the same question without counting (and never
-creates a key). The decision holds no ``await``, so it is atomic on an event loop; a lock
+creates a bucket). The decision holds no ``await``, so it is atomic on an event loop; a lock
 makes the same instance safe from Flask's threads (:meth:`MemoryRateLimiter.hit_sync`).
 """
 
@@ -24,17 +24,17 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from ._base import Decision
-from ._keys import check_hit, retry_after_ms
+from ._bounds import check_hit, retry_after_ms
 
 __all__ = ["MemoryRateLimiter"]
 
-# Idle keys swept off the cold end per new key: more than one, so idle keys leave at
+# Idle buckets swept off the cold end per new bucket: more than one, so idle ones leave at
 # least as fast as new ones arrive, yet a hit never does unbounded work.
 _SWEEP_PER_INSERT = 2
 
 
 class _Bucket:
-    """One key's admitted request times and the window they were admitted under."""
+    """One bucket's admitted request times and the window they were admitted under."""
 
     __slots__ = ("times", "window_s")
 
@@ -47,9 +47,9 @@ class _Bucket:
 
 
 class MemoryRateLimiter:
-    """An exact sliding-window limiter for one process, bounded to ``max_keys`` keys.
+    """An exact sliding-window limiter for one process, bounded to ``max_keys`` buckets.
 
-    :param max_keys: most keys tracked at once; the least recently used is dropped beyond.
+    :param max_keys: most buckets tracked at once; the least recently used is dropped beyond.
     :param clock: monotonic seconds; inject a fake one in tests.
     """
 
@@ -64,37 +64,37 @@ class MemoryRateLimiter:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        """Number of keys currently tracked."""
+        """Number of buckets currently tracked."""
         return len(self._buckets)
 
-    async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` if its window has room (never blocks the loop)."""
-        return self._decide(key, limit, window_s, count=True)
+    async def hit(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` if its window has room (never blocks the loop)."""
+        return self._decide(bucket_id, limit, window_s, count=True)
 
-    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` if its window has room; safe from any thread."""
-        return self._decide(key, limit, window_s, count=True)
+    def hit_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` if its window has room; safe from any thread."""
+        return self._decide(bucket_id, limit, window_s, count=True)
 
-    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Say whether a hit on ``key`` would be admitted now, counting nothing."""
-        return self._decide(key, limit, window_s, count=False)
+    async def peek(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Say whether a hit on ``bucket_id`` would be admitted now, counting nothing."""
+        return self._decide(bucket_id, limit, window_s, count=False)
 
-    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Say whether a hit on ``key`` would be admitted now, counting nothing."""
-        return self._decide(key, limit, window_s, count=False)
+    def peek_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Say whether a hit on ``bucket_id`` would be admitted now, counting nothing."""
+        return self._decide(bucket_id, limit, window_s, count=False)
 
-    def _decide(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
-        check_hit(key, limit, window_s)
+    def _decide(self, bucket_id: str, limit: int, window_s: float, *, count: bool) -> Decision:
+        check_hit(bucket_id, limit, window_s)
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.get(key)
+            bucket = self._buckets.get(bucket_id)
             if bucket is None:
                 if not count:  # a look never creates state
                     return Decision(allowed=True, limit=limit, remaining=limit)
                 self._make_room(now)
-                bucket = self._buckets[key] = _Bucket(window_s)
+                bucket = self._buckets[bucket_id] = _Bucket(window_s)
             else:
-                self._buckets.move_to_end(key)
+                self._buckets.move_to_end(bucket_id)
                 bucket.window_s = window_s
             times = bucket.times
             horizon = now - window_s

@@ -36,7 +36,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import redis as redis_sync
+try:
+    import redis as redis_sync
+except ImportError as missing:  # the memory limiter needs no redis; this one does
+    raise ImportError("the Redis rate limiter needs redis: install scopegate[redis]: "
+                      "pip install 'scopegate[redis]'", name="redis") from missing
 import redis.asyncio as redis_async
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -45,12 +49,10 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry as SyncRetry
 
 from ._base import Decision, RateLimiterUnavailable
-from ._keys import check_hit
+from ._bounds import DEFAULT_PREFIX, check_hit
 from ._pipelined import PipelinedConnection, PipelineStats
 
 __all__ = ["DEFAULT_PREFIX", "SLIDING_WINDOW_LUA", "PipelineStats", "RedisRateLimiter"]
-
-DEFAULT_PREFIX = "scopegate:rl:"
 
 SLIDING_WINDOW_LUA = """
 local key = KEYS[1]
@@ -93,7 +95,8 @@ class RedisRateLimiter:
         ``redis.asyncio.Redis`` (for :meth:`hit`; the limiter borrows one connection of
         its pool until :meth:`aclose`) or ``redis.Redis`` (for :meth:`hit_sync`) that the
         caller owns and closes.
-    :param prefix: prepended to every key, so the limiter's keys are easy to find and purge.
+    :param prefix: prepended to every bucket id to make its Redis key, so the limiter's
+        keys are easy to find and purge.
     :param socket_timeout: seconds to connect or to wait for a reply before giving up
         (URL only); keep it short, a limiter must not stall the request it guards.
     :param max_connections: pool size of the blocking client (URL only); extra blocking
@@ -144,40 +147,40 @@ class RedisRateLimiter:
         """Commands and round trips the async hits have cost so far (zeros without one)."""
         return self._pipe.stats if self._pipe is not None else PipelineStats(0, 0)
 
-    async def hit(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` in one round trip if the shared window has room.
+    async def hit(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` in one round trip if the shared window has room.
 
         :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
         """
-        return await self._run(key, limit, window_s, count=True)
+        return await self._run(bucket_id, limit, window_s, count=True)
 
-    async def peek(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Say in one round trip whether a hit on ``key`` would be admitted, counting nothing.
-
-        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
-        """
-        return await self._run(key, limit, window_s, count=False)
-
-    def hit_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
-        """Count one request for ``key`` in one blocking round trip (Flask).
+    async def peek(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Say in one round trip whether a hit on ``bucket_id`` would be admitted, counting nothing.
 
         :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
         """
-        return self._run_sync(key, limit, window_s, count=True)
+        return await self._run(bucket_id, limit, window_s, count=False)
 
-    def peek_sync(self, key: str, *, limit: int, window_s: float) -> Decision:
+    def hit_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
+        """Count one request for ``bucket_id`` in one blocking round trip (Flask).
+
+        :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
+        """
+        return self._run_sync(bucket_id, limit, window_s, count=True)
+
+    def peek_sync(self, bucket_id: str, *, limit: int, window_s: float) -> Decision:
         """The blocking twin of :meth:`peek`.
 
         :raises RateLimiterUnavailable: Redis unreachable, too slow or erroring.
         """
-        return self._run_sync(key, limit, window_s, count=False)
+        return self._run_sync(bucket_id, limit, window_s, count=False)
 
-    async def _run(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
-        check_hit(key, limit, window_s)
+    async def _run(self, bucket_id: str, limit: int, window_s: float, *, count: bool) -> Decision:
+        check_hit(bucket_id, limit, window_s)
         pipe = self._pipe
         if pipe is None:
             raise RuntimeError("this RedisRateLimiter was given a sync client: use hit_sync")
-        args = self._args(key, limit, window_s, count)
+        args = self._args(bucket_id, limit, window_s, count)
         try:
             try:
                 reply = await pipe.execute("EVALSHA", _SCRIPT_SHA, 1, *args)
@@ -187,10 +190,10 @@ class RedisRateLimiter:
             raise RateLimiterUnavailable(f"Redis rate limiter failed: {exc}") from exc
         return _decision(reply, limit)
 
-    def _run_sync(self, key: str, limit: int, window_s: float, *, count: bool) -> Decision:
-        check_hit(key, limit, window_s)
+    def _run_sync(self, bucket_id: str, limit: int, window_s: float, *, count: bool) -> Decision:
+        check_hit(bucket_id, limit, window_s)
         client = self._sync_client()
-        args = self._args(key, limit, window_s, count)
+        args = self._args(bucket_id, limit, window_s, count)
         try:
             try:
                 reply = client.evalsha(_SCRIPT_SHA, 1, *args)
@@ -215,9 +218,10 @@ class RedisRateLimiter:
             self._sync.close()
             self._sync = None
 
-    def _args(self, key: str, limit: int, window_s: float, count: bool) -> Sequence[str | int]:
+    def _args(self, bucket_id: str, limit: int, window_s: float,
+              count: bool) -> Sequence[str | int]:
         member = os.urandom(12).hex() if count else ""
-        return (self._prefix + key, limit, round(window_s * 1_000_000), member, int(count))
+        return (self._prefix + bucket_id, limit, round(window_s * 1_000_000), member, int(count))
 
     def _sync_client(self) -> redis_sync.Redis:
         if self._sync is None:

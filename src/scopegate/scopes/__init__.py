@@ -26,6 +26,7 @@ from ._grammar import (
 )
 from ._listing import MAX_LISTED_SCOPES, catalog_from_listing, public_implies, public_listing
 from ._loader import catalog_from_mapping, default_catalog, load_catalog
+from ._resources import resource_scopes, static_resources
 from ._scope_set import ScopeSet, format_scope
 from ._well_known import OFFLINE_ACCESS, OPENID, SIGN_IN_SCOPES
 
@@ -60,9 +61,11 @@ __all__ = [
     "parse_scope",
     "public_implies",
     "public_listing",
+    "resource_scopes",
     "scope_set",
     "scope_set_hash",
     "scopes_from_value",
+    "static_resources",
     "union",
     "validate_tokens",
 ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -90,80 +91,128 @@ def catalog_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> C
     extra = set(data) - _TOP_KEYS
     if extra:
         raise CatalogError(source, None, f"unknown top-level key(s): {', '.join(sorted(extra))}")
+    namespace = _namespace(data, source)
+    table = _scope_table(data, source)
+    direct = _direct_implications(table, source)
+    scopes = [ScopeDef(name=n, implies=frozenset(direct[n]), **table.fields[n])
+              for n in table.fields]
+    return Catalog(
+        namespace=namespace,
+        scopes=scopes,
+        closure=_closures(direct, source),
+        default_scopes=_default_scopes(data, table.names, source),
+        roles=_roles(data, table.names, source),
+        source=source,
+    )
+
+
+def _namespace(data: Mapping[str, Any], source: str) -> str:
     namespace = data.get("namespace", "scopegate")
     if not isinstance(namespace, str) or not is_scope_token(namespace) or ":" in namespace:
         raise CatalogError(source, None, "'namespace' must be a scope token without ':'")
+    return namespace
+
+
+@dataclass
+class _ScopeTable:
+    """The ``[scopes]`` table read: what each scope is, before implications are resolved."""
+
+    names: dict[str, str] = field(default_factory=dict)  # name or alias -> canonical
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # canonical, file order
+    implies: dict[str, list[str]] = field(default_factory=dict)  # as written
+
+
+def _scope_table(data: Mapping[str, Any], source: str) -> _ScopeTable:
     raw_scopes = data.get("scopes")
     if not isinstance(raw_scopes, dict) or not raw_scopes:
         raise CatalogError(source, None, "the catalog needs a non-empty [scopes] table")
-
-    names: dict[str, str] = {}  # name or alias -> canonical
-    raw_implies: dict[str, list[str]] = {}
-    partial: dict[str, dict[str, Any]] = {}
+    table = _ScopeTable()
     for name, body in raw_scopes.items():
-        if not is_scope_token(name) or "*" in name:
-            raise CatalogError(source, name, "name breaks the RFC 6749 scope-token grammar")
-        if not isinstance(body, dict):
-            raise CatalogError(source, name, "must be a table")
-        unknown = set(body) - _SCOPE_KEYS
-        if unknown:
-            raise CatalogError(source, name, f"unknown key(s): {', '.join(sorted(unknown))}")
-        if name in names:
-            raise CatalogError(source, name, f"name already used as an alias of {names[name]!r}")
-        names[name] = name
-        aliases = _str_list(body.get("aliases", []), source, name, "aliases")
-        for alias in aliases:
-            if not is_scope_token(alias) or "*" in alias:
-                raise CatalogError(source, name, f"alias {alias!r} breaks the scope grammar")
-            if alias in names:
-                raise CatalogError(source, name, f"alias {alias!r} is used twice")
-            names[alias] = name
-        description = body.get("description", "")
-        public = body.get("public", True)
-        audience = body.get("audience")
-        if not isinstance(description, str):
-            raise CatalogError(source, name, "'description' must be a string")
-        if not isinstance(public, bool):
-            raise CatalogError(source, name, "'public' must be true or false")
-        if audience is not None and (not isinstance(audience, str) or not audience):
-            raise CatalogError(source, name, "'audience' must be a non-empty string")
-        if isinstance(audience, str) and audience.startswith("@") \
-                and not _SYMBOL.fullmatch(audience):
-            raise CatalogError(source, name, "a symbolic 'audience' is @ and a lowercase name")
-        if name == OPENID and audience is None:
-            audience = USERINFO_SYMBOL
-        raw_implies[name] = _str_list(body.get("implies", []), source, name, "implies")
-        partial[name] = {"description": description, "aliases": tuple(aliases),
-                         "public": public, "audience": audience}
+        _read_scope(table, name, body, source)
+    return table
 
-    canonical = [n for n in raw_scopes]
+
+def _read_scope(table: _ScopeTable, name: str, body: Any, source: str) -> None:
+    if not is_scope_token(name) or "*" in name:
+        raise CatalogError(source, name, "name breaks the RFC 6749 scope-token grammar")
+    if not isinstance(body, dict):
+        raise CatalogError(source, name, "must be a table")
+    unknown = set(body) - _SCOPE_KEYS
+    if unknown:
+        raise CatalogError(source, name, f"unknown key(s): {', '.join(sorted(unknown))}")
+    if name in table.names:
+        raise CatalogError(source, name,
+                           f"name already used as an alias of {table.names[name]!r}")
+    table.names[name] = name
+    aliases = _str_list(body.get("aliases", []), source, name, "aliases")
+    for alias in aliases:
+        if not is_scope_token(alias) or "*" in alias:
+            raise CatalogError(source, name, f"alias {alias!r} breaks the scope grammar")
+        if alias in table.names:
+            raise CatalogError(source, name, f"alias {alias!r} is used twice")
+        table.names[alias] = name
+    description = body.get("description", "")
+    public = body.get("public", True)
+    if not isinstance(description, str):
+        raise CatalogError(source, name, "'description' must be a string")
+    if not isinstance(public, bool):
+        raise CatalogError(source, name, "'public' must be true or false")
+    audience = _audience(name, body.get("audience"), source)
+    table.implies[name] = _str_list(body.get("implies", []), source, name, "implies")
+    table.fields[name] = {"description": description, "aliases": tuple(aliases),
+                          "public": public, "audience": audience}
+
+
+def _audience(name: str, audience: Any, source: str) -> str | None:
+    if audience is not None and (not isinstance(audience, str) or not audience):
+        raise CatalogError(source, name, "'audience' must be a non-empty string")
+    if isinstance(audience, str) and audience.startswith("@") \
+            and not _SYMBOL.fullmatch(audience):
+        raise CatalogError(source, name, "a symbolic 'audience' is @ and a lowercase name")
+    if name == OPENID and audience is None:
+        return USERINFO_SYMBOL
+    return audience
+
+
+def _direct_implications(table: _ScopeTable, source: str) -> dict[str, set[str]]:
+    """What each scope implies by canonical name, wildcards expanded, itself left out."""
     direct: dict[str, set[str]] = {}
-    for name, implied in raw_implies.items():
+    for name, implied in table.implies.items():
         targets: set[str] = set()
         for item in implied:
             if item.endswith("*"):
-                prefix = item[:-1]
-                # Wildcards reach public scopes only: a public scope such as `all`
-                # must never cover an internal admin scope by accident.
-                matched = {n for n in canonical
-                           if n.startswith(prefix) and n != name and partial[n]["public"]}
-                if not matched:
-                    raise CatalogError(source, name, f"wildcard {item!r} matches no scope")
-                targets |= matched
-            elif item in names:
-                targets.add(names[item])
+                targets |= _wildcard(table, name, item, source)
+            elif item in table.names:
+                targets.add(table.names[item])
             else:
                 raise CatalogError(source, name, f"implies unknown scope {item!r}")
         targets.discard(name)
         direct[name] = targets
+    return direct
 
-    closure = _closures(direct, source)
-    scopes = [ScopeDef(name=n, implies=frozenset(direct[n]), **partial[n]) for n in canonical]
 
+def _wildcard(table: _ScopeTable, name: str, item: str, source: str) -> set[str]:
+    # Wildcards reach public scopes only: a public scope such as `all` must never cover
+    # an internal admin scope by accident.
+    prefix = item[:-1]
+    matched = {n for n, fields in table.fields.items()
+               if n.startswith(prefix) and n != name and fields["public"]}
+    if not matched:
+        raise CatalogError(source, name, f"wildcard {item!r} matches no scope")
+    return matched
+
+
+def _default_scopes(data: Mapping[str, Any], names: Mapping[str, str],
+                    source: str) -> list[str]:
     defaults = _str_list(data.get("default_scopes", []), source, None, "default_scopes")
     for item in defaults:
         if item not in names:
             raise CatalogError(source, None, f"default_scopes names unknown scope {item!r}")
+    return [names[d] for d in defaults]
+
+
+def _roles(data: Mapping[str, Any], names: Mapping[str, str],
+           source: str) -> dict[str, frozenset[str]]:
     raw_roles = data.get("roles", {})
     if not isinstance(raw_roles, dict):
         raise CatalogError(source, None, "[roles] must be a table")
@@ -174,15 +223,7 @@ def catalog_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> C
         if bad:
             raise CatalogError(source, None, f"role {role!r} names unknown scope {bad[0]!r}")
         roles[role] = frozenset(names[m] for m in listed)
-
-    return Catalog(
-        namespace=namespace,
-        scopes=scopes,
-        closure=closure,
-        default_scopes=(names[d] for d in defaults),
-        roles=roles,
-        source=source,
-    )
+    return roles
 
 
 def _closures(direct: Mapping[str, set[str]], source: str) -> dict[str, frozenset[str]]:

@@ -42,6 +42,8 @@ from .pages import consent
 from .pages import login as login_page
 from .refresh.grant import RefreshTokenGrant
 from .refresh.tokens import RefreshTokenHandler, minted_access_hook, refresh_token_hook
+from .registration import endpoint as registration
+from .registration import management as registration_management
 from .shared.fast_lane import FastLaneStarlette
 from .shared.responses import error_response
 from .signing import jwks
@@ -71,6 +73,8 @@ ENDPOINT_MODULES: list[ModuleType] = [
     consent,
     device,
     userinfo,
+    registration,
+    registration_management,
 ]
 
 KEY_RELOAD_SECONDS = 60.0

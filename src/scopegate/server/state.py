@@ -17,20 +17,24 @@ from ..store.repositories import (
     StoredSecrets,
 )
 from ..store.repositories.api_keys import ApiKeyRepository
+from ..store.repositories.resources import ResourceRepository
 from ..store.sealing import KekRing
 from .config.settings import Settings
 from .crypto.kek import Announce, load_keks
 from .oauth2.client_cache import ClientCache
+from .oauth2.client_origins import ClientOrigins
 from .oauth2.denylist import DenyList
 from .oauth2.grants.registry import GrantHandler, GrantRegistry
 from .oauth2.issuance import TokenIssuer
+from .oauth2.resources import ResourceDirectory, static_directory
 from .ops.metrics import Metrics
 from .ops.outage import log_availability
 from .shared.user_grants import UserGrantServices, build_user_grant_services
 from .signing.signing_keys import SigningKeys, ensure_signing_key
 
-__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RenderedDocuments", "ServerState",
-           "TokenHandler", "prepare_database"]
+__all__ = ["PEPPER_SECRET", "SESSION_SECRET", "Periodic", "RegistrationRules",
+           "RenderedDocuments", "ServerState", "TokenHandler", "own_resource_names",
+           "prepare_database"]
 
 PEPPER_SECRET = "client_secret_pepper"
 SESSION_SECRET = "session_secret"
@@ -59,6 +63,16 @@ class RenderedDocuments:
     metadata: bytes | None = None
     scopes: bytes | None = None
     openapi: bytes | None = None
+
+
+class RegistrationRules(Protocol):
+    """Client self-registration's policy (:class:`scopegate.server.registration.policy.
+    RegistrationPolicy`), set when its endpoint starts."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether ``/oauth/register`` is served and advertised."""
+        ...
 
 
 class Periodic(Protocol):
@@ -93,13 +107,20 @@ def prepare_database(db: Database, settings: Settings,
     return keks
 
 
+def own_resource_names(settings: Settings) -> dict[str, str]:
+    """Names for people of the resources that are the server's own APIs."""
+    return {settings.management_audience: "scopegate management API",
+            settings.userinfo_audience: "OpenID Connect UserInfo"}
+
+
 @dataclass(eq=False)
 class ServerState:
     """The server's collaborators; endpoints reach them as ``ctx.server``.
 
     ``scope_memo`` memoises pure answers derived from the (immutable) catalog, keyed by a
     tuple whose first item names the caller; ``documents`` holds the rendered public
-    documents; ``maintenance`` is set by the lifespan.
+    documents; ``maintenance`` is set by the lifespan, ``registration`` by the registration
+    endpoint's start-up.
     """
 
     settings: Settings
@@ -115,10 +136,13 @@ class ServerState:
     session_secret: str
     api_keys: ApiKeyRepository
     user_grants: UserGrantServices
+    resources: ResourceDirectory
+    client_origins: ClientOrigins
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
     maintenance: Periodic | None = None
+    registration: RegistrationRules | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
@@ -135,6 +159,9 @@ class ServerState:
         denylist.warm()
         session_secret = settings.session_secret or secrets_repo.get_or_create(SESSION_SECRET)
         user_grants = build_user_grant_services(db, settings, session_secret)
+        resources = ResourceDirectory(
+            ResourceRepository(db), static_directory(catalog, own_resource_names(settings)),
+            settings.client_cache_ttl)
         return cls(
             settings=settings,
             db=db,
@@ -145,12 +172,14 @@ class ServerState:
             issuer=TokenIssuer(catalog=catalog, signing_keys=signing_keys, issuer=settings.issuer,
                                companions=(settings.userinfo_audience,),
                                access_token_ttl=settings.access_token_ttl,
-                               on_issued=metrics.token_issued),
+                               on_issued=metrics.token_issued, directory=resources),
             grants=GrantRegistry(grants, settings.features),
             metrics=metrics,
             api_keys=ApiKeyRepository(db, prefix=settings.api_key_prefix),
             pepper=secrets_repo.get_or_create(PEPPER_SECRET),
             session_secret=session_secret,
             user_grants=user_grants,
+            resources=resources,
+            client_origins=ClientOrigins(ClientRepository(db).list, settings.client_cache_ttl),
             on_shutdown=[user_grants.throttle.aclose],
         )

@@ -29,7 +29,7 @@ def test_metadata_advertises_every_endpoint(http: TestClient, path: str) -> None
     assert doc["revocation_endpoint"] == ISSUER + "/oauth/revoke"
     assert "client_credentials" in doc["grant_types_supported"]
     assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                            "client_secret_post"]
+                                                            "client_secret_post", "none"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert doc["resource_indicators_supported"] is True
 

@@ -11,9 +11,15 @@ from scopegate.errors import OAuthError
 
 from ..context import GuardContext, RequestInfo
 from ..errors import DuplicateAuthorization
-from ..guard import parse_bearer
+from ..guard import Guard, parse_bearer
+from ..protected_resource import METADATA_HEADERS, PREFLIGHT_HEADERS
+from ..routes import list_routes
 
-__all__ = ["CONTEXT_KEY", "caller_of", "context_of", "read_request", "send_error"]
+__all__ = ["CONTEXT_KEY", "METADATA_METHODS", "caller_of", "context_of", "read_request",
+           "send_error", "send_metadata"]
+
+#: What the RFC 9728 document answers; any other method goes on to the app (404/405).
+METADATA_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 CONTEXT_KEY = "scopegate.context"
 
@@ -52,6 +58,19 @@ async def send_error(send: Send, exc: OAuthError) -> None:
                 for k, v in exc.response_headers().items()]
     await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_metadata(send: Send, scope: Scope, guard: Guard) -> None:
+    """Answer the RFC 9728 document (GET, HEAD) or a browser's CORS preflight (OPTIONS)."""
+    if scope["method"] == "OPTIONS":
+        status, fields, body = 204, PREFLIGHT_HEADERS, b""
+    else:
+        status, fields = 200, METADATA_HEADERS
+        body = guard.protected_resource.body(list_routes(scope["app"]))
+    headers = [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
 def context_of(request_or_scope: Any) -> GuardContext | None:

@@ -8,8 +8,9 @@ Usage::
     @app.get("/apps")
     async def list_apps(caller: Caller = Depends(RequireScopes("apps:read"))): ...
 
-:func:`install` writes each route's scopes into the OpenAPI document under the guard's
-OAuth2 scheme, whose scope descriptions come from the catalog. When
+:func:`install` writes each route's scopes, and its 401/403 answers, into the OpenAPI
+document under the guard's OAuth2 scheme (authorization code with PKCE in Swagger UI;
+scope descriptions from the catalog), and serves the RFC 9728 metadata. When
 :class:`GuardMiddleware` is also installed (deny by default), the dependency reuses the
 middleware's context, so the token is authenticated and rate-limited once.
 
@@ -25,6 +26,11 @@ benefit from ``gc.freeze()`` after start-up.
 from __future__ import annotations
 
 from typing import Any
+
+from ..._extras import require_extra
+
+# Before the framework's own import: a missing FastAPI says which extra to install.
+require_extra("scopegate.guard.adapters.fastapi", "fastapi", "fastapi", "starlette")
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -48,7 +54,8 @@ from ..guard import Guard, parse_bearer
 from ..pipeline import Pipeline
 from ..routes import route_declaration
 from ..steps import ScopeCheck
-from ._asgi import CONTEXT_KEY, read_request
+from ._asgi import CONTEXT_KEY, METADATA_METHODS, read_request, send_metadata
+from ._openapi import document_refusals
 
 __all__ = ["GuardScheme", "RequireScopes", "install"]
 
@@ -110,7 +117,8 @@ class RequireScopes:
             if ctx is None:
                 return await self._authorize(guard, scope, request)
             return await self._add_scopes(guard, ctx)
-        except OAuthError as exc:
+        except OAuthError as refused:
+            exc = guard.challenge(refused, self.declaration)
             if OAuthError in request.app.exception_handlers:
                 raise
             raise HTTPException(exc.status_code, exc.body(), exc.response_headers()) from None
@@ -136,8 +144,9 @@ class RequireScopes:
         return ctx.caller
 
 
-class _DropContextAtEnd:
-    """Pure ASGI wrapper that removes the guard context from the scope once a request ends.
+class _Edge:
+    """Pure ASGI wrapper: serves the RFC 9728 metadata, and removes the guard context from
+    the scope once a request ends.
 
     The context refers to the request (``ctx.native``) and the scope refers to the
     context, a reference cycle that only the garbage collector could free. Under load
@@ -145,10 +154,16 @@ class _DropContextAtEnd:
     collections frequent; dropping the link lets reference counting free it at once.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, guard: Guard) -> None:
         self.app = app
+        self.guard = guard
+        self.metadata_paths = guard.protected_resource.paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["path"] in self.metadata_paths
+                and scope["method"] in METADATA_METHODS):
+            await send_metadata(send, scope, self.guard)
+            return
         try:
             await self.app(scope, receive, send)
         finally:
@@ -161,16 +176,26 @@ async def _oauth_error_handler(request: Request, exc: Exception) -> JSONResponse
                         headers=exc.response_headers())
 
 
-def install(app: FastAPI, guard: Guard, *, scheme_name: str = "scopegate") -> None:
-    """Make ``guard`` the app's default guard, answer OAuth errors in their RFC shape, and
-    document every declared route's scopes in OpenAPI (scheme text from the catalog).
+def install(app: FastAPI, guard: Guard, *, scheme_name: str = "scopegate",
+            swagger_client_id: str | None = None) -> None:
+    """Make ``guard`` the app's default guard, answer OAuth errors in their RFC shape,
+    serve the RFC 9728 metadata, and document every declared route's scopes and refusals
+    in OpenAPI (scheme text from the catalog).
 
     Call it while setting the app up (it adds a tiny ASGI wrapper, which FastAPI only
     accepts before the app starts).
+
+    :param swagger_client_id: a public client registered with the redirect URI
+        ``<API URL>/docs/oauth2-redirect``; Swagger UI's Authorize button then signs in
+        with it (authorization code + PKCE, no secret).
     """
     setattr(app.state, STATE_ATTR, guard)
     app.add_exception_handler(OAuthError, _oauth_error_handler)
-    app.add_middleware(_DropContextAtEnd)
+    app.add_middleware(_Edge, guard=guard)
+    if app.swagger_ui_init_oauth is None:
+        app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}
+        if swagger_client_id is not None:
+            app.swagger_ui_init_oauth["clientId"] = swagger_client_id
     scheme = GuardScheme(guard.config.issuer, guard.catalog, scheme_name=scheme_name)
     build_openapi = app.openapi
 
@@ -207,5 +232,6 @@ def _document_security(app: FastAPI, schema: dict[str, Any], scheme: GuardScheme
                 requirement = {scheme.scheme_name: list(declaration.scopes)}
                 if requirement not in operation.setdefault("security", []):
                     operation["security"].append(requirement)
+                document_refusals(schema, operation)
 
 

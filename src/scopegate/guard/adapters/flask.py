@@ -22,6 +22,11 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ..._extras import require_extra
+
+# Before the framework's own import: a missing Flask says which extra to install.
+require_extra("scopegate.guard.adapters.flask", "flask", "flask")
+
 from flask import Flask, Response, current_app, g, request
 
 from scopegate.errors import AccessDenied, OAuthError
@@ -31,6 +36,8 @@ from ..context import GuardContext, RequestInfo
 from ..declaration import Declaration, declaration_of
 from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
+from ..protected_resource import METADATA_HEADERS, PREFLIGHT_HEADERS
+from ..routes import list_routes
 
 __all__ = ["ScopeGate", "current_caller", "current_context"]
 
@@ -97,6 +104,9 @@ class ScopeGate:
             self._loop = None
 
     def _before(self) -> Response | None:
+        if (self.guard is not None and request.path in self.guard.protected_resource.paths
+                and request.method in ("GET", "HEAD", "OPTIONS")):
+            return self._metadata()
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.public_endpoints:
             return None  # no route (Flask answers 404/405) or a public endpoint
@@ -126,9 +136,17 @@ class ScopeGate:
         try:
             self.run(self.guard.check(ctx, declaration))
         except OAuthError as exc:
-            return _answer(exc)
+            return _answer(self.guard.challenge(exc, declaration))
         setattr(g, _G_KEY, ctx)
         return None
+
+    def _metadata(self) -> Response:
+        """The RFC 9728 document (GET, HEAD), or a browser's CORS preflight (OPTIONS)."""
+        assert self.guard is not None
+        if request.method == "OPTIONS":
+            return Response(status=204, headers=PREFLIGHT_HEADERS)
+        body = self.guard.protected_resource.body(list_routes(current_app))
+        return Response(body, headers=METADATA_HEADERS)
 
     def _after(self, response: Response) -> Response:
         ctx = g.get(_G_KEY)

@@ -3,6 +3,8 @@
 Routes declare their scopes with :func:`scopegate.guard.requires` (or FastAPI's
 ``RequireScopes`` dependency); the few open ones say so with :func:`scopegate.guard.public`.
 Any other matched route answers 403, so forgetting auth cannot ship an open endpoint.
+The middleware also serves the API's RFC 9728 metadata (``/.well-known/oauth-protected-
+resource``, see :mod:`scopegate.guard.protected_resource`) without a token.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from scopegate.errors import AccessDenied, OAuthError
 from ..declaration import Declaration
 from ..guard import Guard
 from ..routes import framework_public_paths, route_declaration
-from ._asgi import CONTEXT_KEY, caller_of, context_of, read_request, send_error
+from ._asgi import (
+    CONTEXT_KEY,
+    METADATA_METHODS,
+    caller_of,
+    context_of,
+    read_request,
+    send_error,
+    send_metadata,
+)
 
 __all__ = ["GuardMiddleware", "caller_of", "context_of"]
 
@@ -44,10 +54,14 @@ class GuardMiddleware:
         self._matches: dict[tuple[str, str], _Found | None] = {}
         self._declarations: dict[int, Declaration | None] = {}
         self._docs: frozenset[str] | None = None
+        self._metadata_paths = guard.protected_resource.paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in self._metadata_paths and scope["method"] in METADATA_METHODS:
+            await send_metadata(send, scope, self.guard)
             return
         found = self._find(scope)
         if found is None:  # no route: the router answers 404/405 itself
@@ -66,7 +80,7 @@ class GuardMiddleware:
             ctx = self.guard.context(info, token, declaration, native=scope)
             await self.guard.check(ctx, declaration)
         except OAuthError as exc:
-            await send_error(send, exc)
+            await send_error(send, self.guard.challenge(exc, declaration))
             return
         scope[CONTEXT_KEY] = ctx
         status: list[int] = []

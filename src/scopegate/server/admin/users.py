@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from ...scopes import Catalog
 from ...store import Database
-from ...store.repositories.users import (
-    AlreadyExists,
+from ...store.repositories.users import AlreadyExists, UserRecord, UserRepository
+from ...store.repositories.workspaces import (
     MembershipRecord,
-    UserRecord,
-    UserRepository,
     WorkspaceRecord,
     WorkspaceRepository,
 )

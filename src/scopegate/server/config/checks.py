@@ -17,8 +17,8 @@ from ...config_checks import (
     http_url,
     number_in,
     one_of,
+    redis_url,
     text,
-    url_with_scheme,
     whole_number_in,
 )
 from ...tokens.api_keys import validate_prefix
@@ -34,19 +34,18 @@ MAX_LOGIN_WAIT = 86_400.0
 def setting_name(field_name: str) -> str:
     """How an operator spells a setting: its variable, and its ``serve`` flag if any."""
     variable = "SCOPEGATE_" + field_name.upper()
-    flag = _SERVE_FLAGS.get(field_name)
+    flag = None if field_name in FLAGLESS else flag_name(field_name)
     return f"{variable} ({flag})" if flag else variable
 
 
-_SERVE_FLAGS = {"host": "--host", "port": "--port", "issuer": "--issuer",
-                "database_url": "--database-url", "catalog_path": "--catalog",
-                "workers": "--workers", "kek_file": "--kek-file",
-                "forwarded_allow_ips": "--forwarded-allow-ips",
-                "session_idle_ttl": "--session-idle-ttl",
-                "session_absolute_ttl": "--session-absolute-ttl",
-                **{name: "--" + name.replace("_", "-") for name in (
-                    "login_failures_per_account_address", "login_failures_per_address",
-                    "login_first_wait", "login_max_wait", "login_failure_reset")}}
+#: Settings ``scopegate serve`` has no flag for: secrets (a command line is visible to
+#: every user in the process list) and the feature switches (``SCOPEGATE_FEATURE_*``).
+FLAGLESS = frozenset({"session_secret", "kek", "features"})
+
+
+def flag_name(field_name: str) -> str:
+    """How ``scopegate serve`` spells a setting's flag: ``--`` and its name with dashes."""
+    return "--catalog" if field_name == "catalog_path" else "--" + field_name.replace("_", "-")
 
 
 def _database_url(value: str) -> str | None:
@@ -88,6 +87,19 @@ def _proxy_list(raw: str) -> str | None:
     return None
 
 
+def _token_hashes(raw: str) -> str | None:
+    """Initial access tokens: the SHA-256 hex of each, comma-separated."""
+    for item in proxy_items(raw):
+        if len(item) != 64 or any(c not in "0123456789abcdef" for c in item):
+            return ("SHA-256 hex digests (64 lower-case hex digits), comma-separated, as "
+                    "`scopegate clients initial-token` prints them")
+    return None
+
+
+def _on_or_off(value: object) -> str | None:
+    return None if isinstance(value, bool) else "on or off (1/0, true/false)"
+
+
 _LIFETIME = whole_number_in(1, MAX_LIFETIME)  # larger ones overflow datetime arithmetic
 
 FIELD_CHECKS: dict[str, Check] = {
@@ -96,7 +108,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "issuer": http_url,
     "database_url": _database_url,
     "catalog_path": existing_file,
-    "redis_url": url_with_scheme("redis", "rediss", "unix", example="redis://127.0.0.1:6379/0"),
+    "redis_url": redis_url,
     "access_token_ttl": _LIFETIME,
     "refresh_token_ttl": _LIFETIME,
     "code_ttl": _LIFETIME,
@@ -119,5 +131,12 @@ FIELD_CHECKS: dict[str, Check] = {
     "login_max_wait": number_in(0.001, MAX_LOGIN_WAIT, " seconds"),
     "login_failure_reset": number_in(1, 30 * 86_400, " seconds (30 days)"),
     "forwarded_allow_ips": _proxy_list,
+    "registration": one_of("open", "token", "off"),
+    "registration_initial_tokens": _token_hashes,
+    "registration_per_address": whole_number_in(1, MAX_LOGIN_FAILURES),
+    "registration_window": number_in(1, 30 * 86_400, " seconds (30 days)"),
+    "registration_unused_ttl": _LIFETIME,
+    "client_id_documents": _on_or_off,
+    "client_id_documents_allow_loopback": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""

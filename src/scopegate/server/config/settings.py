@@ -197,6 +197,13 @@ class Settings(_FromEnvironment):
     login_max_wait: float = 900.0
     login_failure_reset: float = 12 * 3600.0
     forwarded_allow_ips: str = ""
+    registration: str = "open"  # open | token | off (scopegate.server.registration)
+    registration_initial_tokens: str = Field(default="", repr=False)
+    registration_per_address: int = 20
+    registration_window: float = 3600.0
+    registration_unused_ttl: int = 30 * 86_400
+    client_id_documents: bool = True
+    client_id_documents_allow_loopback: bool = False
     features: Features = Field(default_factory=Features)
 
     @model_validator(mode="after")

@@ -66,7 +66,11 @@ async def start(ctx: Context) -> Response | None:
     except ScopeError as exc:
         raise InvalidScope(str(exc)) from None
     resources = tuple(ctx.form.get("resource", ()))
-    state.issuer.audience(client.allowed_scopes, scopes, resources)
+    raw_scope = ctx.params.get("scope")
+    target = await state.issuer.target(client.allowed_scopes, scopes, resources,
+                                       defaulted=raw_scope is None)
+    if raw_scope is None:
+        scopes = target.scopes  # no scope asked: what the resource offers this client
     settings = state.settings
     device_code = secrets.token_urlsafe(32)
     user_code = new_user_code()

@@ -11,9 +11,6 @@ not granted before are asked for; ``prompt=consent`` asks again).
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -32,15 +29,15 @@ from ...errors import (
     UnsupportedResponseType,
 )
 from ...scopes import ScopeError
-from ...store.models import utcnow
 from ..management.openapi import form_body, html_responses
 from ..pages.forms import read_form
 from ..pages.login import LOGIN_PATH
 from ..pages.render import message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pkce import challenge as pkce
-from ..shared.user_grants import cap_to_role, hash_secret
-from .redirect_uri import add_query, match_redirect_uri
+from ..shared.user_grants import cap_to_role
+from .authorization_request import AuthorizationRequest, error_redirect, issue_code
+from .redirect_uri import match_redirect_uri
 
 if TYPE_CHECKING:
     from ...store.repositories import ClientRecord
@@ -81,66 +78,6 @@ class _PageError(Exception):
         self.error = error
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationRequest:
-    """A validated authorization request, waiting for login and consent."""
-
-    client_id: str
-    redirect_uri: str
-    scopes: frozenset[str]
-    resources: tuple[str, ...]
-    state: str | None
-    nonce: str | None
-    code_challenge: str
-    code_challenge_method: str
-    prompt: frozenset[str]
-
-    def to_payload(self, user_id: str) -> dict[str, Any]:
-        """The signed hidden-field form of this request, bound to ``user_id``."""
-        return {"c": self.client_id, "r": self.redirect_uri, "s": sorted(self.scopes),
-                "res": list(self.resources), "st": self.state, "n": self.nonce,
-                "cc": self.code_challenge, "ccm": self.code_challenge_method, "u": user_id}
-
-    @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> tuple[AuthorizationRequest, str]:
-        """Rebuild a request (and its user id) from :meth:`to_payload` output."""
-        return cls(client_id=data["c"], redirect_uri=data["r"], scopes=frozenset(data["s"]),
-                   resources=tuple(data["res"]), state=data["st"], nonce=data["n"],
-                   code_challenge=data["cc"], code_challenge_method=data["ccm"],
-                   prompt=frozenset()), str(data["u"])
-
-
-def error_redirect(redirect_uri: str, exc: OAuthError, state: str | None, issuer: str,
-                   status_code: int = 302) -> RedirectResponse:
-    """Send an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 ``iss``)."""
-    params = {"error": exc.error}
-    if exc.description:
-        params["error_description"] = exc.description[:300]
-    if state is not None:
-        params["state"] = state
-    params["iss"] = issuer
-    return RedirectResponse(add_query(redirect_uri, params), status_code=status_code)
-
-
-async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str,
-                     auth_time: int, status_code: int = 302) -> RedirectResponse:
-    """Store a fresh single-use code and redirect to the client with it."""
-    code = secrets.token_urlsafe(32)
-    now = utcnow()
-    await run_in_threadpool(
-        state.user_grants.codes.create, code_hash=hash_secret(code),
-        client_id=req.client_id, user_id=user_id, redirect_uri=req.redirect_uri,
-        scopes=req.scopes, resources=req.resources, code_challenge=req.code_challenge,
-        code_challenge_method=req.code_challenge_method, nonce=req.nonce,
-        auth_time=datetime.fromtimestamp(auth_time, UTC),
-        expires_at=now + timedelta(seconds=state.settings.code_ttl))
-    params = {"code": code}
-    if req.state is not None:
-        params["state"] = req.state
-    params["iss"] = state.settings.issuer
-    return RedirectResponse(add_query(req.redirect_uri, params), status_code=status_code)
-
-
 async def _read_params(request: Request, state: ServerState) -> dict[str, str]:
     if request.method == "POST":
         try:
@@ -162,7 +99,10 @@ async def _client_and_redirect(state: ServerState, params: dict[str, str]
     client_id = params.get("client_id")
     if not client_id or len(client_id) > 256:
         raise _PageError("the request does not name a client (client_id)")
-    client = await state.clients.get(client_id)
+    try:
+        client = await state.clients.get(client_id)
+    except OAuthError as exc:  # e.g. a client ID metadata document that cannot be used
+        raise _PageError(exc.description or exc.error, exc.error) from None
     if client is None:
         raise _PageError("this application is not registered here", "invalid_client")
     requested = params.get("redirect_uri")
@@ -174,8 +114,8 @@ async def _client_and_redirect(state: ServerState, params: dict[str, str]
     return client, redirect_uri
 
 
-def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
-              params: dict[str, str]) -> AuthorizationRequest:
+async def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
+                    params: dict[str, str]) -> AuthorizationRequest:
     """Everything after the redirect URI is trusted; each failure here is redirected."""
     catalog = state.catalog
     if params.get("response_type") != "code":
@@ -191,7 +131,10 @@ def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
         raise InvalidScope(str(exc)) from None
     resource = params.get("resource")
     resources = (resource,) if resource else ()
-    state.issuer.audience(client.allowed_scopes, scopes, resources)
+    target = await state.issuer.target(client.allowed_scopes, scopes, resources,
+                                       defaulted=params.get("scope") is None)
+    if params.get("scope") is None:
+        scopes = target.scopes  # no scope asked: what the resource offers this client
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS:
         raise InvalidRequest("prompt may contain only none, login and consent")
@@ -227,7 +170,7 @@ async def authorize(request: Request) -> Response:
         return message_page("This sign-in link is not valid", exc.text, status=400,
                             error_code=exc.error)
     try:
-        req = _validate(state, client, redirect_uri, params)
+        req = await _validate(state, client, redirect_uri, params)
         session = await services.sessions.read(request)
         user = session.user if session is not None else None
         if session is None or user is None or "login" in req.prompt:

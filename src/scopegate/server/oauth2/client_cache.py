@@ -2,19 +2,36 @@
 
 The token endpoint must not touch the database per request. A deletion made in this
 process invalidates at once; one made by another process (the CLI) shows after ``ttl``.
+
+A client id that is an https URL names a client ID metadata document: when the
+registration module installed a :attr:`ClientCache.documents` resolver, it answers for
+those ids (fetching, checking and caching the document itself).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from ...store.repositories import ClientRecord, ClientRepository
 
-__all__ = ["ClientCache"]
+__all__ = ["ClientCache", "DocumentResolver"]
 
 _MAX_ENTRIES = 10_000
+
+
+class DocumentResolver(Protocol):
+    """Finds the client a metadata document URL describes (see server/registration)."""
+
+    def handles(self, client_id: str) -> bool:
+        """Whether ``client_id`` is a document URL this resolver answers for."""
+        ...
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        """The client; raises an ``OAuthError`` saying why a document is unusable."""
+        ...
 
 
 class ClientCache:
@@ -24,9 +41,12 @@ class ClientCache:
         self.repo = repo
         self.ttl = ttl
         self._entries: dict[str, tuple[float, ClientRecord | None]] = {}
+        self.documents: DocumentResolver | None = None
 
     async def get(self, client_id: str) -> ClientRecord | None:
         """The client, from memory when fresh, else from the store (in a thread)."""
+        if self.documents is not None and self.documents.handles(client_id):
+            return await self.documents.get(client_id)
         now = time.monotonic()
         entry = self._entries.get(client_id)
         if entry is not None and entry[0] > now:

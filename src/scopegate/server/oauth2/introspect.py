@@ -32,7 +32,6 @@ feature = "introspection"  # Features flag that mounts this module
 PATH = "/oauth/introspect"
 MAX_TOKEN_LENGTH = 8192
 _INACTIVE = {"active": False}
-_KNOWN = ("introspect", "known_audiences")
 _MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
             "subject_type")
 
@@ -43,7 +42,7 @@ async def introspect_access_token(state: ServerState, token: str) -> dict[str, A
         claims = state.signing_keys.verifier.verify(token)
     except TokenVerificationError:
         return None
-    if not _known_audience(state, claims.get("aud")):
+    if not await _known_audience(state, claims.get("aud")):
         return dict(_INACTIVE)
     if await state.denylist.is_revoked(claims["jti"]):
         return dict(_INACTIVE)
@@ -61,14 +60,14 @@ def _audiences(aud: Any) -> tuple[str, ...]:
     return ()
 
 
-def _known_audience(state: ServerState, aud: Any) -> bool:
-    """Whether ``aud`` is present and names only resources this server issues tokens for."""
-    known = state.scope_memo.get(_KNOWN)
-    if known is None:
-        known = state.catalog.all_audiences() | {state.settings.issuer}
-        state.scope_memo[_KNOWN] = known
+async def _known_audience(state: ServerState, aud: Any) -> bool:
+    """Whether ``aud`` is present and names only resources this server issues tokens for
+    now (a removed resource's tokens are inactive)."""
     values = _audiences(aud)
-    return bool(values) and all(a in known for a in values)
+    if not values:
+        return False
+    known = await state.resources.identifiers()
+    return all(a in known or a == state.settings.issuer for a in values)
 
 
 def may_learn(caller: ClientRecord, answer: Mapping[str, Any]) -> bool:

@@ -13,14 +13,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from ...errors import InvalidTarget
-from ...scopes import Catalog, format_scope
+from ...errors import InvalidScope, InvalidTarget
+from ...scopes import Catalog, format_scope, resource_scopes
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
+from .resources import Resource, ResourceDirectory
 
-__all__ = ["Issued", "ResponseHook", "TokenIssuer", "resolve_audience"]
+__all__ = ["Issued", "ResponseHook", "Target", "TokenIssuer", "resolve_audience"]
 
 _MAX_MEMO = 4096
 
@@ -44,6 +45,13 @@ class Issued(NamedTuple):
 
 
 ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
+
+
+class Target(NamedTuple):
+    """A token's ``aud`` and the scopes it carries for that audience."""
+
+    audience: tuple[str, ...]
+    scopes: frozenset[str]
 
 
 def _valid_resource(value: str) -> bool:
@@ -86,6 +94,8 @@ def resolve_audience(
         resource = wanted[0]
         if not _valid_resource(resource):
             raise InvalidTarget("resource must be an absolute URI without a fragment")
+        if resource not in catalog.all_audiences():
+            raise InvalidTarget(f"no resource server {resource[:200]!r} is registered here")
         if resource not in catalog.audiences(catalog.expand(allowed_scopes)):
             raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
         return (resource, *(a for a in riders if a != resource))
@@ -105,6 +115,29 @@ def _ambiguous(catalog: Catalog, scopes: frozenset[str], resources: list[str]) -
             f"a refresh token can then get a token for each ({which})")
 
 
+def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[str],
+                      scopes: Iterable[str], companions: Iterable[str] = ()) -> Target:
+    """The token for a registered resource: ``aud`` is its identifier (plus the companion
+    audiences its scopes target), its scopes those of ``scopes`` that it offers.
+
+    :raises InvalidTarget: the client may use none of the scopes the resource offers.
+    :raises InvalidScope: none of the requested scopes is offered by the resource.
+    """
+    name = resource.identifier[:200]
+    offered = " ".join(sorted(resource.scopes))
+    if not resource_scopes(catalog, permitted, resource.scopes):
+        raise InvalidTarget(f"this client may not request tokens for {name!r}: none of "
+                            f"the scopes it offers ({offered}) is one this client may use "
+                            "here")
+    riders = tuple(companions)
+    granted = resource_scopes(catalog, scopes, resource.scopes, riders)
+    if not resource_scopes(catalog, granted, resource.scopes):
+        raise InvalidScope(f"none of the requested scopes is offered by {name!r}; "
+                           f"it offers: {offered}")
+    along = tuple(a for a in catalog.audiences(granted) if a in riders)
+    return Target((resource.identifier, *along), granted)
+
+
 class TokenIssuer:
     """Builds and signs access tokens and assembles the token response.
 
@@ -114,12 +147,15 @@ class TokenIssuer:
     :param access_token_ttl: lifetime in seconds.
     :param on_issued: called with the grant type after each issue (metrics).
     :param companions: audiences that ride along with any resource (the issuer's UserInfo).
+    :param directory: the registered resources (None: only the catalog's audiences).
     """
 
     def __init__(self, *, catalog: Catalog, signing_keys: SigningKeys, issuer: str,
                  access_token_ttl: int, on_issued: Callable[[str], None] | None = None,
-                 companions: tuple[str, ...] = ()) -> None:
+                 companions: tuple[str, ...] = (),
+                 directory: ResourceDirectory | None = None) -> None:
         self.catalog = catalog
+        self.directory = directory
         self.companions = companions
         self.signing_keys = signing_keys
         self.issuer = issuer
@@ -128,6 +164,7 @@ class TokenIssuer:
         # Per scope set (the catalog is immutable): its default audience, and its text.
         self._audiences: dict[frozenset[str], tuple[str, ...]] = {}
         self._scope_text: dict[frozenset[str], str] = {}
+        self._targets: dict[tuple[Resource, frozenset[str], frozenset[str], bool], Target] = {}
         self._on_issued = on_issued
 
     def audience(self, permitted_scopes: Iterable[str], scopes: Iterable[str],
@@ -138,6 +175,44 @@ class TokenIssuer:
         """
         return resolve_audience(self.catalog, self.issuer, permitted_scopes, scopes,
                                 resources, self.companions)
+
+    async def target(self, permitted_scopes: Iterable[str], scopes: frozenset[str],
+                     resources: Iterable[str] = (), *, defaulted: bool = False) -> Target:
+        """The ``aud`` and scopes of a token for ``scopes`` and the ``resource`` values.
+
+        A registered resource narrows the scopes to what it offers (see
+        :func:`registered_target`); anything else goes through :func:`resolve_audience`.
+
+        :param defaulted: the request had no ``scope``: for a registered resource, take
+            everything of its offer that ``permitted_scopes`` allows.
+        :raises InvalidTarget: an unknown, malformed or not permitted resource.
+        :raises InvalidScope: the resource offers none of the scopes.
+        """
+        wanted = tuple(dict.fromkeys(resources))
+        if len(wanted) == 1 and self.directory is not None \
+                and wanted[0] not in self.directory.static:
+            registered = (await self.directory.registered()).get(wanted[0])
+            if registered is not None:
+                return self._registered_target(registered, frozenset(permitted_scopes),
+                                               scopes, defaulted)
+        return Target(self.audience(permitted_scopes, scopes, wanted), scopes)
+
+    def _registered_target(self, resource: Resource, permitted: frozenset[str],
+                           scopes: frozenset[str], defaulted: bool) -> Target:
+        """:func:`registered_target`, memoised (the catalog is immutable; a changed
+        resource is a new key)."""
+        key = (resource, permitted, scopes, defaulted)
+        found = self._targets.get(key)
+        if found is None:
+            if defaulted:  # the offer alone: no companion scope was asked for
+                found = registered_target(self.catalog, resource, permitted, permitted)
+            else:
+                found = registered_target(self.catalog, resource, permitted, scopes,
+                                          self.companions)
+            if len(self._targets) >= _MAX_MEMO:
+                self._targets.clear()
+            self._targets[key] = found
+        return found
 
     async def issue(
         self,
@@ -152,6 +227,7 @@ class TokenIssuer:
         extra_claims: Mapping[str, Any] | None = None,
         grant_type: str,
         user_grant: UserGrant | None = None,
+        defaulted: bool = False,
     ) -> dict[str, Any]:
         """Return the RFC 6749 §5.1 token response for an already-validated grant.
 
@@ -163,21 +239,20 @@ class TokenIssuer:
         :param extra_claims: more access-token claims (never override registered ones).
         :param user_grant: what the response hooks (refresh token, ID token) act on;
             without it no hook runs.
+        :param defaulted: the request had no ``scope`` (see :meth:`target`).
         """
-        aud = audience if audience is not None else self._audience_for(
-            client, scopes, resources, permitted_scopes)
+        if audience is None:
+            audience, scopes = await self._target_for(client, scopes, resources,
+                                                      permitted_scopes, defaulted)
+        aud = audience
         scope_text = self._scope_text_for(scopes)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
             ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
         token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
-        response: dict[str, Any] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": self.access_token_ttl,
-            "scope": scope_text,
-        }
+        response: dict[str, Any] = {"access_token": token, "token_type": "Bearer",
+                                    "expires_in": self.access_token_ttl, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
                             token, user_grant)
@@ -187,21 +262,21 @@ class TokenIssuer:
             self._on_issued(grant_type)
         return response
 
-    def _audience_for(self, client: ClientRecord, scopes: frozenset[str],
-                      resources: tuple[str, ...],
-                      permitted_scopes: frozenset[str] | None) -> tuple[str, ...]:
-        """``aud``: the named ``resources`` (checked), or the scopes' default (memoised)."""
+    async def _target_for(self, client: ClientRecord, scopes: frozenset[str],
+                          resources: tuple[str, ...], permitted_scopes: frozenset[str] | None,
+                          defaulted: bool) -> tuple[tuple[str, ...], frozenset[str]]:
+        """``aud`` and the scopes: the named ``resources`` (checked, see :meth:`target`), or
+        the scopes' default audience (memoised)."""
         if resources:
             permitted = client.allowed_scopes if permitted_scopes is None else permitted_scopes
-            return resolve_audience(self.catalog, self.issuer, permitted, scopes, resources,
-                                    self.companions)
+            return await self.target(permitted, scopes, resources, defaulted=defaulted)
         found = self._audiences.get(scopes)
         if found is None:
             found = resolve_audience(self.catalog, self.issuer, (), scopes,
                                      companions=self.companions)
             if len(self._audiences) < _MAX_MEMO:
                 self._audiences[scopes] = found
-        return found
+        return found, scopes
 
     def _scope_text_for(self, scopes: frozenset[str]) -> str:
         """The ``scope`` value of ``scopes`` (memoised: the same few sets recur)."""

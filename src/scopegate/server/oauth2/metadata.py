@@ -1,8 +1,8 @@
 """Authorization server metadata (RFC 8414) at both well-known paths.
 
 The document advertises only what is mounted: an endpoint another module adds (route
-names ``authorize``, ``device_authorization``, ``userinfo``) appears once its route is
-in the app; grant types come from the enabled grants.
+names ``authorize``, ``device_authorization``, ``userinfo``, ``register``) appears once
+its route is in the app; grant types come from the enabled grants.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ..management.openapi import json_response
 from ..oidc.id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
 from ..oidc.id_token import ID_TOKEN_SIGNING_ALGS
 from ..shared.client_auth import AUTH_METHODS
+from ..shared.cors import cors_route
 from ..state import ServerState
 
 __all__ = ["OIDC_PATH", "PATH", "build_metadata", "routes"]
@@ -51,7 +52,8 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         "scopes_supported": [scope.name for scope in state.catalog.public()],
         "grant_types_supported": list(state.grants.supported),
         "response_types_supported": ["code"] if "authorize" in paths else [],
-        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # "none": public clients (PKCE) name themselves; a registering client checks this
+        "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
@@ -64,6 +66,10 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
             + (list(OIDC_CLAIMS) if "userinfo" in paths else []))),
         "service_documentation": issuer + "/openapi.json",
     })
+    registration = state.registration  # RFC 7591 and metadata documents (server/registration)
+    if "register" in paths and registration is not None and registration.enabled:
+        doc["registration_endpoint"] = issuer + str(paths["register"])
+    doc["client_id_metadata_document_supported"] = state.clients.documents is not None
     return doc
 
 
@@ -78,8 +84,9 @@ async def metadata(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route(PATH, metadata, methods=["GET"], name="metadata"),
-    Route(OIDC_PATH, metadata, methods=["GET"], name="openid_configuration"),
+    cors_route(PATH, metadata, methods=["GET"], name="metadata", public=True),
+    cors_route(OIDC_PATH, metadata, methods=["GET"], name="openid_configuration",
+               public=True),
 ]
 
 

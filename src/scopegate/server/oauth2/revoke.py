@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ...errors import InvalidRequest, UnauthorizedClient
 from ...tokens import TokenVerificationError
 from ..management.openapi import error_responses, form_body
 from ..shared import Context, action
 from ..shared.client_request import client_request
+from ..shared.cors import client_origin, cors_route
 
 __all__ = ["PATH", "routes"]
 
@@ -47,10 +48,11 @@ async def revoke_token(ctx: Context) -> Response | None:
 
 revoke_endpoint = action("revoke", [
     *client_request(allow_public=True),
+    client_origin,
     revoke_token,
 ])
 
-routes: list[BaseRoute] = [Route(PATH, revoke_endpoint, methods=["POST"], name="revoke")]
+routes: list[BaseRoute] = [cors_route(PATH, revoke_endpoint, methods=["POST"], name="revoke")]
 
 
 openapi_paths: dict[str, Any] = {PATH: {"post": {

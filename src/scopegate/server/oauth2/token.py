@@ -15,6 +15,7 @@ from ..shared import (
     asgi_action,
 )
 from ..shared.client_request import client_request
+from ..shared.cors import Cors, client_origin
 
 __all__ = ["PATH", "lanes", "routes", "token_endpoint"]
 
@@ -48,14 +49,19 @@ async def run_grant(ctx: Context) -> Response | None:
 # Plain ASGI (the hot path): the same named steps, without a Starlette Request per call.
 token_endpoint = asgi_action("token", [
     *client_request(allow_public=True),
+    client_origin,
     select_grant,
     run_grant,
 ])
 
-routes: list[BaseRoute] = [Route(PATH, token_endpoint, methods=["POST"], name="token")]
+# Browser apps (a SPA, Swagger UI, an MCP client in a page) call it cross-origin.
+_token_with_cors = Cors(token_endpoint, ["POST"])
+routes: list[BaseRoute] = [Route(PATH, _token_with_cors, methods=["POST", "OPTIONS"],
+                                 name="token")]
 # The app calls the action directly for an exact match (server/shared/fast_lane.py); the route
 # above still answers other methods and names the endpoint.
-lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): token_endpoint}
+lanes: dict[tuple[str, str], ASGIApp] = {("POST", PATH): _token_with_cors,
+                                         ("OPTIONS", PATH): _token_with_cors}
 
 
 openapi_paths: dict[str, Any] = {PATH: {"post": {

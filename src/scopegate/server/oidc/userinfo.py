@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ...errors import InsufficientScope, InvalidToken, OAuthError
 from ...scopes import granted_from_claims
 from ...tokens import TokenVerificationError, check_bearer_token, parse_bearer
 from ..management.openapi import BEARER_AUTH, bearer_error_responses, json_response
+from ..shared.cors import cors_route
 from ..shared.responses import NO_STORE, JSONResponse, error_response
 from .id_token import userinfo_claims
 
@@ -70,7 +71,7 @@ async def userinfo(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route(USERINFO_PATH, userinfo, methods=["GET", "POST"], name="userinfo"),
+    cors_route(USERINFO_PATH, userinfo, methods=["GET", "POST"], name="userinfo"),
 ]
 
 

@@ -17,7 +17,10 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``api_keys``: rotated-out secrets past their grace period are cleared (the key stays);
 - ``consents``: rows whose user or client is gone;
 - ``user_sessions``: browser sessions past their idle or absolute deadline (a live
-  session moves its deadline at most once a minute, see :mod:`.sessions`).
+  session moves its deadline at most once a minute, see :mod:`.sessions`);
+- ``clients``: public clients that registered themselves (RFC 7591, or a metadata
+  document) and got no token for ``SCOPEGATE_REGISTRATION_UNUSED_TTL`` (the server's
+  pass and ``scopegate db prune`` give it; a caller that gives none prunes no client).
 
 Work per pass is bounded: each table is pruned in batches of ``PRUNE_BATCH`` rows, each
 batch its own short transaction, at most ``MAX_BATCHES`` per table, so a backlog is
@@ -31,7 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
@@ -46,6 +49,7 @@ from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.revocations import RevocationRepository
 from ...store.repositories.sessions import SessionRepository
 from ...store.repositories.users import ConsentRepository
+from ..admin.clients import prune_unused_clients
 from .logs import logger
 
 if TYPE_CHECKING:
@@ -64,7 +68,7 @@ __all__ = [
 PRUNE_BATCH = 500
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
-                 "api_keys", "consents", "user_sessions")
+                 "api_keys", "consents", "user_sessions", "clients")
 
 #: One batch of one table: (database, now, limit) -> rows pruned.
 PruneStep = Callable[[Database, datetime, int], int]
@@ -97,20 +101,30 @@ class PruneReport:
         return sum(self.pruned.values())
 
 
+def _unused_clients(ttl_s: int | None) -> PruneStep:
+    if ttl_s is None:
+        return lambda _db, _now, _n: 0
+    age = timedelta(seconds=ttl_s)
+    return lambda db, now, n: prune_unused_clients(db, now - age, n)
+
+
 def prune_expired(db: Database, *, now: datetime | None = None,
-                  batch_size: int = PRUNE_BATCH, max_batches: int = MAX_BATCHES
-                  ) -> PruneReport:
+                  batch_size: int = PRUNE_BATCH, max_batches: int = MAX_BATCHES,
+                  unused_client_ttl: int | None = None) -> PruneReport:
     """Prune every table once, in batches (blocking: call it from a worker thread).
 
     :param now: the clock to judge expiry by (the current time by default).
+    :param unused_client_ttl: seconds after which an unused self-registered public
+        client is deleted (None: none is).
     :param batch_size: rows per batch, each in its own transaction.
     :param max_batches: batches per table in this pass.
     """
     when = now or utcnow()
     pruned: dict[str, int] = {}
     complete = True
+    steps = {**_STEPS, "clients": _unused_clients(unused_client_ttl)}
     for table in PRUNED_TABLES:
-        step, total = _STEPS[table], 0
+        step, total = steps[table], 0
         for _ in range(max_batches):
             done = step(db, when, batch_size)
             total += done
@@ -149,7 +163,8 @@ class Maintenance:
         except Exception:
             logger.exception("reloading signing keys failed; keeping the loaded keys")
         try:
-            report: PruneReport | None = await run_in_threadpool(prune_expired, self.state.db)
+            report: PruneReport | None = await run_in_threadpool(
+                lambda: prune_expired(self.state.db, unused_client_ttl=self._unused_ttl()))
         except DatabaseUnavailable:
             report = None
         except Exception:
@@ -163,6 +178,9 @@ class Maintenance:
                 "pruned": {t: n for t, n in report.pruned.items() if n},
                 "complete": report.complete})
         return report
+
+    def _unused_ttl(self) -> int:
+        return self.state.settings.registration_unused_ttl
 
     async def run_forever(self) -> None:
         """Sleep ``interval``, run a pass, repeat (until cancelled)."""

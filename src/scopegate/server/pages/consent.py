@@ -13,13 +13,11 @@ from starlette.routing import BaseRoute, Route
 
 from ...errors import AccessDenied, OAuthError
 from ..management.openapi import form_body, html_responses
+from ..oauth2.authorization_request import AuthorizationRequest, error_redirect, issue_code
 from ..oauth2.authorize import (
     DECISION_PATH,
     PENDING_MAX_AGE_S,
     PENDING_SALT,
-    AuthorizationRequest,
-    error_redirect,
-    issue_code,
 )
 from ..shared.user_grants import cap_to_role
 from .forms import csrf_checked

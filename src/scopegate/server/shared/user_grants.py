@@ -16,12 +16,8 @@ from ...store.repositories.authorization_codes import AuthorizationCodeRepositor
 from ...store.repositories.device_codes import DeviceCodeRepository
 from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.sessions import SessionRepository
-from ...store.repositories.users import (
-    ConsentRepository,
-    UserRecord,
-    UserRepository,
-    WorkspaceRepository,
-)
+from ...store.repositories.users import ConsentRepository, UserRecord, UserRepository
+from ...store.repositories.workspaces import WorkspaceRepository
 from ..config.settings import Settings
 from ..pages.sessions import BrowserSessions, SessionCodec
 from ..pages.throttle import FailureStore, LoginLimits, create_failure_store

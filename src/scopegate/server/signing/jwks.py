@@ -6,7 +6,9 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
+
+from ..shared.cors import cors_route
 
 __all__ = ["PATH", "routes"]
 
@@ -20,7 +22,7 @@ async def jwks(request: Request) -> Response:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-routes: list[BaseRoute] = [Route(PATH, jwks, methods=["GET"], name="jwks")]
+routes: list[BaseRoute] = [cors_route(PATH, jwks, methods=["GET"], name="jwks", public=True)]
 
 
 openapi_paths: dict[str, Any] = {PATH: {"get": {

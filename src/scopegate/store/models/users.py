@@ -8,9 +8,10 @@ SHA-256 hex digest. Scope columns hold sorted lists of canonical names.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from .base import Base, UTCDateTime, created_at_column
 
@@ -26,6 +27,18 @@ __all__ = [
 
 _HASH = sa.String(64)  # sha256 hex
 _ID = sa.String(40)  # "usr_…", "ws_…", "fam_…"
+
+
+def _user_id(**options: Any) -> MappedColumn[Any]:
+    """A user's id; deleting the user deletes the row."""
+    return mapped_column(_ID, sa.ForeignKey("users.id", ondelete="CASCADE"), **options)
+
+
+def _client_id(**options: Any) -> MappedColumn[Any]:
+    """A client's id (255: a client-id metadata document's URL); deleting the client
+    deletes the row."""
+    return mapped_column(sa.String(255), sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
+                         **options)
 
 
 class User(Base):
@@ -60,8 +73,7 @@ class Membership(Base):
 
     __tablename__ = "memberships"
 
-    user_id: Mapped[str] = mapped_column(
-        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = _user_id(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(
         _ID, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(sa.String(32), nullable=False)
@@ -73,10 +85,8 @@ class Consent(Base):
 
     __tablename__ = "consents"
 
-    user_id: Mapped[str] = mapped_column(
-        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = _user_id(primary_key=True)
+    client_id: Mapped[str] = _client_id(primary_key=True)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     updated_at: Mapped[datetime] = created_at_column()
 
@@ -93,10 +103,8 @@ class AuthorizationCode(Base):
     __tablename__ = "authorization_codes"
 
     code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
-    client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
-    user_id: Mapped[str] = mapped_column(
-        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    client_id: Mapped[str] = _client_id(nullable=False)
+    user_id: Mapped[str] = _user_id(nullable=False)
     redirect_uri: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
     resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
@@ -120,13 +128,11 @@ class DeviceCode(Base):
 
     device_code_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
     user_code_hash: Mapped[str] = mapped_column(_HASH, nullable=False, unique=True)
-    client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    client_id: Mapped[str] = _client_id(nullable=False)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
     resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="pending")
-    user_id: Mapped[str | None] = mapped_column(
-        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    user_id: Mapped[str | None] = _user_id(nullable=True)
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     interval: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -146,10 +152,8 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(_HASH, primary_key=True)
     family_id: Mapped[str] = mapped_column(_ID, nullable=False, index=True)
     parent_hash: Mapped[str | None] = mapped_column(_HASH, nullable=True)
-    client_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
-    user_id: Mapped[str] = mapped_column(
-        _ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    client_id: Mapped[str] = _client_id(nullable=False)
+    user_id: Mapped[str] = _user_id(nullable=False, index=True)
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
     resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -24,18 +24,24 @@ _MAX_REVOKE_PASSES = 16
 
 
 @dataclass(frozen=True, slots=True)
-class RefreshTokenRecord:
-    """An immutable copy of a refresh-token row."""
+class _FamilyMember:
+    """What every refresh token of a family carries, stored or about to be."""
 
     token_hash: str
     family_id: str
-    parent_hash: str | None
     client_id: str
     user_id: str
     scopes: frozenset[str]
     resources: tuple[str, ...]
     auth_time: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRecord(_FamilyMember):
+    """An immutable copy of a refresh-token row."""
+
+    parent_hash: str | None
     rotated_at: datetime | None
     revoked_at: datetime | None
 
@@ -47,23 +53,17 @@ class RefreshTokenRecord:
     @classmethod
     def from_row(cls, row: RefreshToken) -> RefreshTokenRecord:
         """Snapshot an ORM row."""
-        return cls(row.token_hash, row.family_id, row.parent_hash, row.client_id,
-                   row.user_id, frozenset(row.scopes), tuple(row.resources), row.auth_time,
-                   row.expires_at, row.rotated_at, row.revoked_at)
+        return cls(token_hash=row.token_hash, family_id=row.family_id,
+                   parent_hash=row.parent_hash, client_id=row.client_id, user_id=row.user_id,
+                   scopes=frozenset(row.scopes), resources=tuple(row.resources),
+                   auth_time=row.auth_time, expires_at=row.expires_at,
+                   rotated_at=row.rotated_at, revoked_at=row.revoked_at)
 
 
 @dataclass(frozen=True, slots=True)
-class NewRefreshToken:
+class NewRefreshToken(_FamilyMember):
     """What to store for a freshly minted refresh token."""
 
-    token_hash: str
-    family_id: str
-    client_id: str
-    user_id: str
-    scopes: frozenset[str]
-    resources: tuple[str, ...]
-    auth_time: datetime
-    expires_at: datetime
     access_jti: str | None = None
     access_expires_at: datetime | None = None
 

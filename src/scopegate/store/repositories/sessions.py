@@ -17,7 +17,8 @@ from ..models import utcnow
 from ..models.sessions import UserSession
 from ..models.users import User
 from ._prune import delete_in_batch
-from .users import UserRecord, new_id
+from ._unique import new_id
+from .users import UserRecord
 
 __all__ = ["NewSession", "SessionRecord", "SessionRepository"]
 

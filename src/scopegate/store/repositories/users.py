@@ -1,4 +1,4 @@
-"""Users, workspaces, memberships and remembered consents.
+"""Users and their remembered consents (workspaces and memberships: :mod:`.workspaces`).
 
 Emails are compared case-insensitively (stored lower-cased and stripped). Scopes handed
 in must already be canonical names (the caller asked the catalog).
@@ -6,7 +6,6 @@ in must already be canonical names (the caller asked the catalog).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,30 +19,19 @@ from ..db import Database
 from ..models import utcnow
 from ..models.clients import Client
 from ..models.sessions import UserSession
-from ..models.users import Consent, Membership, User, Workspace
+from ..models.users import Consent, User
+from ._unique import AlreadyExists, new_id
 
 __all__ = [
     "AlreadyExists",
     "ConsentRepository",
-    "MembershipRecord",
     "UserRecord",
     "UserRepository",
-    "WorkspaceRecord",
-    "WorkspaceRepository",
     "new_id",
     "normalize_email",
 ]
 
 MAX_EMAIL_LENGTH = 320
-
-
-class AlreadyExists(ValueError):
-    """A unique name (email, workspace name) is taken."""
-
-
-def new_id(prefix: str) -> str:
-    """Return an opaque primary key such as ``usr_3f9a…`` (96 random bits)."""
-    return f"{prefix}_{secrets.token_hex(12)}"
 
 
 def normalize_email(email: str) -> str:
@@ -81,24 +69,6 @@ class UserRecord:
         """Snapshot an ORM row."""
         return cls(row.id, row.email, row.name, row.role, row.created_at, row.password_hash,
                    row.disabled_at)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceRecord:
-    """An immutable copy of a workspace row."""
-
-    id: str
-    name: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MembershipRecord:
-    """A user's role in a workspace."""
-
-    user_id: str
-    workspace_id: str
-    role: str
 
 
 class UserRepository:
@@ -181,69 +151,6 @@ def _end_sessions(session: Session, user_id: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class WorkspaceRepository:
-    """Workspaces and their memberships."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def create(self, name: str) -> WorkspaceRecord:
-        """Insert a workspace.
-
-        :raises ValueError: the name is empty or longer than 100 characters.
-        :raises AlreadyExists: the name is taken.
-        """
-        clean = name.strip()
-        if not clean or len(clean) > 100:
-            raise ValueError("a workspace name has 1 to 100 characters")
-        row = Workspace(id=new_id("ws"), name=clean)
-        try:
-            with self.db.session() as session:
-                session.add(row)
-                session.flush()
-                return WorkspaceRecord(row.id, row.name, row.created_at)
-        except IntegrityError:
-            raise AlreadyExists(f"a workspace named {clean!r} exists") from None
-
-    def by_name(self, name: str) -> WorkspaceRecord | None:
-        """Return the workspace with this name, or None."""
-        with self.db.session() as session:
-            row = session.scalars(sa.select(Workspace).where(Workspace.name == name.strip())
-                                  ).first()
-            return WorkspaceRecord(row.id, row.name, row.created_at) if row else None
-
-    def add_member(self, workspace_id: str, user_id: str, role: str) -> MembershipRecord:
-        """Add a user to a workspace, or change their role there."""
-        with self.db.session() as session:
-            row = session.get(Membership, (user_id, workspace_id))
-            if row is None:
-                session.add(Membership(user_id=user_id, workspace_id=workspace_id, role=role))
-            else:
-                row.role = role
-        return MembershipRecord(user_id, workspace_id, role)
-
-    def memberships(self, user_id: str) -> list[MembershipRecord]:
-        """The workspaces a user belongs to."""
-        with self.db.session() as session:
-            rows = session.scalars(sa.select(Membership).where(Membership.user_id == user_id)
-                                   .order_by(Membership.workspace_id))
-            return [MembershipRecord(r.user_id, r.workspace_id, r.role) for r in rows]
-
-    def members(self, workspace_id: str) -> list[MembershipRecord]:
-        """The members of a workspace."""
-        with self.db.session() as session:
-            rows = session.scalars(sa.select(Membership)
-                                   .where(Membership.workspace_id == workspace_id)
-                                   .order_by(Membership.user_id))
-            return [MembershipRecord(r.user_id, r.workspace_id, r.role) for r in rows]
-
-    def list(self) -> list[WorkspaceRecord]:
-        """Every workspace, by name."""
-        with self.db.session() as session:
-            rows = session.scalars(sa.select(Workspace).order_by(Workspace.name))
-            return [WorkspaceRecord(r.id, r.name, r.created_at) for r in rows]
-
-
 class ConsentRepository:
     """What each user has granted each client so far."""
 
@@ -300,3 +207,4 @@ class ConsentRepository:
                 sa.tuple_(Consent.user_id, Consent.client_id).in_(orphans)).execution_options(
                     synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]
+

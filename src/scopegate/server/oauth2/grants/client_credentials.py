@@ -59,4 +59,5 @@ class ClientCredentialsGrant(Grant):
             scopes=scopes,
             resources=tuple(ctx.form.get("resource", ())),
             grant_type=self.grant_type,
+            defaulted="scope" not in ctx.params,
         )

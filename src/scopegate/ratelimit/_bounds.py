@@ -1,10 +1,15 @@
-"""The bounds every hit's arguments must respect, and wait rounding."""
+"""The bounds every hit's arguments must respect, and wait rounding.
+
+A *bucket* is one sliding window: the guard names a token's by the token's sha256 hex, and
+other limits by a short id such as ``"authfail:<ip>"``.
+"""
 
 from __future__ import annotations
 
 import math
 
 __all__ = [
+    "DEFAULT_PREFIX",
     "MAX_KEY_LENGTH",
     "MAX_LIMIT",
     "MAX_WINDOW_S",
@@ -13,11 +18,15 @@ __all__ = [
     "retry_after_ms",
 ]
 
+DEFAULT_PREFIX = "scopegate:rl:"
+"""Prepended to every bucket id in Redis, so the limiter's keys are easy to find and purge."""
+
 MAX_KEY_LENGTH = 512
-"""Longest key accepted; callers hash tokens (the guard: sha256 hex) so real keys are short."""
+"""Longest bucket id accepted; callers hash tokens (the guard: sha256 hex) so real ids are
+short. (The name predates "bucket": a public constant keeps its name.)"""
 
 MAX_LIMIT = 100_000
-"""Largest window capacity: one stored entry per admission, so this bounds a key's memory."""
+"""Largest window capacity: one stored entry per admission, so this bounds a bucket's memory."""
 
 MIN_WINDOW_S = 0.001
 """Shortest window (1 ms): Redis expiries and retry hints are whole milliseconds."""
@@ -26,14 +35,14 @@ MAX_WINDOW_S = 86_400.0
 """Longest window (one day); longer ones belong to quotas, not rate limits."""
 
 
-def check_hit(key: str, limit: int, window_s: float) -> None:
+def check_hit(bucket_id: str, limit: int, window_s: float) -> None:
     """Refuse arguments no caller should send, before any state is touched.
 
-    :raises ValueError: empty or oversized key, limit outside 1..MAX_LIMIT, window outside
+    :raises ValueError: empty or oversized bucket id, limit outside 1..MAX_LIMIT, window outside
         [MIN_WINDOW_S, MAX_WINDOW_S].
     """
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"rate-limit key must be 1..{MAX_KEY_LENGTH} characters")
+    if not bucket_id or len(bucket_id) > MAX_KEY_LENGTH:
+        raise ValueError(f"a rate-limit bucket id must be 1..{MAX_KEY_LENGTH} characters")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"rate limit must be an integer in 1..{MAX_LIMIT}, got {limit!r}")
     if not MIN_WINDOW_S <= window_s <= MAX_WINDOW_S:
