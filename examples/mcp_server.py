@@ -139,11 +139,9 @@ class ToolScopes:
             self.guard.canonical(self.tools.get(name, ())) for name in tools))
         if not self.guard.catalog.missing(ctx.granted, required):
             return None
-        error = InsufficientScope(required, realm=self.guard.config.realm)
-        # STOPGAP until i11-guard is merged: then call self.guard.challenge(...) directly.
-        challenge = getattr(self.guard, "challenge", None)  # adds RFC 9728 resource_metadata
-        if challenge is not None:
-            error = challenge(error, self.route)
+        # The guard's challenge adds resource_metadata (RFC 9728), as on its own refusals.
+        error = self.guard.challenge(InsufficientScope(required, realm=self.guard.config.realm),
+                                     self.route)
         return JSONResponse(error.body(), status_code=error.status_code,
                             headers=error.response_headers())
 

@@ -35,17 +35,13 @@ from mcp.shared.auth import (
     OAuthClientMetadata,
     OAuthToken,
 )
-from typer.testing import CliRunner
 
-import scopegate.scopes
 from scopegate.cli._local_stack import (
     LocalService,
     find_example_api,
     free_port,
     start_auth_server,
 )
-from scopegate.cli.main import app as cli
-from scopegate.guard import Guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -57,50 +53,7 @@ class McpWorld:
     issuer: str
     mcp_url: str
     user: User
-    db_url: str = ""
     services: list[LocalService] = field(default_factory=list)
-
-
-def _has_command(*words: str) -> bool:
-    return CliRunner().invoke(cli, [*words, "--help"]).exit_code == 0
-
-
-def _register_resource(db_url: str, mcp_url: str, workdir: Path) -> dict[str, str]:
-    """``scopegate resources add URL --scope apps:read --scope apps:run``, as the README says.
-
-    STOPGAP until i11-resources is merged (no ``resources`` command yet): a catalog whose
-    ``apps:read`` / ``apps:run`` name the MCP URL as their audience gives the same tokens.
-    """
-    if _has_command("resources", "add"):
-        _admin(db_url, "resources", "add", mcp_url, "--name", "Example MCP server",
-               "--scope", "apps:read", "--scope", "apps:run")
-        return {}
-    catalog = (Path(scopegate.scopes.__file__).with_name("default.toml")).read_text()
-    for name in ("apps:read", "apps:run"):
-        head = f'[scopes."{name}"]'
-        start = catalog.index(head)
-        end = catalog.index("[scopes.", start + len(head))
-        catalog = catalog[:start] + catalog[start:end].replace(
-            'audience = "https://api.scopegate.example"', f'audience = "{mcp_url}"') + catalog[end:]
-    path = workdir / "catalog.toml"
-    path.write_text(catalog)
-    return {"SCOPEGATE_CATALOG_PATH": str(path)}
-
-
-def _preregistered(world: McpWorld, redirect_uri: str) -> OAuthClientInformationFull | None:
-    """STOPGAP until i11-dcr is merged: with no ``registration_endpoint`` in the metadata,
-    the operator registers the client and the storage starts with it. None once dynamic
-    registration exists (the storage then starts empty, as a real first run does)."""
-    metadata = httpx.get(world.issuer + "/.well-known/oauth-authorization-server").json()
-    if "registration_endpoint" in metadata:
-        return None
-    made = _admin(world.db_url, "clients", "create", "--name", "scopegate MCP end-to-end",
-                  "--public", "--grant", "authorization_code", "--grant", "refresh_token",
-                  "--redirect-uri", "http://127.0.0.1/callback", "--scope", "apps:read",
-                  "--scope", "apps:run", "--scope", "offline_access")
-    return OAuthClientInformationFull(client_id=made["client_id"], redirect_uris=[redirect_uri],
-                                      token_endpoint_auth_method="none",
-                                      grant_types=["authorization_code", "refresh_token"])
 
 
 def _start_mcp_server(issuer: str, port: int, workdir: Path) -> LocalService:
@@ -125,9 +78,6 @@ def _start_mcp_server(issuer: str, port: int, workdir: Path) -> LocalService:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[McpWorld]:
     """An operator's set-up: one user, the MCP server registered as a resource."""
-    if not hasattr(Guard, "challenge"):  # STOPGAP until i11-guard is merged: drop this
-        pytest.skip("the guard publishes no RFC 9728 metadata yet: the SDK cannot find the "
-                    "authorization server from the MCP URL")
     workdir = tmp_path_factory.mktemp("e2e-mcp")
     db_url = f"sqlite:///{workdir / 'scopegate.db'}"
     password = "ada correct horse battery"
@@ -135,10 +85,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Itera
                   "--name", "Ada", stdin=password + "\n")
     port = free_port()
     mcp_url = f"http://127.0.0.1:{port}/mcp"
-    extra_env = _register_resource(db_url, mcp_url, workdir)
-    world = McpWorld("", mcp_url, User(made["email"], password, made["id"]), db_url=db_url)
+    _admin(db_url, "resources", "add", mcp_url, "--name", "Example MCP server",
+           "--scope", "apps:read", "--scope", "apps:run")
+    world = McpWorld("", mcp_url, User(made["email"], password, made["id"]))
     try:
-        auth = start_auth_server(db_url, workdir, extra_env=extra_env)
+        auth = start_auth_server(db_url, workdir)
         world.services.append(auth)
         world.issuer = auth.url
         world.services.append(_start_mcp_server(auth.url, port, workdir))
@@ -213,7 +164,6 @@ class Seen:
     """Every HTTP answer the SDK received, in order: (method, url, status, WWW-Authenticate)."""
 
     answers: list[tuple[str, str, int, str]] = field(default_factory=list)
-    preregistered: bool = False
 
     async def record(self, response: httpx2.Response) -> None:
         request = response.request
@@ -253,8 +203,6 @@ async def _drive(world: McpWorld, chromium_path: str, seen: Seen,
             page = await (await browser.new_context()).new_page()
             with LoopbackListener() as listener:
                 person = Person(page, world, listener)
-                storage.client_info = _preregistered(world, listener.redirect_uri)
-                seen.preregistered = storage.client_info is not None
                 outcome = await _use_the_mcp_server(world, page, person, seen, storage)
         finally:
             await browser.close()
@@ -280,8 +228,7 @@ def test_mcp_sdk_discovers_registers_signs_in_and_steps_up_once(
     assert urls[1] == world.mcp_url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
     assert urls[2].startswith(world.issuer + "/.well-known/")
     assert storage.client_info is not None and storage.client_info.client_id
-    if not seen.preregistered:  # STOPGAP until i11-dcr: drop the condition
-        assert ("POST", world.issuer + "/oauth/register", 201) in [a[:3] for a in seen.answers]
+    assert ("POST", world.issuer + "/oauth/register", 201) in [a[:3] for a in seen.answers]
 
     # One sign-in; the first grant covers apps:read only, run_app draws one 403 naming
     # apps:run, and the single step-up asks for the union.
