@@ -17,8 +17,8 @@ from interactive_server import running_server
 from typer.testing import CliRunner
 
 from scopegate.cli.main import app as cli
-from scopegate.client import _providers as providers
 from scopegate.client import AuthenticationError, ConfigError, session_from_env
+from scopegate.client import _providers as providers
 from scopegate.client._discovery import Discovery
 from scopegate.client._flow import drive_sync
 from scopegate.client._locks import LockRegistry
