@@ -144,10 +144,7 @@ def session_from_env(
         provider, choice = _client_credentials(environment, directory, reference, scopes,
                                                found, common)
     else:
-        if environment.client_id is None:  # no client configured: register one (RFC 7591)
-            environment = replace(environment, client_id=_registered_client_id(
-                environment, directory, device, common))
-        provider, choice = _interactive_login(environment, scopes, found, device,
+        provider, choice = _interactive_login(environment, directory, scopes, found, device,
                                               open_browser, common)
     return EnvSession(provider, environment=environment, scope_choice=choice,
                       cache=cache or shared_cache(directory), required_scopes=required_scopes,
@@ -168,17 +165,18 @@ def _client_credentials(
 
 
 def _interactive_login(
-    environment: Environment, scopes: Iterable[str] | None,
+    environment: Environment, directory: Path, scopes: Iterable[str] | None,
     found: ProtectedResource | None, device: bool, open_browser: bool, common: dict[str, Any],
 ) -> tuple[TokenProvider, ScopeChoice]:
-    """A person signs in: PKCE in a browser, or the device flow with ``device=True``."""
-    assert environment.client_id is not None  # _credentials_reference refused it otherwise
+    """A person signs in: PKCE in a browser, or the device flow with ``device=True``;
+    with no client configured, as the client this SDK registers (RFC 7591)."""
     assert environment.issuer is not None  # discovered by now
+    client_id = environment.client_id or _registered_client_id(environment, directory,
+                                                               device, common)
     choice = _choose_scopes(scopes, environment, None, found, interactive=True)
     options = common if device else {**common, "open_browser": open_browser}
     login = DeviceCodeProvider if device else AuthorizationCodePkceProvider
-    provider = login(environment.issuer, environment.client_id, scopes=choice.scopes,
-                     **options)
+    provider = login(environment.issuer, client_id, scopes=choice.scopes, **options)
     return provider, choice
 
 
