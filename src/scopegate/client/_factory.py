@@ -31,6 +31,7 @@ from ._config import (
 )
 from ._config_files import CREDENTIALS_FILE, Credentials, config_dir, load_credentials
 from ._device import DeviceCodeProvider
+from ._discovery import Discovery
 from ._exceptions import AuthenticationError, ConfigError
 from ._flow import drive_sync
 from ._http import http_timeout as http_timeout_seconds
@@ -43,6 +44,7 @@ from ._providers import (
     ClientCredentialsProvider,
     TokenProvider,
 )
+from ._registration import registered_client_flow, registration_store
 from ._resource import ProtectedResource, discover_resource_flow
 from ._session import TokenSession
 from ._stores import PersistentTokenStore
@@ -142,7 +144,7 @@ def session_from_env(
         provider, choice = _client_credentials(environment, directory, reference, scopes,
                                                found, common)
     else:
-        provider, choice = _interactive_login(environment, scopes, found, device,
+        provider, choice = _interactive_login(environment, directory, scopes, found, device,
                                               open_browser, common)
     return EnvSession(provider, environment=environment, scope_choice=choice,
                       cache=cache or shared_cache(directory), required_scopes=required_scopes,
@@ -163,18 +165,35 @@ def _client_credentials(
 
 
 def _interactive_login(
-    environment: Environment, scopes: Iterable[str] | None,
+    environment: Environment, directory: Path, scopes: Iterable[str] | None,
     found: ProtectedResource | None, device: bool, open_browser: bool, common: dict[str, Any],
 ) -> tuple[TokenProvider, ScopeChoice]:
-    """A person signs in: PKCE in a browser, or the device flow with ``device=True``."""
-    assert environment.client_id is not None  # _credentials_reference refused it otherwise
+    """A person signs in: PKCE in a browser, or the device flow with ``device=True``;
+    with no client configured, as the client this SDK registers (RFC 7591)."""
     assert environment.issuer is not None  # discovered by now
+    client_id = environment.client_id or _registered_client_id(environment, directory,
+                                                               device, common)
     choice = _choose_scopes(scopes, environment, None, found, interactive=True)
     options = common if device else {**common, "open_browser": open_browser}
     login = DeviceCodeProvider if device else AuthorizationCodePkceProvider
-    provider = login(environment.issuer, environment.client_id, scopes=choice.scopes,
-                     **options)
+    provider = login(environment.issuer, client_id, scopes=choice.scopes, **options)
     return provider, choice
+
+
+def _registered_client_id(environment: Environment, directory: Path, device: bool,
+                          common: dict[str, Any]) -> str:
+    """This SDK's own registration at the issuer: stored, read back, or made now."""
+    assert environment.issuer is not None  # discovered by now
+    discovery = Discovery(environment.issuer, http_timeout=common["http_timeout"],
+                          allow_insecure_http=common["allow_insecure_http"])
+    store = registration_store(directory, use_keyring=not env_flag(NO_KEYRING_ENV))
+    flow = registered_client_flow(discovery, store, device=device)
+    try:
+        with httpx.Client() as http:
+            return drive_sync(flow, http.send, LockRegistry(directory / "locks"))
+    except httpx.TransportError as exc:
+        raise AuthenticationError(f"{environment.issuer}: cannot reach the issuer to "
+                                  f"register this client: {exc}") from None
 
 
 def _environment(env: str | None, api_url: str | None, client_id: str | None,
@@ -227,14 +246,12 @@ def _choose_scopes(explicit: Iterable[str] | None, environment: Environment,
 def _credentials_reference(
     environment: Environment, directory: Path, explicit: str | None
 ) -> str | None:
-    """Where the client credentials are, or None for an interactive (``client_id``) login."""
+    """Where the client credentials are, or None for an interactive login (with the
+    configured ``client_id``, or one this SDK registers)."""
     reference = explicit or environment.credentials
-    if reference is None and environment.client_id is None:
-        if not (directory / CREDENTIALS_FILE).exists():
-            raise ConfigError(
-                f"{environment.source}: environment {environment.name!r} needs 'client_id' "
-                "or 'credentials'"
-            )
+    # Neither: client credentials from the default file, else this SDK registers itself.
+    if reference is None and environment.client_id is None \
+            and (directory / CREDENTIALS_FILE).exists():
         reference = CREDENTIALS_FILE
     return reference
 

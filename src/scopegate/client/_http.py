@@ -112,15 +112,16 @@ def sdk_request(
     timeout: float,
     form: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    json: Mapping[str, Any] | None = None,
 ) -> httpx.Request:
-    """Build a request to the authorization server (a form POST when ``form`` is given)."""
+    """Build a request to the authorization server (a form POST when ``form`` is given,
+    a JSON POST, such as an RFC 7591 registration, when ``json`` is)."""
     all_headers = {"Accept": "application/json", **(headers or {})}
     extensions: dict[str, Any] = {"timeout": httpx.Timeout(timeout).as_dict()}
-    if form is None:
+    if form is None and json is None:
         return httpx.Request(method, url, headers=all_headers, extensions=extensions)
-    request = httpx.Request(
-        method, url, headers=all_headers, data=dict(form), extensions=extensions
-    )
+    body: dict[str, Any] = {"json": dict(json)} if json is not None else {"data": dict(form or {})}
+    request = httpx.Request(method, url, headers=all_headers, extensions=extensions, **body)
     # ``request.content`` stays readable (event hooks log it); what goes on the wire is
     # the one-shot stream, which is also what httpx would hand to a redirect.
     request.stream = _SentOnce(request.content, request.url)

@@ -213,9 +213,11 @@ class FileTokenStore:
 class KeyringTokenStore:
     """All entries as one JSON secret in the OS keyring; every call has a hard timeout."""
 
-    def __init__(self, service: str = KEYRING_SERVICE, timeout: float = 2.0) -> None:
+    def __init__(self, service: str = KEYRING_SERVICE, timeout: float = 2.0,
+                 entry: str = _KEYRING_USER) -> None:
         self.service = service
         self.timeout = timeout
+        self.entry = entry
         self.reads = 0
 
     def load(self) -> Document:
@@ -223,7 +225,7 @@ class KeyringTokenStore:
         import keyring
 
         self.reads += 1
-        raw = keyring_call(lambda: keyring.get_password(self.service, _KEYRING_USER), self.timeout)
+        raw = keyring_call(lambda: keyring.get_password(self.service, self.entry), self.timeout)
         if not raw:
             return {}
         try:
@@ -240,7 +242,7 @@ class KeyringTokenStore:
         change(doc)
         payload = _dump_document(doc)
         keyring_call(
-            lambda: keyring.set_password(self.service, _KEYRING_USER, payload), self.timeout
+            lambda: keyring.set_password(self.service, self.entry, payload), self.timeout
         )
 
 
@@ -262,10 +264,11 @@ def _announce_fallback(reason: str, path: Path) -> None:
 class PersistentTokenStore:
     """The OS keyring, or, once it fails or hangs, the 0600 file (announced once)."""
 
-    def __init__(self, file_path: Path, *, use_keyring: bool = True, timeout: float = 2.0) -> None:
+    def __init__(self, file_path: Path, *, use_keyring: bool = True, timeout: float = 2.0,
+                 keyring_entry: str = _KEYRING_USER) -> None:
         self.file = FileTokenStore(file_path)
         self.keyring: KeyringTokenStore | None = (
-            KeyringTokenStore(timeout=timeout) if use_keyring else None
+            KeyringTokenStore(timeout=timeout, entry=keyring_entry) if use_keyring else None
         )
 
     def _fall_back(self, exc: BaseException) -> None:
