@@ -30,10 +30,10 @@ unset, the files of the ``fastapi-offline`` package if it is installed, else the
 
 
 import os
-from importlib import resources
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib import resources
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException
