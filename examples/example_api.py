@@ -19,7 +19,10 @@ this API's resource server, ``scopegate clients create --name example-api
 (``workspace=sub1,sub2;other=*``; default ``demo=*``: every signed-in caller is a member of
 ``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``,
 ``SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID`` (a public client whose redirect URI is
-``<API URL>/docs/oauth2-redirect``: Swagger UI's Authorize button signs in with it, PKCE).
+``<API URL>/docs/oauth2-redirect``: Swagger UI's Authorize button signs in with it, PKCE),
+``SCOPEGATE_EXAMPLE_SWAGGER_UI_DIR`` (a directory holding ``swagger-ui-bundle.js`` and
+``swagger-ui.css``: /docs loads them from the API, not from FastAPI's default CDN; when
+unset, the files of the ``fastapi-offline`` package if it is installed, else the CDN).
 """
 
 # No ``from __future__ import annotations``: FastAPI must evaluate the route annotations,
@@ -30,9 +33,12 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
 from scopegate.guard import (
@@ -93,8 +99,48 @@ class RunRequest(BaseModel):
     inputs: dict[str, str] = {}
 
 
+def swagger_ui_dir(env: dict[str, str]) -> str | None:
+    """Where Swagger UI's files are on disk, or None for FastAPI's default CDN."""
+    configured = env.get("SCOPEGATE_EXAMPLE_SWAGGER_UI_DIR")
+    if configured:
+        return configured
+    try:  # ships Swagger UI 5, which reads FastAPI's OpenAPI 3.1 documents
+        return str(resources.files("fastapi_offline") / "static")
+    except ModuleNotFoundError:
+        return None
+
+
+def serve_swagger_ui(api: FastAPI, directory: str) -> None:
+    """Serve /docs with Swagger UI's JS and CSS from ``directory`` (FastAPI's documented
+    self-hosting): an API behind a firewall, or a strict CSP, cannot load them from a CDN."""
+    files = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+    @api.get("/docs-static/{name}", include_in_schema=False)
+    @public
+    async def swagger_ui_file(name: str) -> FileResponse:
+        if name not in files:  # two known files, never a path into the directory
+            raise HTTPException(404, "Not Found")
+        return FileResponse(os.path.join(directory, name), media_type=files[name])
+
+    @api.get("/docs", include_in_schema=False)
+    @public
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(api.openapi_url), title=f"{api.title} - Swagger UI",
+            oauth2_redirect_url=api.swagger_ui_oauth2_redirect_url,
+            init_oauth=api.swagger_ui_init_oauth,
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css", swagger_favicon_url="")
+
+    @api.get("/docs/oauth2-redirect", include_in_schema=False)
+    @public
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def build_app(guard: Guard, members: dict[str, frozenset[str]],
-              swagger_client_id: str | None = None) -> FastAPI:
+              swagger_client_id: str | None = None,
+              swagger_ui_files: str | None = None) -> FastAPI:
     """Assemble the example API around ``guard``."""
 
     def is_member(auth: AuthContext, workspace: str) -> bool:
@@ -123,8 +169,11 @@ def build_app(guard: Guard, members: dict[str, frozenset[str]],
         yield
         await guard.aclose()
 
-    api = FastAPI(title="scopegate example API", lifespan=lifespan)
+    api = FastAPI(title="scopegate example API", lifespan=lifespan,
+                  docs_url=None if swagger_ui_files else "/docs")
     install(api, guard, swagger_client_id=swagger_client_id)
+    if swagger_ui_files:
+        serve_swagger_ui(api, swagger_ui_files)
     api.add_middleware(GuardMiddleware, guard=guard)
 
     @api.get("/health")
@@ -169,7 +218,8 @@ def _guard_from_env() -> Guard:
 
 app = build_app(_guard_from_env(),
                 parse_members(os.environ.get("SCOPEGATE_EXAMPLE_MEMBERS", "demo=*")),
-                os.environ.get("SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID") or None)
+                os.environ.get("SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID") or None,
+                swagger_ui_dir(dict(os.environ)))
 
 
 def main() -> None:

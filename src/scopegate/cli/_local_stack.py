@@ -179,6 +179,7 @@ def start_example_api(
     *,
     extra_env: Mapping[str, str] | None = None,
     detach: bool = False,
+    port: int | None = None,
 ) -> LocalService:
     """Start the example API (uvicorn) on a free loopback port, trusting ``issuer``.
 
@@ -186,12 +187,14 @@ def start_example_api(
     :param log_dir: where ``example-api.log`` goes.
     :param extra_env: more settings for the guard (``SCOPEGATE_AUDIENCE_MODE``, ...).
     :param detach: start it in its own session so it can outlive this process.
+    :param port: this port instead of a free one (its URL was registered beforehand, e.g.
+        as a redirect URI); tried once.
     """
     root = find_example_api()
     env = {**os.environ, "SCOPEGATE_ISSUER": issuer, **(extra_env or {})}
     last: _ExitedEarly | None = None
-    for _ in range(_PORT_ATTEMPTS):
-        port = free_port()
+    ports = [port] if port is not None else [free_port() for _ in range(_PORT_ATTEMPTS)]
+    for port in ports:
         argv = [sys.executable, "-m", "uvicorn", "examples.example_api:app",
                 "--app-dir", str(root), "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning", "--no-server-header"]

@@ -56,6 +56,8 @@ def test_a_registered_origin_gets_its_preflight_answered(
     assert answer.headers["access-control-allow-origin"] == SPA
     assert "POST" in answer.headers["access-control-allow-methods"]
     assert "authorization" in answer.headers["access-control-allow-headers"]
+    # Swagger UI's Authorize button sends it with its token request.
+    assert "x-requested-with" in answer.headers["access-control-allow-headers"]
     assert "access-control-allow-credentials" not in answer.headers
     assert answer.headers["vary"] == "Origin"
 

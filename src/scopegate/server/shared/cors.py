@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ALLOWED_HEADERS", "Cors", "client_origin", "cors_route"]
 
-#: Request headers a browser app may send (``DPoP`` for sender-constrained tokens).
-ALLOWED_HEADERS = "authorization, content-type, dpop"
+#: Request headers a browser app may send (``DPoP`` for sender-constrained tokens;
+#: ``X-Requested-With``, which Swagger UI's Authorize button adds to its token request).
+ALLOWED_HEADERS = "authorization, content-type, dpop, x-requested-with"
 _EXPOSED = b"www-authenticate, dpop-nonce, retry-after"
 _MAX_AGE = b"600"
 #: Set in the ASGI scope by :func:`client_origin` when the client does not own the origin.
