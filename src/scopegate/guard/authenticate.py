@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from scopegate.errors import InvalidToken, RateLimited, bearer_challenge
+from scopegate.events import channel_for
 from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
 from scopegate.scopes import Catalog, granted_from_claims
 from scopegate.tokens import SUBJECT_TYPES, TokenVerifier, check_bearer_token
@@ -29,6 +30,7 @@ from .context import AuthContext, GuardContext, TokenKind
 from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
+from .revocation import GuardRevocation, issued_at, revocation_keys
 
 __all__ = ["Authenticator"]
 
@@ -56,6 +58,7 @@ class Authenticator:
         jwks: JWKSCache | None = None,
         introspection: IntrospectionClient | None = None,
         cache: AuthCache | None = None,
+        revocation: GuardRevocation | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -80,6 +83,8 @@ class Authenticator:
                 client_secret=config.client_secret,
                 negative_ttl_s=config.negative_ttl_s,
             )
+        self.revocation = revocation or GuardRevocation(
+            channel_for(config.redis_url, config.issuer) if config.redis_url else None)
         self.audience_mode = config.audience_mode  # a live switch, read per request
         # The server's verifier and claims policy; the keys come from the JWKS instead.
         self.verifier = TokenVerifier((), config.issuer, leeway_s=config.leeway_s)
@@ -105,9 +110,13 @@ class Authenticator:
         if not token:
             raise MissingCredentials(self.config.realm)
         digest = hashlib.sha256(token.encode()).hexdigest()
+        self.revocation.ensure_started()
         entry = self.cache.get(digest)
         if entry is None:
             entry = await self._verify_guarded(token, digest, client_ip)
+        if self.revocation.revocations.denies(entry.revocation_keys, entry.issued_at):
+            self.cache.discard(digest)
+            raise self._invalid("token revoked", "on the revocation deny-list")
         if not entry.audience_ok:
             self._on_missing_audience(entry, user_agent)
         if rate is None:
@@ -137,6 +146,7 @@ class Authenticator:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this authenticator created it."""
+        await self.revocation.aclose()
         if self._owns_http:
             await self.http.aclose()
 
@@ -222,6 +232,8 @@ class Authenticator:
             expires_at=expires_at,
             cached_until=min(now + ttl_s, expires_at),
             workspace=workspace,
+            revocation_keys=revocation_keys(claims, subject, client_id),
+            issued_at=issued_at(claims),
         )
 
     def _has_audience(self, aud: Any) -> bool:

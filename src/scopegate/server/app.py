@@ -45,6 +45,7 @@ from .refresh.tokens import RefreshTokenHandler, minted_access_hook, refresh_tok
 from .registration import endpoint as registration
 from .registration import management as registration_management
 from .shared.fast_lane import FastLaneStarlette
+from .shared.replicas import start_watching
 from .shared.responses import error_response
 from .signing import jwks
 from .state import ServerState
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         maintenance = Maintenance(state, KEY_RELOAD_SECONDS)
         state.maintenance = maintenance
         periodic = asyncio.create_task(maintenance.run_forever())
+        watcher = start_watching(state)  # revocations and changes from every replica
         # Startup objects live forever: keep them out of GC scans (shorter tail latency).
         gc.collect()
         gc.freeze()
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             periodic.cancel()
+            await watcher.stop()
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()
