@@ -1,0 +1,183 @@
+"""Revocation and changes travel between replicas through the shared Redis.
+
+Two server apps run on one database (two replicas); a guard is built apart, as an API's
+replica would be, and hears the servers only through Redis (its JWKS come from replica 1).
+Each test uses its own issuer, so its Redis keys are its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from scopegate.errors import InvalidToken
+from scopegate.guard import Authenticator, GuardConfig
+from scopegate.ratelimit import MemoryRateLimiter
+from scopegate.scopes import default_catalog
+from scopegate.server.admin.client_spec import ClientSpec
+from scopegate.server.admin.clients import delete_client, register_client
+from scopegate.server.app import create_app
+from scopegate.server.state import ServerState
+
+from ._tcp_proxy import CuttableProxy
+from .conftest import settings_for
+
+DEADLINE_S = 1.0
+
+
+class Replicas:
+    """Two server replicas on one database and one Redis, and their issuer."""
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self.issuer = f"http://replica-{uuid.uuid4().hex[:10]}.test"
+        settings = settings_for(database_url, issuer=self.issuer, redis_url=redis_url,
+                                client_cache_ttl=300.0)  # only an event can make it forget
+        self.apps = [create_app(settings), create_app(settings)]
+        self.http = [TestClient(app, base_url=self.issuer, raise_server_exceptions=False)
+                     for app in self.apps]
+        for client in self.http:
+            client.__enter__()
+
+    def state(self, replica: int) -> ServerState:
+        server: ServerState = self.apps[replica].state.server
+        return server
+
+    def new_client(self) -> tuple[str, str]:
+        spec = ClientSpec(name="svc", grant_types=("client_credentials",),
+                          allowed_scopes=frozenset({"api", "apps:read"}),
+                          default_scopes=frozenset({"api"}))
+        record, secret = register_client(self.state(0).db, self.state(0).pepper, spec)
+        return record.client_id, secret
+
+    def token(self, replica: int, client: tuple[str, str]) -> httpx.Response:
+        return self.http[replica].post("/oauth/token", auth=client,
+                                       data={"grant_type": "client_credentials"})
+
+    def close(self) -> None:
+        for client in self.http:
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def replicas(redis_url: str, tmp_path: Any) -> Iterator[Replicas]:
+    pair = Replicas(f"sqlite:///{tmp_path / 'scopegate.db'}", redis_url)
+    yield pair
+    pair.close()
+
+
+def guard_for(replicas: Replicas, redis_url: str) -> Authenticator:
+    """A guard replica: keys from server replica 1, revocations from Redis only."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=replicas.apps[0]),
+                             base_url=replicas.issuer)
+    config = GuardConfig(issuer=replicas.issuer, redis_url=redis_url, audience_mode="off")
+    return Authenticator(config, catalog=default_catalog(), limiter=MemoryRateLimiter(),
+                         http=http)
+
+
+async def started(guard: Authenticator, token: str) -> None:
+    """The token passes (and is cached); the guard's event link is up."""
+    await guard.authenticate(token)
+    watcher = guard.revocation.watcher
+    assert watcher is not None
+    await asyncio.wait_for(watcher.connected_event.wait(), 5)
+
+
+async def refused_within(guard: Authenticator, token: str, limit_s: float) -> float:
+    """Seconds until the guard refuses ``token``; fails past ``limit_s``."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        try:
+            await guard.authenticate(token)
+        except InvalidToken:
+            return time.monotonic() - start
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the guard still accepts the token after {limit_s} s")
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())
+
+
+def test_a_token_revoked_on_one_replica_is_refused_by_a_separate_guard_within_a_second(
+        replicas: Replicas, redis_url: str) -> None:
+    client = replicas.new_client()
+    token = replicas.token(0, client).json()["access_token"]
+
+    async def scenario() -> None:
+        guard = guard_for(replicas, redis_url)
+        try:
+            await started(guard, token)
+            revoked = await asyncio.to_thread(
+                replicas.http[1].post, "/oauth/revoke", auth=client, data={"token": token})
+            assert revoked.status_code == 200
+            assert await refused_within(guard, token, DEADLINE_S) < DEADLINE_S
+            # a token of the same client issued afterwards still passes
+            fresh = (await asyncio.to_thread(replicas.token, 1, client)).json()
+            await guard.authenticate(fresh["access_token"])
+        finally:
+            await guard.aclose()
+
+    run(scenario)
+
+
+def test_a_client_deleted_on_replica_2_is_refused_by_replica_1_and_the_guard(
+        replicas: Replicas, redis_url: str) -> None:
+    client = replicas.new_client()
+    assert replicas.token(0, client).status_code == 200  # replica 1 caches the client (300 s)
+    token = replicas.token(1, client).json()["access_token"]
+
+    async def scenario() -> None:
+        guard = guard_for(replicas, redis_url)
+        try:
+            await started(guard, token)
+            await asyncio.to_thread(delete_client, replicas.state(1).db, client[0])
+            assert await refused_within(guard, token, DEADLINE_S) < DEADLINE_S
+        finally:
+            await guard.aclose()
+
+    run(scenario)
+    start = time.monotonic()
+    while replicas.token(0, client).status_code == 200:
+        assert time.monotonic() - start < DEADLINE_S, "replica 1 still issues to the client"
+        time.sleep(0.01)
+
+
+def test_a_redis_outage_never_revives_a_revoked_token_and_the_guard_resyncs_after(
+        replicas: Replicas, redis_url: str) -> None:
+    host, port = redis_url.removeprefix("redis://").split("/")[0].split(":")
+    proxy = CuttableProxy((host, int(port)))
+    proxy.start()
+    guard_redis = f"redis://127.0.0.1:{proxy.port}/0"
+    client = replicas.new_client()
+    before, during = (replicas.token(0, client).json()["access_token"] for _ in range(2))
+
+    async def scenario() -> None:
+        guard = guard_for(replicas, guard_redis)
+        try:
+            await started(guard, before)
+            await guard.authenticate(during)
+            await asyncio.to_thread(replicas.http[0].post, "/oauth/revoke", auth=client,
+                                    data={"token": before})
+            await refused_within(guard, before, DEADLINE_S)
+            proxy.cut()
+            await asyncio.sleep(1.5)
+            assert guard.revocation.staleness_s() > 1.0  # the gauge says it is stale
+            with pytest.raises(InvalidToken):  # what was known stays known
+                await guard.authenticate(before)
+            await asyncio.to_thread(replicas.http[1].post, "/oauth/revoke", auth=client,
+                                    data={"token": during})
+            proxy.restore()
+            await refused_within(guard, during, 3.0)  # missed while away: resynced
+            assert guard.revocation.staleness_s() == 0.0
+        finally:
+            await guard.aclose()
+            proxy.cut()
+
+    run(scenario)
