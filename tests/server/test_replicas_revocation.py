@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -23,11 +24,13 @@ from scopegate.ratelimit import MemoryRateLimiter
 from scopegate.scopes import default_catalog
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import delete_client, register_client
+from scopegate.server.admin.keys import NewKey, key_store, plan_key, revoke_key, store_key
 from scopegate.server.app import create_app
 from scopegate.server.state import ServerState
 
 from ._tcp_proxy import CuttableProxy
 from .conftest import settings_for
+from .grants.flow import exchange, get_code, login, make_client, make_user, refresh
 
 DEADLINE_S = 1.0
 
@@ -49,10 +52,11 @@ class Replicas:
         server: ServerState = self.apps[replica].state.server
         return server
 
-    def new_client(self) -> tuple[str, str]:
+    def new_client(self, resource_servers: tuple[str, ...] = ()) -> tuple[str, str]:
         spec = ClientSpec(name="svc", grant_types=("client_credentials",),
                           allowed_scopes=frozenset({"api", "apps:read"}),
-                          default_scopes=frozenset({"api"}))
+                          default_scopes=frozenset({"api"}),
+                          resource_servers=resource_servers)
         record, secret = register_client(self.state(0).db, self.state(0).pepper, spec)
         return record.client_id, secret
 
@@ -72,11 +76,15 @@ def replicas(redis_url: str, tmp_path: Any) -> Iterator[Replicas]:
     pair.close()
 
 
-def guard_for(replicas: Replicas, redis_url: str) -> Authenticator:
-    """A guard replica: keys from server replica 1, revocations from Redis only."""
+def guard_for(replicas: Replicas, redis_url: str,
+              introspect_as: tuple[str, str] | None = None) -> Authenticator:
+    """A guard replica: keys (and introspection) from server replica 1, revocations from
+    Redis only."""
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=replicas.apps[0]),
                              base_url=replicas.issuer)
-    config = GuardConfig(issuer=replicas.issuer, redis_url=redis_url, audience_mode="off")
+    client_id, secret = introspect_as or (None, None)
+    config = GuardConfig(issuer=replicas.issuer, redis_url=redis_url, audience_mode="off",
+                         client_id=client_id, client_secret=secret)
     return Authenticator(config, catalog=default_catalog(), limiter=MemoryRateLimiter(),
                          http=http)
 
@@ -179,5 +187,51 @@ def test_a_redis_outage_never_revives_a_revoked_token_and_the_guard_resyncs_afte
         finally:
             await guard.aclose()
             proxy.cut()
+
+    run(scenario)
+
+
+def test_refresh_reuse_on_one_replica_ends_the_winners_access_token_at_the_guard(
+        replicas: Replicas, redis_url: str) -> None:
+    browser, state = replicas.http[0], replicas.state(0)
+    state.user_grants.login_limits.failures_per_address = 10_000
+    assert login(browser, make_user(state).email).status_code == 303
+    client_id, _ = make_client(state)
+    code, verifier, _ = get_code(browser, client_id)
+    first = exchange(browser, client_id, code, verifier).json()
+    winner = refresh(browser, client_id, first["refresh_token"]).json()  # the thief, say
+
+    async def scenario() -> None:
+        guard = guard_for(replicas, redis_url)
+        try:
+            await started(guard, winner["access_token"])
+            reuse = await asyncio.to_thread(refresh, replicas.http[1], client_id,
+                                            first["refresh_token"])
+            assert reuse.json()["error"] == "invalid_grant"
+            await refused_within(guard, winner["access_token"], DEADLINE_S)
+        finally:
+            await guard.aclose()
+
+    run(scenario)
+
+
+def test_an_api_key_revoked_on_a_replica_is_refused_at_once_despite_the_guard_cache(
+        replicas: Replicas, redis_url: str) -> None:
+    state = replicas.state(0)
+    user = make_user(state)
+    resource_server = replicas.new_client(resource_servers=("https://api.scopegate.example",))
+    plan = plan_key(state.catalog, NewKey(scopes=("apps:read",)), datetime.now(UTC))
+    record, secret = store_key(key_store(state.db, state.settings.api_key_prefix),
+                               state.catalog, plan, user.id)
+
+    async def scenario() -> None:
+        guard = guard_for(replicas, redis_url, introspect_as=resource_server)
+        try:
+            await started(guard, secret)  # cached for introspection_ttl_s (30 s)
+            other = replicas.state(1)
+            await asyncio.to_thread(revoke_key, key_store(other.db, "sg"), record.id)
+            await refused_within(guard, secret, DEADLINE_S)
+        finally:
+            await guard.aclose()
 
     run(scenario)

@@ -48,6 +48,7 @@ class Watcher:
         self._stale_logged = False
         self._task: asyncio.Task[None] | None = None
         self._pruned = time.monotonic()
+        self._stopping = False
         self.connected_event = asyncio.Event()
 
     def staleness_s(self) -> float:
@@ -62,11 +63,14 @@ class Watcher:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # A client library may turn the cancellation into a connection error: the
+            # loop then ends on ``_stopping``; never wait long for it.
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(task, 2.0)
 
     def deliver(self, event: Event) -> None:
         """Record one event (the channel calls this); only live events count a delay."""
@@ -92,7 +96,7 @@ class Watcher:
 
     async def _run(self) -> None:
         attempt = 0
-        while True:
+        while not self._stopping:
             try:
                 await self.channel.listen(self.deliver, self._connected)
             except ConnectionError as exc:
