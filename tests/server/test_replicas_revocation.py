@@ -33,12 +33,13 @@ from .conftest import settings_for
 from .grants.flow import exchange, get_code, login, make_client, make_user, refresh
 
 DEADLINE_S = 1.0
+FORM = "application/x-www-form-urlencoded"
 
 
 class Replicas:
     """Two server replicas on one database and one Redis, and their issuer."""
 
-    def __init__(self, database_url: str, redis_url: str) -> None:
+    def __init__(self, database_url: str, redis_url: str | None) -> None:
         self.issuer = f"http://replica-{uuid.uuid4().hex[:10]}.test"
         settings = settings_for(database_url, issuer=self.issuer, redis_url=redis_url,
                                 client_cache_ttl=300.0)  # only an event can make it forget
@@ -235,3 +236,35 @@ def test_an_api_key_revoked_on_a_replica_is_refused_at_once_despite_the_guard_ca
             await guard.aclose()
 
     run(scenario)
+
+
+def test_without_redis_a_guard_polling_the_revocation_feed_refuses_within_its_poll_bound(
+        tmp_path: Any) -> None:
+    server = Replicas(f"sqlite:///{tmp_path / 'scopegate.db'}", None)
+    try:
+        client = server.new_client()
+        resource_server = server.new_client(resource_servers=("https://api.scopegate.example",))
+        token = server.token(0, client).json()["access_token"]
+        not_a_resource_server = server.http[0].post(
+            "/oauth/revocations", auth=client, content=b"", headers={"Content-Type": FORM})
+        assert not_a_resource_server.json()["error"] == "unauthorized_client"
+
+        async def scenario() -> None:
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.apps[0]),
+                                     base_url=server.issuer)
+            config = GuardConfig(issuer=server.issuer, audience_mode="off",
+                                 client_id=resource_server[0],
+                                 client_secret=resource_server[1], revocation_poll_s=0.2)
+            guard = Authenticator(config, catalog=default_catalog(),
+                                  limiter=MemoryRateLimiter(), http=http)
+            try:
+                await started(guard, token)
+                await asyncio.to_thread(server.http[0].post, "/oauth/revoke", auth=client,
+                                        data={"token": token})
+                assert await refused_within(guard, token, 1.0) < 1.0  # poll 0.2 s + margin
+            finally:
+                await guard.aclose()
+
+        run(scenario)
+    finally:
+        server.close()

@@ -28,6 +28,11 @@ class InProcessChannel:
         for deliver in list(self._listeners):
             deliver(event)
 
+    def active(self) -> list[Event]:
+        """Revocations published here that are still in force."""
+        now = time.time()
+        return [e for e in list(self._active.values()) if e.expires_at > now]
+
     async def listen(self, deliver: Listener, on_connected: Callable[[], Awaitable[None]]
                      ) -> None:
         now = time.time()

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from scopegate.errors import InvalidToken, RateLimited, bearer_challenge
-from scopegate.events import channel_for
 from scopegate.ratelimit import RateLimiter, RateLimiterUnavailable
 from scopegate.scopes import Catalog, granted_from_claims
 from scopegate.tokens import SUBJECT_TYPES, TokenVerifier, check_bearer_token
@@ -30,7 +29,7 @@ from .context import AuthContext, GuardContext, TokenKind
 from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
-from .revocation import GuardRevocation, issued_at, revocation_keys
+from .revocation import GuardRevocation, issued_at, revocation_channel, revocation_keys
 
 __all__ = ["Authenticator"]
 
@@ -75,6 +74,7 @@ class Authenticator:
             min_refetch_s=config.jwks_min_refetch_s,
         )
         self.introspection = introspection
+        self.revocation = revocation or GuardRevocation(revocation_channel(config, self.http))
         if introspection is None and config.client_id and config.client_secret:
             self.introspection = IntrospectionClient(
                 self.http,
@@ -83,8 +83,6 @@ class Authenticator:
                 client_secret=config.client_secret,
                 negative_ttl_s=config.negative_ttl_s,
             )
-        self.revocation = revocation or GuardRevocation(
-            channel_for(config.redis_url, config.issuer) if config.redis_url else None)
         self.audience_mode = config.audience_mode  # a live switch, read per request
         # The server's verifier and claims policy; the keys come from the JWKS instead.
         self.verifier = TokenVerifier((), config.issuer, leeway_s=config.leeway_s)

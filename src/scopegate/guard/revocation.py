@@ -11,9 +11,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from prometheus_client import Gauge, Histogram
 
-from scopegate.events import Channel, Event, Revocations, Watcher
+from scopegate.events import Channel, Event, Revocations, Watcher, channel_for
+
+from .config import GuardConfig
+from .revocation_poll import PollChannel
 
 __all__ = ["PROPAGATION_DELAY", "STALENESS", "GuardRevocation", "revocation_keys"]
 
@@ -76,6 +80,17 @@ class GuardRevocation:
             await self.watcher.stop()
         if self.channel is not None:
             await self.channel.aclose()
+
+
+def revocation_channel(config: GuardConfig, http: httpx.AsyncClient) -> Channel | None:
+    """Redis when shared, else the server's feed polled with the introspection credentials."""
+    if config.redis_url:
+        return channel_for(config.redis_url, config.issuer)
+    if config.revocation_poll_s and config.client_id and config.client_secret:
+        return PollChannel(http, f"{config.issuer}/oauth/revocations",
+                           client_id=config.client_id, client_secret=config.client_secret,
+                           interval_s=config.revocation_poll_s)
+    return None
 
 
 def issued_at(claims: Any) -> float:
