@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
+from scopegate.cli.main import app as cli
 from scopegate.errors import InvalidToken
 from scopegate.guard import Authenticator, GuardConfig
 from scopegate.ratelimit import MemoryRateLimiter
@@ -41,6 +43,7 @@ class Replicas:
 
     def __init__(self, database_url: str, redis_url: str | None) -> None:
         self.issuer = f"http://replica-{uuid.uuid4().hex[:10]}.test"
+        self.database_url = database_url
         settings = settings_for(database_url, issuer=self.issuer, redis_url=redis_url,
                                 client_cache_ttl=300.0)  # only an event can make it forget
         self.apps = [create_app(settings), create_app(settings)]
@@ -268,3 +271,17 @@ def test_without_redis_a_guard_polling_the_revocation_feed_refuses_within_its_po
         run(scenario)
     finally:
         server.close()
+
+
+def test_a_client_deleted_with_the_cli_stops_at_a_running_replica_within_a_second(
+        replicas: Replicas, redis_url: str) -> None:
+    client = replicas.new_client()
+    assert replicas.token(0, client).status_code == 200  # cached for 300 s
+    env = {"SCOPEGATE_DATABASE_URL": replicas.database_url, "SCOPEGATE_ISSUER": replicas.issuer,
+           "SCOPEGATE_REDIS_URL": redis_url}
+    result = CliRunner().invoke(cli, ["clients", "delete", client[0]], env=env)
+    assert result.exit_code == 0, result.output
+    start = time.monotonic()
+    while replicas.token(0, client).status_code == 200:
+        assert time.monotonic() - start < DEADLINE_S, "the replica still issues to the client"
+        time.sleep(0.01)

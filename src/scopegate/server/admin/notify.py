@@ -16,8 +16,9 @@ from weakref import WeakKeyDictionary
 
 from ...events import Channel, Event, changed, revoked
 from ...store import Database
+from ..config.settings import Settings
 
-__all__ = ["attach", "client_changed", "client_deleted", "key_revoked", "notify",
+__all__ = ["attach", "client_changed", "client_deleted", "horizon_s", "key_revoked", "notify",
            "user_cut_off"]
 
 log = logging.getLogger("scopegate.events")
@@ -36,6 +37,12 @@ def attach(db: Database, channel: Channel, horizon_s: float) -> None:
     """Publish changes made through ``db`` on ``channel``; a revocation by subject or client
     is kept ``horizon_s`` seconds (every token it must deny has expired by then)."""
     _links[db] = _Link(channel, horizon_s)
+
+
+def horizon_s(settings: Settings) -> float:
+    """How long a revocation by client or subject is kept: the longest an access token
+    lives, plus a margin for clock skew."""
+    return float(settings.access_token_ttl) + 60.0
 
 
 def notify(db: Database, *events: Event) -> None:

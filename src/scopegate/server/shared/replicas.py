@@ -19,21 +19,14 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from ...events import CHANGED, Event, Watcher
-from ..admin.notify import attach
+from ..admin.notify import attach, horizon_s
 
 if TYPE_CHECKING:
-    from ..config.settings import Settings
     from ..state import ServerState
 
-__all__ = ["horizon_s", "start_watching"]
+__all__ = ["start_watching"]
 
 log = logging.getLogger("scopegate.events")
-
-
-def horizon_s(settings: Settings) -> float:
-    """How long a revocation by client or subject is kept: the longest an access token
-    lives, plus a margin for clock skew."""
-    return float(settings.access_token_ttl) + 60.0
 
 
 class _CacheDropper:
