@@ -85,8 +85,9 @@ class GuardConfig:
     :param client_secret: its secret (only ever sent to the introspection endpoint).
     :param jwks_uri: where the signing keys live; discovered from metadata when None.
     :param introspection_endpoint: discovered from metadata when None.
-    :param redis_url: where a shared limiter lives (``create_rate_limiter(config.redis_url)``);
-        None: per-process memory.
+    :param redis_url: where a shared limiter lives (``create_rate_limiter(config.redis_url)``)
+        and where the servers push revocations (the guard subscribes; see
+        ``guard/revocation.py``); None: per-process memory, no pushed revocations.
     :param leeway_s: clock skew tolerated on ``exp`` / ``nbf`` / ``iat``.
     :param rate_limit: the default per-token budget (60 per 60 s).
     :param failed_auth_limit: the per-IP budget of failed authentications; past it that
