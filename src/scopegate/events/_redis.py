@@ -11,10 +11,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis as redis_sync
-import redis.asyncio as redis_async
-from redis.exceptions import RedisError
-
 from ._channel import Channel, Listener
 from ._memory import InProcessChannel
 from ._model import CHANGED, Event
@@ -23,6 +19,13 @@ __all__ = ["DEFAULT_PREFIX", "RedisChannel", "channel_for", "events_prefix"]
 
 DEFAULT_PREFIX = "scopegate:events:"
 _TIMEOUT_S = 2.0
+
+
+def _redis_error() -> type[Exception]:
+    """redis-py's base error, imported late: the guard extra may lack redis."""
+    from redis.exceptions import RedisError
+
+    return RedisError
 
 
 class RedisChannel:
@@ -37,6 +40,8 @@ class RedisChannel:
 
     def _async_client(self) -> Any:
         if self._client is None:
+            import redis.asyncio as redis_async
+
             self._client = redis_async.from_url(
                 self.url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
         return self._client
@@ -49,11 +54,13 @@ class RedisChannel:
                     pipe.zadd(self.active_key, {event.encode(): event.expires_at})
                 pipe.publish(self.topic, event.encode())
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except (_redis_error(), OSError) as exc:
             raise ConnectionError(f"cannot publish to Redis: {exc}") from exc
 
     def publish_sync(self, event: Event) -> None:
         if self._sync is None:
+            import redis as redis_sync
+
             self._sync = redis_sync.Redis.from_url(
                 self.url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
         try:
@@ -62,12 +69,14 @@ class RedisChannel:
                 pipe.zadd(self.active_key, {event.encode(): event.expires_at})
             pipe.publish(self.topic, event.encode())
             pipe.execute()
-        except (RedisError, OSError) as exc:
+        except (_redis_error(), OSError) as exc:
             raise ConnectionError(f"cannot publish to Redis: {exc}") from exc
 
     async def listen(self, deliver: Listener, on_connected: Callable[[], Awaitable[None]]
                      ) -> None:
         """Subscribe, replay active revocations, then deliver live events until cancelled."""
+        import redis.asyncio as redis_async
+
         client = redis_async.from_url(self.url, socket_connect_timeout=_TIMEOUT_S,
                                       health_check_interval=1)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -81,13 +90,13 @@ class RedisChannel:
                     deliver(Event.decode(message["data"]))
                 elif message is None:
                     await pubsub.ping()  # notices a dead link within a second
-        except (RedisError, OSError) as exc:
+        except (_redis_error(), OSError) as exc:
             raise ConnectionError(f"Redis event link lost: {exc}") from exc
         finally:
             try:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await client.aclose()
-            except (RedisError, OSError):
+            except (_redis_error(), OSError):
                 pass
 
     async def _replay(self, client: Any, deliver: Listener) -> None:
