@@ -164,6 +164,21 @@ def _refresh(out: str) -> list[Figure]:
     return figures or [_missing("refresh", "refresh/s")]
 
 
+def _revocation(out: str) -> list[Figure]:
+    figures = []
+    for label in ("check empty", "check 10000"):
+        found = _search(rf"^{label}\s+([\d.]+) µs", out)
+        name = f"deny-list {label} on a cache hit (µs)"
+        figures.append(Figure("revocation", name, found[1], "<= 2", float(found[1]) <= 2)
+                       if found else _missing("revocation", name, "<= 2"))
+    found = _search(r"^propagation\s+n=\d+ p50 ([\d.]+) ms p99 ([\d.]+) ms", out)
+    label = "Redis propagation p50 | p99 (ms)"
+    figures.append(Figure("revocation", label, f"{found[1]} | {found[2]}", "p99 <= 1000",
+                          float(found[2]) <= 1000) if found
+                   else _missing("revocation", label, "p99 <= 1000"))
+    return figures
+
+
 BENCHES: tuple[Bench, ...] = (
     Bench("sign", (), (), 180, 90, _sign),
     Bench("token_endpoint", (), ("--rounds", "1", "--seconds", "2"), 300, 120, _token_endpoint),
@@ -173,6 +188,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("api_keys", (), (), 180, 120, _api_keys),
     Bench("refresh", (), ("--n", "50"), 600, 180, _refresh),
     Bench("registration", (), ("--n", "200"), 300, 120, _registration),
+    Bench("revocation", (), ("--n", "100"), 120, 60, _revocation),
 )
 
 

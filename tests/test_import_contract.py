@@ -1,7 +1,7 @@
 """The package contract, read from the source: every import, function-level and
 `TYPE_CHECKING` ones included, so a late import cannot hide a forbidden edge.
 
-- `scopes/` and `ratelimit/` import nothing of ours (pure building blocks);
+- `scopes/`, `ratelimit/` and `events/` import nothing of ours (pure building blocks);
 - `tokens/` imports only `scopes/` and the shared `errors` module;
 - the guard never imports the server or the store;
 - the client never imports the server, the guard or the store;
@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "scopes": set(),
     "ratelimit": set(),
     "tokens": {"scopes", "errors"},
-    "guard": {"scopes", "errors", "config_checks", "_extras", "ratelimit", "tokens"},
+    "events": set(),
+    "guard": {"scopes", "errors", "config_checks", "_extras", "ratelimit", "tokens", "events"},
     "client": {"scopes", "errors"},
 }
 

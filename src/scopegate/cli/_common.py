@@ -26,9 +26,11 @@ from typer._click.exceptions import ClickException  # Typer 0.29 vendors click; 
 from typer.core import TyperGroup
 
 from ..errors import OAuthError
+from ..events import channel_for
 from ..scopes import Catalog, ScopeError, load_catalog
 from ..server.admin.client_spec import checked_label
 from ..server.admin.errors import Conflict, Invalid, NotFound
+from ..server.admin.notify import attach, horizon_s
 from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
@@ -233,6 +235,8 @@ def open_sealed_store(settings: Settings) -> Iterator[tuple[Database, KekRing]]:
             fail(str(exc))
         except STORE_FAILURES as exc:
             fail_unusable(exc)
+        if settings.redis_url:  # replicas hear what this command changes
+            attach(db, channel_for(settings.redis_url, settings.issuer), horizon_s(settings))
         yield db, keks
     finally:
         db.dispose()

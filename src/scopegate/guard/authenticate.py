@@ -29,6 +29,7 @@ from .context import AuthContext, GuardContext, TokenKind
 from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
+from .revocation import GuardRevocation, issued_at, revocation_channel, revocation_keys
 
 __all__ = ["Authenticator"]
 
@@ -56,6 +57,7 @@ class Authenticator:
         jwks: JWKSCache | None = None,
         introspection: IntrospectionClient | None = None,
         cache: AuthCache | None = None,
+        revocation: GuardRevocation | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -72,6 +74,7 @@ class Authenticator:
             min_refetch_s=config.jwks_min_refetch_s,
         )
         self.introspection = introspection
+        self.revocation = revocation or GuardRevocation(revocation_channel(config, self.http))
         if introspection is None and config.client_id and config.client_secret:
             self.introspection = IntrospectionClient(
                 self.http,
@@ -105,9 +108,13 @@ class Authenticator:
         if not token:
             raise MissingCredentials(self.config.realm)
         digest = hashlib.sha256(token.encode()).hexdigest()
+        self.revocation.ensure_started()
         entry = self.cache.get(digest)
         if entry is None:
             entry = await self._verify_guarded(token, digest, client_ip)
+        if self.revocation.revocations.denies(entry.revocation_keys, entry.issued_at):
+            self.cache.discard(digest)
+            raise self._invalid("token revoked", "on the revocation deny-list")
         if not entry.audience_ok:
             self._on_missing_audience(entry, user_agent)
         if rate is None:
@@ -137,6 +144,7 @@ class Authenticator:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this authenticator created it."""
+        await self.revocation.aclose()
         if self._owns_http:
             await self.http.aclose()
 
@@ -222,6 +230,8 @@ class Authenticator:
             expires_at=expires_at,
             cached_until=min(now + ttl_s, expires_at),
             workspace=workspace,
+            revocation_keys=revocation_keys(claims, subject, client_id),
+            issued_at=issued_at(claims),
         )
 
     def _has_audience(self, aud: Any) -> bool:

@@ -85,8 +85,9 @@ class GuardConfig:
     :param client_secret: its secret (only ever sent to the introspection endpoint).
     :param jwks_uri: where the signing keys live; discovered from metadata when None.
     :param introspection_endpoint: discovered from metadata when None.
-    :param redis_url: where a shared limiter lives (``create_rate_limiter(config.redis_url)``);
-        None: per-process memory.
+    :param redis_url: where a shared limiter lives (``create_rate_limiter(config.redis_url)``)
+        and where the servers push revocations (the guard subscribes; see
+        ``guard/revocation.py``); None: per-process memory, no pushed revocations.
     :param leeway_s: clock skew tolerated on ``exp`` / ``nbf`` / ``iat``.
     :param rate_limit: the default per-token budget (60 per 60 s).
     :param failed_auth_limit: the per-IP budget of failed authentications; past it that
@@ -100,6 +101,9 @@ class GuardConfig:
     :param jwks_min_refetch_s: at most one refetch per this interval (unknown ``kid``).
     :param max_token_length: longer bearer tokens are refused unread.
     :param http_timeout_s: timeout of every call to the authorization server.
+    :param revocation_poll_s: without ``redis_url``, poll the server's revocation feed
+        (with ``client_id``/``client_secret``) this often; the bound on how long a revoked
+        JWT still passes. None: no feed (revocations reach this guard only through Redis).
     :param resource_name: a human-readable API name for the RFC 9728 metadata.
     :param resource_documentation: an http(s) URL of the API's documentation for developers,
         published in the RFC 9728 metadata.
@@ -127,6 +131,7 @@ class GuardConfig:
     http_timeout_s: float = 5.0
     resource_name: str | None = None
     resource_documentation: str | None = None
+    revocation_poll_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
@@ -163,6 +168,11 @@ class GuardConfig:
                     values[name] = RateLimit.parse(raw)
                 except ValueError:
                     raise ConfigError(variable, RATE_ALLOWED, raw) from None
+            elif name == "revocation_poll_s":
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ConfigError(variable, "a number of seconds", raw) from None
             else:
                 values[name] = raw
         if "issuer" not in values:
@@ -182,6 +192,7 @@ ENV_NAMES = {
     "failed_auth_limit": "SCOPEGATE_GUARD_FAILURE_LIMIT",
     "resource_name": "SCOPEGATE_RESOURCE_NAME",
     "resource_documentation": "SCOPEGATE_RESOURCE_DOCUMENTATION",
+    "revocation_poll_s": "SCOPEGATE_GUARD_REVOCATION_POLL",
 }
 """The variable :meth:`GuardConfig.from_env` reads for each field."""
 
@@ -207,6 +218,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "max_token_length": whole_number_in(64, 1_000_000),
     "http_timeout_s": number_in(0.1, 120, " seconds"),
     "resource_name": text(200),
+    "revocation_poll_s": number_in(0.1, 3600, " seconds"),
     "resource_documentation": url_with_scheme("https", "http",
                                               example="https://docs.example.com/api"),
 }

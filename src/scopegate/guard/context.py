@@ -40,6 +40,8 @@ class AuthContext:
     expires_at: float
     cached_until: float
     workspace: str | None = None
+    revocation_keys: tuple[str, ...] = ()  # what the deny-list keys on (guard/revocation.py)
+    issued_at: float = 0.0
     membership: dict[str, bool] = field(default_factory=dict)
     scope_verdicts: dict[frozenset[str], bool] = field(default_factory=dict)
     callers: dict[Any, Caller] = field(default_factory=dict)

@@ -28,7 +28,7 @@ from .config.settings import Features, Settings
 from .device import endpoint as device
 from .device.grant import DeviceCodeGrant
 from .management import api_keys, openapi, scopes_api
-from .oauth2 import authorize, introspect, metadata, revoke, token
+from .oauth2 import authorize, introspect, metadata, revocation_feed, revoke, token
 from .oauth2.grants.authorization_code import AuthorizationCodeGrant
 from .oauth2.grants.base import Grant
 from .oauth2.grants.client_credentials import ClientCredentialsGrant
@@ -45,6 +45,7 @@ from .refresh.tokens import RefreshTokenHandler, minted_access_hook, refresh_tok
 from .registration import endpoint as registration
 from .registration import management as registration_management
 from .shared.fast_lane import FastLaneStarlette
+from .shared.replicas import start_watching
 from .shared.responses import error_response
 from .signing import jwks
 from .state import ServerState
@@ -64,6 +65,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     jwks,
     introspect,
     revoke,
+    revocation_feed,
     scopes_api,
     openapi,
     metrics,
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         maintenance = Maintenance(state, KEY_RELOAD_SECONDS)
         state.maintenance = maintenance
         periodic = asyncio.create_task(maintenance.run_forever())
+        watcher = start_watching(state)  # revocations and changes from every replica
         # Startup objects live forever: keep them out of GC scans (shorter tail latency).
         gc.collect()
         gc.freeze()
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             periodic.cancel()
+            await watcher.stop()
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..events import Channel, InProcessChannel, channel_for
 from ..scopes import Catalog, load_catalog
 from ..store import Database
 from ..store.repositories import (
@@ -138,6 +139,7 @@ class ServerState:
     user_grants: UserGrantServices
     resources: ResourceDirectory
     client_origins: ClientOrigins
+    events: Channel = field(default_factory=InProcessChannel)
     token_handlers: list[TokenHandler] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
@@ -157,6 +159,8 @@ class ServerState:
         metrics = Metrics()
         denylist = DenyList(RevocationRepository(db))
         denylist.warm()
+        events = channel_for(settings.redis_url, settings.issuer)
+        denylist.channel = events
         session_secret = settings.session_secret or secrets_repo.get_or_create(SESSION_SECRET)
         user_grants = build_user_grant_services(db, settings, session_secret)
         resources = ResourceDirectory(
@@ -181,5 +185,6 @@ class ServerState:
             user_grants=user_grants,
             resources=resources,
             client_origins=ClientOrigins(ClientRepository(db).list, settings.client_cache_ttl),
-            on_shutdown=[user_grants.throttle.aclose],
+            events=events,
+            on_shutdown=[user_grants.throttle.aclose, events.aclose],
         )

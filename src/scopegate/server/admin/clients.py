@@ -17,6 +17,7 @@ from ...tokens import hash_client_secret, new_client_id, new_client_secret
 from ..state import PEPPER_SECRET
 from .client_spec import ClientSpec
 from .errors import Invalid, NotFound, quoted
+from .notify import client_changed, client_deleted
 
 __all__ = ["Registration", "client_pepper", "delete_client", "find_client", "list_clients",
            "prune_unused_clients", "record_client_use", "register_client",
@@ -44,6 +45,7 @@ def register_client(db: Database, pepper: str, spec: ClientSpec, *,
         grant_types=spec.grant_types, allowed_scopes=spec.allowed_scopes,
         default_scopes=spec.default_scopes, redirect_uris=spec.redirect_uris,
         resource_servers=spec.resource_servers, registration=registration)
+    client_changed(db, record.client_id)  # replicas may remember it as unknown
     return record, secret
 
 
@@ -60,6 +62,7 @@ def replace_registered_client(db: Database, client_id: str, spec: ClientSpec,
         default_scopes=spec.default_scopes, metadata=metadata)
     if record is None:
         raise NotFound(f"no self-registered client {quoted(client_id)}")
+    client_changed(db, client_id)
     return record
 
 
@@ -78,16 +81,18 @@ def rotate_client_secret(db: Database, pepper: str, client_id: str) -> str:
     secret = new_client_secret()
     if not repo.set_secret_hash(client_id, hash_client_secret(pepper, secret)):
         raise NotFound(f"no client {quoted(client_id)}")
+    client_changed(db, client_id)
     return secret
 
 
 def delete_client(db: Database, client_id: str) -> None:
-    """Delete a client; running servers stop accepting it within their cache TTL.
+    """Delete a client; every replica refuses it and its tokens within a second (events).
 
     :raises NotFound: no such client.
     """
     if not ClientRepository(db).delete(client_id):
         raise NotFound(f"no client {quoted(client_id)}")
+    client_deleted(db, client_id)
 
 
 def list_clients(db: Database) -> list[ClientRecord]:

@@ -32,6 +32,7 @@ from .key_policy import (
     requested_key_scopes,
     scope_fields,
 )
+from .notify import key_revoked
 
 __all__ = ["KeyPlan", "KeyStore", "NewKey", "grace_period", "key_json", "key_store",
            "list_keys", "owner_id", "plan_key", "revoke_key", "rotate_key", "store_key"]
@@ -163,6 +164,7 @@ def revoke_key(repo: ApiKeyRepository, key_id: str, *, user_id: str | None = Non
         repo.revoke(key_id, user_id=user_id)
     except ApiKeyNotFound as exc:
         raise NotFound(str(exc)) from None
+    key_revoked(repo.db, key_id)
 
 
 def list_keys(repo: ApiKeyRepository, *, user_id: str | None = None) -> list[ApiKeyRecord]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ...events import changed
 from ...scopes import Catalog, ScopeError
 from ...store import Database
 from ...store.repositories import ClientRepository
@@ -27,6 +28,7 @@ from ..oauth2.resources import Resource, identifier_problem, static_directory
 from ..state import own_resource_names
 from .client_spec import MAX_NAME_LENGTH, checked_label
 from .errors import Conflict, Invalid, NotFound, quoted
+from .notify import notify
 
 __all__ = ["ResourceSpec", "ResourceView", "add_resource", "catalog_resources",
            "list_resources", "remove_resource", "resource_spec"]
@@ -104,6 +106,7 @@ def add_resource(db: Database, spec: ResourceSpec, static: Mapping[str, Resource
                                                scopes=spec.scopes)
     except DuplicateResource:
         raise Conflict(f"resource {quoted(spec.identifier)} is registered already") from None
+    notify(db, changed("resources"))
     return Resource.from_record(record)
 
 
@@ -121,7 +124,7 @@ def list_resources(db: Database, static: Mapping[str, Resource]) -> list[Resourc
 
 def remove_resource(db: Database, identifier: str, static: Mapping[str, Resource]) -> None:
     """Remove a registered resource: new tokens for it are refused, and introspection
-    calls its tokens inactive, once running servers' cache expires.
+    calls its tokens inactive, on every replica within a second (a "changed" notice).
 
     :raises Invalid: it is a catalog audience.
     :raises NotFound: no such resource.
@@ -131,3 +134,4 @@ def remove_resource(db: Database, identifier: str, static: Mapping[str, Resource
                       "cannot be removed (change the catalog instead)")
     if not ResourceRepository(db).delete(identifier):
         raise NotFound(f"no resource {quoted(identifier)} (see `scopegate resources list`)")
+    notify(db, changed("resources"))

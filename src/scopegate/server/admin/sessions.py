@@ -10,6 +10,7 @@ from ...store import Database
 from ...store.repositories.sessions import SessionRecord, SessionRepository
 from ...store.repositories.users import UserRecord
 from .errors import NotFound, quoted
+from .notify import user_cut_off
 
 __all__ = ["end_sessions", "list_sessions"]
 
@@ -27,4 +28,6 @@ def end_sessions(db: Database, user: UserRecord, session_id: str | None = None) 
     ended = SessionRepository(db).end_for_user(user.id, session_id)
     if session_id is not None and not ended:
         raise NotFound(f"no session {quoted(session_id)} for {user.email}")
+    if session_id is None:
+        user_cut_off(db, user.id)  # access tokens carry no session id: end them by subject
     return ended

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ...events import changed
 from ...store import Database
 from ...store.repositories import KeyRecord, SigningKeyRepository
 from ...store.sealing import KekRing
@@ -17,6 +18,7 @@ from ...tokens import ID_TOKEN_ALG, SUPPORTED_ALGS
 from ..config.settings import Settings
 from ..signing.signing_keys import rotate_signing_key
 from .errors import Invalid
+from .notify import notify
 
 __all__ = ["Rotation", "checked_signing_alg", "list_signing_keys", "rotate_signing_keys"]
 
@@ -54,6 +56,7 @@ def rotate_signing_keys(db: Database, keks: KekRing, settings: Settings) -> Rota
     repo = SigningKeyRepository(db, keks)
     previous = {r.kid for r in repo.published() if r.active}
     access_kid = rotate_signing_key(repo, settings.signing_alg, keep)
+    notify(db, changed("keys"))  # every replica reloads its keys now
     records = repo.all()
     active = [r for r in records if r.active]  # newest first
     return Rotation(next(r for r in active if r.kid == access_kid),

@@ -17,6 +17,7 @@ from ...store.repositories.workspaces import (
 )
 from ..crypto.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from .errors import Conflict, Invalid, NotFound, quoted
+from .notify import user_cut_off
 
 __all__ = ["MAX_WORKSPACE_NAME_LENGTH", "add_member", "checked_role", "create_user",
            "create_workspace", "find_user", "list_users", "list_workspaces",
@@ -81,12 +82,17 @@ def list_users(db: Database) -> list[UserRecord]:
 
 def set_password(db: Database, user: UserRecord, password_hash: str) -> int:
     """Set a new password and end the user's sessions at once; return how many ended."""
-    return UserRepository(db).change_password(user.id, password_hash)
+    ended = UserRepository(db).change_password(user.id, password_hash)
+    user_cut_off(db, user.id)
+    return ended
 
 
 def set_disabled(db: Database, user: UserRecord, disabled: bool) -> int:
     """Disable a user (ending their sessions) or enable them; return how many ended."""
-    return UserRepository(db).set_disabled(user.id, disabled)
+    ended = UserRepository(db).set_disabled(user.id, disabled)
+    if disabled:
+        user_cut_off(db, user.id)
+    return ended
 
 
 def create_workspace(db: Database, name: str) -> WorkspaceRecord:

@@ -17,7 +17,7 @@ port                   ``8000``
 issuer                 ``http://{host}:{port}``
 database_url           SQLite file ``scopegate.db`` in the user data dir (created)
 catalog_path           None: the bundled catalog (``scopes/default.toml``)
-redis_url              None: in-memory rate limits and caches (one process)
+redis_url              None: in-memory limits, caches and revocations (one process)
 access_token_ttl       3600 (1 hour)
 refresh_token_ttl      2592000 (30 days)
 code_ttl               60
@@ -34,7 +34,7 @@ kek_file               None: a file with the KEK(s), one a line; with neither se
                        refuses to start
 session_idle_ttl       1800: a browser session unused this long ends (30 minutes)
 session_absolute_ttl   43200: a browser session ends this long after sign-in (12 hours)
-client_cache_ttl       5.0 seconds a client lookup is reused on the token endpoint
+client_cache_ttl       5.0 s a client lookup is reused (a back-stop: changes are pushed)
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
                        management API; ``keys:*`` and ``admin:*`` tokens carry it as ``aud``

@@ -20,6 +20,7 @@ from ...scopes import format_scope
 from ...store.repositories.api_keys import ApiKeyRepository, VerifiedApiKey
 from ...tokens.api_keys import checksum_ok
 from ..admin.key_policy import effective_key_scopes
+from ..admin.keys import revoke_key
 
 if TYPE_CHECKING:
     from ...store.repositories import ClientRecord
@@ -92,5 +93,5 @@ class ApiKeyTokenHandler:
         if checksum_ok(token, prefix=self.repo.prefix):
             verified = await run_in_threadpool(self.repo.verify, token)
             if verified is not None:
-                await run_in_threadpool(self.repo.revoke, verified.record.id)
+                await run_in_threadpool(revoke_key, self.repo, verified.record.id)
         return True

@@ -1,7 +1,9 @@
 """A short-lived in-memory cache of client lookups for the token endpoint.
 
-The token endpoint must not touch the database per request. A deletion made in this
-process invalidates at once; one made by another process (the CLI) shows after ``ttl``.
+The token endpoint must not touch the database per request. A change made through
+``server/admin`` anywhere (this replica, another one, the CLI with Redis configured)
+drops the entry on every replica within a second (``shared/replicas.py``); ``ttl`` is the
+back-stop when a notice is lost (no Redis, or Redis down).
 
 A client id that is an https URL names a client ID metadata document: when the
 registration module installed a :attr:`ClientCache.documents` resolver, it answers for
