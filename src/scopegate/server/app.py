@@ -34,6 +34,7 @@ from .oauth2.grants.base import Grant
 from .oauth2.grants.client_credentials import ClientCredentialsGrant
 from .oidc import userinfo
 from .oidc.id_token import id_token_hook
+from .ops import health
 from .ops import metrics_endpoint as metrics
 from .ops.logs import logger
 from .ops.maintenance import Maintenance
@@ -67,6 +68,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     scopes_api,
     openapi,
     metrics,
+    health,
     api_keys,
     login_page,
     authorize,
