@@ -69,6 +69,7 @@ class Readiness:
         return out
 
     async def _ping_redis(self) -> None:
+        assert self.redis_url is not None
         if self._redis is None:
             import redis.asyncio as redis_async  # only a server configured with Redis needs it
 
