@@ -188,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()
+            state.metrics.process_ended()
 
     return FastLaneStarlette(
         routes=collect_routes(mounted_modules(config.features)),

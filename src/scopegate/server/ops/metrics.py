@@ -14,9 +14,11 @@ files, so a scrape answers for the whole server whichever worker takes it.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from bisect import bisect_left
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -146,6 +148,13 @@ class Metrics:
         """Every endpoint counted so far in this process (one-process mode)."""
         return tuple(e for e in self._endpoints.values() if isinstance(e, EndpointMetrics))
 
+    def process_ended(self) -> None:
+        """Mark this worker dead in the shared files (its live gauges stop counting)."""
+        if self.multiprocess:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
     def render(self) -> bytes:
         """The Prometheus text of this server: every worker's, in multiprocess mode."""
         if not self.multiprocess:
@@ -155,6 +164,28 @@ class Metrics:
         merged = CollectorRegistry()
         MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
+
+
+def prepare_multiprocess_dir(workers: int) -> Path | None:
+    """Before ``workers`` > 1 start: an empty directory for their shared metric files.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when set (its old files removed: counts of a previous
+    run must not be added to this one), else a new temporary directory.
+
+    :returns: the temporary directory to remove when the server stops, or None (one
+        worker, or a directory the operator chose).
+    """
+    if workers <= 1:
+        return None
+    given = os.environ.get(MULTIPROC_ENV)
+    if not given:
+        created = Path(tempfile.mkdtemp(prefix="scopegate-metrics-"))
+        os.environ[MULTIPROC_ENV] = str(created)
+        return created
+    Path(given).mkdir(parents=True, exist_ok=True)
+    for stale in Path(given).glob("*.db"):
+        stale.unlink()
+    return None
 
 
 class MeasuredRoute:
