@@ -18,6 +18,7 @@ from .callers import Caller
 from .config import GuardConfig
 from .context import AuthContext, GuardContext, RequestInfo
 from .declaration import Declaration
+from .health import HEALTH_PATH, READY_PATH, GuardReadiness
 from .pipeline import Pipeline
 from .protected_resource import ProtectedResource
 from .steps import (
@@ -82,6 +83,9 @@ class Guard:
         steps.append(CallerMount(mount))
         self.pipeline = Pipeline(steps)
         self.protected_resource = ProtectedResource(config, self.catalog)
+        #: (liveness, readiness) paths every adapter answers without a token (health.py).
+        self.probe_paths: tuple[str, str] = (HEALTH_PATH, READY_PATH)
+        self.readiness = GuardReadiness(authenticator.jwks, config.redis_url)
         self._required: dict[tuple[str, ...], frozenset[str]] = {}
 
     def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
@@ -129,3 +133,4 @@ class Guard:
         """Release HTTP connections and the limiter."""
         await self.authenticator.aclose()
         await self.authenticator.limiter.aclose()
+        await self.readiness.aclose()
