@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from scopegate.guard import health
 
@@ -80,3 +81,23 @@ def test_probe_paths_can_move_out_of_the_apis_way(name: str, make_guard: MakeGua
         assert send("GET", "/ops/live").status == 200
         assert send("GET", "/ops/ready").status == 200
         assert send("GET", "/healthz").status == 404
+
+
+@pytest.mark.parametrize("name", ADAPTERS)
+def test_each_decision_is_timed_by_outcome(name: str, make_guard: MakeGuard,
+                                           server: AuthServer) -> None:
+    def count(outcome: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "scopegate_guard_check_duration_seconds_count", {"outcome": outcome})
+        return value or 0.0
+
+    allowed, unauthenticated, forbidden = count("allowed"), count("401"), count("403")
+    reader = {"Authorization": f"Bearer {server.mint(scope='apps:read')}"}
+    with adapter(name, make_guard()) as send:
+        assert send("GET", "/apps", reader).status == 200
+        assert send("POST", "/run", reader).status == 403
+        assert send("GET", "/apps").status == 401
+        send("GET", "/healthz")  # probes are not decisions
+    assert count("allowed") == allowed + 1
+    assert count("403") == forbidden + 1
+    assert count("401") == unauthenticated + 1

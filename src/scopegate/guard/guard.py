@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from scopegate.ratelimit import RateLimiter
 from scopegate.scopes import Catalog, default_catalog
 from scopegate.tokens import parse_bearer  # the one RFC 6750 reader; adapters import it here
 
+from . import metrics
 from .audit import emit_audit
 from .authenticate import Authenticator
 from .callers import Caller
@@ -113,9 +115,15 @@ class Guard:
         """
         pipeline = (declaration.pipeline if declaration and declaration.pipeline
                     else self.pipeline)
-        await pipeline.run(ctx)
-        if ctx.auth is None:
-            raise InvalidToken("not authenticated", realm=self.config.realm)
+        started = time.perf_counter()
+        try:
+            await pipeline.run(ctx)
+            if ctx.auth is None:
+                raise InvalidToken("not authenticated", realm=self.config.realm)
+        except OAuthError as exc:
+            metrics.refused(exc.status_code, time.perf_counter() - started)
+            raise
+        metrics.allowed.observe(time.perf_counter() - started)
         if ctx.caller is None:
             ctx.caller = default_caller(ctx.auth)
         return ctx.caller
