@@ -65,7 +65,8 @@ def test_two_workers_sum_their_counts_in_every_scrape(tmp_path: Path) -> None:
 
 def test_one_worker_needs_no_directory_and_several_get_a_fresh_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    monkeypatch.setenv(MULTIPROC_ENV, "")  # recorded, so the variable is undone after
+    monkeypatch.delenv(MULTIPROC_ENV)
     assert prepare_multiprocess_dir(1) is None and MULTIPROC_ENV not in os.environ
     created = prepare_multiprocess_dir(2)
     try:
