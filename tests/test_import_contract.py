@@ -154,6 +154,7 @@ def test_only_admin_operations_write_clients_keys_users_and_sessions() -> None:
 CLI_MAY_IMPORT_FROM_SERVER = (
     "scopegate.server.admin", "scopegate.server.config", "scopegate.server.crypto",
     "scopegate.server.ops.logs", "scopegate.server.ops.maintenance", "scopegate.server.state",
+    "scopegate.server.ops.metrics",  # serve --workers N prepares the shared metrics directory
 )
 
 

@@ -63,10 +63,10 @@ def _sample(text: str, series: str) -> float:
 
 def test_metrics_count_responses_errors_and_handler_time(
         http: TestClient, make_client: ClientFactory) -> None:
-    ok = 'scopegate_http_responses_total{endpoint="token",status="200"}'
-    refused = 'scopegate_http_responses_total{endpoint="token",status="401"}'
+    ok = 'scopegate_http_requests_total{endpoint="token",method="POST",status="2xx"}'
+    refused = 'scopegate_http_requests_total{endpoint="token",method="POST",status="4xx"}'
     bad_client = 'scopegate_oauth_errors_total{endpoint="token",error="invalid_client"}'
-    timed = 'scopegate_request_seconds_count{endpoint="token"}'
+    timed = 'scopegate_http_request_duration_seconds_count{endpoint="token",method="POST"}'
     before = http.get("/metrics").text
     client_id, _ = make_client()
     assert http.post("/oauth/token", data=FORM, auth=make_client()).status_code == 200
@@ -76,4 +76,5 @@ def test_metrics_count_responses_errors_and_handler_time(
     assert _sample(after, refused) == _sample(before, refused) + 1
     assert _sample(after, bad_client) == _sample(before, bad_client) + 1
     assert _sample(after, timed) == _sample(before, timed) + 2
-    assert 'scopegate_request_seconds_bucket{endpoint="token",le="+Inf"}' in after
+    inf = 'scopegate_http_request_duration_seconds_bucket{endpoint="token",le="+Inf",method="POST"}'
+    assert _sample(after, inf) == _sample(before, inf) + 2

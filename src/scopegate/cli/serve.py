@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import socket
 from typing import Annotated, Any
 
@@ -74,17 +75,24 @@ def serve(access_log: bool = False, **flags: Any) -> None:
     import uvicorn
 
     from ..server.ops.logs import configure_logging
+    from ..server.ops.metrics import prepare_multiprocess_dir
 
     configure_logging()
+    # Several workers share their metrics through files, so /metrics answers for all.
+    metrics_dir = prepare_multiprocess_dir(settings.workers)
     typer.echo(f"scopegate listening on http://{settings.host}:{settings.port} "
                f"(issuer {settings.issuer})", err=True)
     # Only a listed proxy may say who the client is; by default the TCP peer is (uvicorn
     # would otherwise believe X-Forwarded-For from 127.0.0.1).
-    uvicorn.run("scopegate.server.app:app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
-                access_log=access_log, log_config=None, server_header=False,
-                proxy_headers=bool(settings.forwarded_allow_ips),
-                forwarded_allow_ips=settings.forwarded_allow_ips or None)
+    try:
+        uvicorn.run("scopegate.server.app:app_from_env", factory=True, host=settings.host,
+                    port=settings.port, workers=settings.workers, loop="uvloop",
+                    http="httptools", access_log=access_log, log_config=None,
+                    server_header=False, proxy_headers=bool(settings.forwarded_allow_ips),
+                    forwarded_allow_ips=settings.forwarded_allow_ips or None)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 # Typer reads the parameters from the signature: one flag per setting, then --access-log.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,12 +13,14 @@ from scopegate.ratelimit import RateLimiter
 from scopegate.scopes import Catalog, default_catalog
 from scopegate.tokens import parse_bearer  # the one RFC 6750 reader; adapters import it here
 
+from . import metrics
 from .audit import emit_audit
 from .authenticate import Authenticator
 from .callers import Caller
 from .config import GuardConfig
 from .context import AuthContext, GuardContext, RequestInfo
 from .declaration import Declaration
+from .health import HEALTH_PATH, READY_PATH, GuardReadiness
 from .pipeline import Pipeline
 from .protected_resource import ProtectedResource
 from .steps import (
@@ -82,6 +85,9 @@ class Guard:
         steps.append(CallerMount(mount))
         self.pipeline = Pipeline(steps)
         self.protected_resource = ProtectedResource(config, self.catalog)
+        #: (liveness, readiness) paths every adapter answers without a token (health.py).
+        self.probe_paths: tuple[str, str] = (HEALTH_PATH, READY_PATH)
+        self.readiness = GuardReadiness(authenticator.jwks, config.redis_url)
         self._required: dict[tuple[str, ...], frozenset[str]] = {}
 
     def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
@@ -109,9 +115,15 @@ class Guard:
         """
         pipeline = (declaration.pipeline if declaration and declaration.pipeline
                     else self.pipeline)
-        await pipeline.run(ctx)
-        if ctx.auth is None:
-            raise InvalidToken("not authenticated", realm=self.config.realm)
+        started = time.perf_counter()
+        try:
+            await pipeline.run(ctx)
+            if ctx.auth is None:
+                raise InvalidToken("not authenticated", realm=self.config.realm)
+        except OAuthError as exc:
+            metrics.refused(exc.status_code, time.perf_counter() - started)
+            raise
+        metrics.allowed.observe(time.perf_counter() - started)
         if ctx.caller is None:
             ctx.caller = default_caller(ctx.auth)
         return ctx.caller
@@ -129,3 +141,4 @@ class Guard:
         """Release HTTP connections and the limiter."""
         await self.authenticator.aclose()
         await self.authenticator.limiter.aclose()
+        await self.readiness.aclose()

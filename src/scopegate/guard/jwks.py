@@ -98,6 +98,16 @@ class JWKSCache:
             raise InvalidToken("unknown signing key", detail=f"kid={kid!r} not in JWKS")
         return found
 
+    async def ensure_loaded(self) -> None:
+        """Fetch the JWKS unless keys are held (readiness probes: held keys still verify).
+
+        :raises UpstreamUnavailable: none is held and the fetch failed.
+        """
+        if self._keys is None:
+            async with self._lock:
+                if self._keys is None:
+                    await self._refresh()
+
     async def _refresh(self) -> None:
         self._fetched_at = time.monotonic()  # also on failure: never hammer the issuer
         try:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from ..errors import NotFound, OAuthError, ServerError
 from ..store import DatabaseUnavailable
@@ -34,9 +34,11 @@ from .oauth2.grants.base import Grant
 from .oauth2.grants.client_credentials import ClientCredentialsGrant
 from .oidc import userinfo
 from .oidc.id_token import id_token_hook
+from .ops import health
 from .ops import metrics_endpoint as metrics
 from .ops.logs import logger
 from .ops.maintenance import Maintenance
+from .ops.metrics import MeasuredRoute
 from .ops.outage import unavailable, unavailable_page
 from .pages import consent
 from .pages import login as login_page
@@ -69,6 +71,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     scopes_api,
     openapi,
     metrics,
+    health,
     api_keys,
     login_page,
     authorize,
@@ -141,6 +144,9 @@ def collect_routes(modules: list[ModuleType]) -> list[BaseRoute]:
     out: list[BaseRoute] = []
     for module in modules:
         out.extend(module.routes)
+    for route in out:  # measured in one place; module-level routes are wrapped once
+        if isinstance(route, Route) and not isinstance(route.app, MeasuredRoute):
+            route.app = MeasuredRoute(route.app, route.name)
     return out
 
 
@@ -186,10 +192,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for close in state.on_shutdown:
                 await close()
             state.db.dispose()
+            state.metrics.process_ended()
 
     return FastLaneStarlette(
         routes=collect_routes(mounted_modules(config.features)),
-        lanes=token.lanes,  # POST /oauth/token skips Starlette's stack (see fast_lane.py)
+        # POST /oauth/token skips Starlette's stack (see fast_lane.py), measured all the same
+        lanes={key: MeasuredRoute(lane, "token") for key, lane in token.lanes.items()},
         lifespan=lifespan,
         exception_handlers={
             HTTPException: _http_error,

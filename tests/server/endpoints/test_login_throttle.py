@@ -21,6 +21,7 @@ from scopegate.server.config.settings import Settings
 from scopegate.server.state import ServerState
 
 from ..grants.flow import PASSWORD, hidden, make_user
+from ..test_fast_lane import _sample
 
 ISSUER = "http://testserver"
 PER_ACCOUNT = 3
@@ -146,7 +147,9 @@ def test_the_wait_grows_up_to_the_max(app: Starlette, state: ServerState) -> Non
 def test_parallel_guesses_are_counted_before_the_password_is_checked(
         app: Starlette, state: ServerState) -> None:
     user = make_user(state)
+    throttled = 'scopegate_http_throttled_total{endpoint="login_submit",method="POST"}'
     with _browser(app, _address()) as browser:
+        before = _sample(browser.get("/metrics").text, throttled)
         form = browser.get("/login")
         data = {"csrf": hidden(form.text, "csrf"), "email": user.email,
                 "password": "guess guess", "next": "/device"}
@@ -154,7 +157,9 @@ def test_parallel_guesses_are_counted_before_the_password_is_checked(
             statuses = list(pool.map(
                 lambda _: browser.post("/login", data=data, follow_redirects=False).status_code,
                 range(10)))
+        after = _sample(browser.get("/metrics").text, throttled)
     assert sorted(statuses) == [401] * PER_ACCOUNT + [429] * (10 - PER_ACCOUNT)
+    assert after - before == 10 - PER_ACCOUNT  # every refusal is counted
 
 
 def test_an_ipv6_client_is_counted_per_64(app: Starlette, state: ServerState) -> None:

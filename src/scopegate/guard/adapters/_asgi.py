@@ -12,11 +12,12 @@ from scopegate.errors import OAuthError
 from ..context import GuardContext, RequestInfo
 from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
+from ..health import PROBE_HEADERS, probe_answer
 from ..protected_resource import METADATA_HEADERS, PREFLIGHT_HEADERS
 from ..routes import list_routes
 
 __all__ = ["CONTEXT_KEY", "METADATA_METHODS", "caller_of", "context_of", "read_request",
-           "send_error", "send_metadata"]
+           "send_error", "send_metadata", "send_probe"]
 
 #: What the RFC 9728 document answers; any other method goes on to the app (404/405).
 METADATA_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,6 +69,15 @@ async def send_metadata(send: Send, scope: Scope, guard: Guard) -> None:
         status, fields = 200, METADATA_HEADERS
         body = guard.protected_resource.body(list_routes(scope["app"]))
     headers = [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+async def send_probe(send: Send, scope: Scope, guard: Guard) -> None:
+    """Answer ``/healthz`` or ``/readyz`` (see :mod:`scopegate.guard.health`)."""
+    status, body = await probe_answer(guard.readiness, guard.probe_paths, scope["path"])
+    headers = [(k.lower().encode(), v.encode()) for k, v in PROBE_HEADERS.items()]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

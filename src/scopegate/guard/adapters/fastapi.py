@@ -51,10 +51,11 @@ from ..config import RateLimit
 from ..context import GuardContext
 from ..declaration import DECLARATION_ATTR, Declaration
 from ..guard import Guard, parse_bearer
+from ..health import PROBE_METHODS
 from ..pipeline import Pipeline
 from ..routes import route_declaration
 from ..steps import ScopeCheck
-from ._asgi import CONTEXT_KEY, METADATA_METHODS, read_request, send_metadata
+from ._asgi import CONTEXT_KEY, METADATA_METHODS, read_request, send_metadata, send_probe
 from ._openapi import document_refusals
 
 __all__ = ["GuardScheme", "RequireScopes", "install"]
@@ -163,6 +164,10 @@ class _Edge:
         if (scope["type"] == "http" and scope["path"] in self.metadata_paths
                 and scope["method"] in METADATA_METHODS):
             await send_metadata(send, scope, self.guard)
+            return
+        if (scope["type"] == "http" and scope["path"] in self.guard.probe_paths
+                and scope["method"] in PROBE_METHODS):
+            await send_probe(send, scope, self.guard)
             return
         try:
             await self.app(scope, receive, send)

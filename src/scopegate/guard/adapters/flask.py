@@ -36,6 +36,7 @@ from ..context import GuardContext, RequestInfo
 from ..declaration import Declaration, declaration_of
 from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
+from ..health import PROBE_HEADERS, PROBE_METHODS, probe_answer
 from ..protected_resource import METADATA_HEADERS, PREFLIGHT_HEADERS
 from ..routes import list_routes
 
@@ -107,6 +108,11 @@ class ScopeGate:
         if (self.guard is not None and request.path in self.guard.protected_resource.paths
                 and request.method in ("GET", "HEAD", "OPTIONS")):
             return self._metadata()
+        if (self.guard is not None and request.path in self.guard.probe_paths
+                and request.method in PROBE_METHODS):
+            status, body = self.run(probe_answer(
+                self.guard.readiness, self.guard.probe_paths, request.path))
+            return Response(body, status=status, headers=PROBE_HEADERS)
         endpoint = request.endpoint
         if endpoint is None or endpoint in self.public_endpoints:
             return None  # no route (Flask answers 404/405) or a public endpoint

@@ -19,6 +19,7 @@ from scopegate.errors import AccessDenied, OAuthError
 
 from ..declaration import Declaration
 from ..guard import Guard
+from ..health import PROBE_METHODS
 from ..routes import framework_public_paths, route_declaration
 from ._asgi import (
     CONTEXT_KEY,
@@ -28,6 +29,7 @@ from ._asgi import (
     read_request,
     send_error,
     send_metadata,
+    send_probe,
 )
 
 __all__ = ["GuardMiddleware", "caller_of", "context_of"]
@@ -62,6 +64,9 @@ class GuardMiddleware:
             return
         if scope["path"] in self._metadata_paths and scope["method"] in METADATA_METHODS:
             await send_metadata(send, scope, self.guard)
+            return
+        if scope["path"] in self.guard.probe_paths and scope["method"] in PROBE_METHODS:
+            await send_probe(send, scope, self.guard)
             return
         found = self._find(scope)
         if found is None:  # no route: the router answers 404/405 itself

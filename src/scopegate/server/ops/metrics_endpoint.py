@@ -1,10 +1,10 @@
-"""``GET /metrics``: Prometheus text exposition of this process's collectors."""
+"""``GET /metrics``: Prometheus text exposition of the server (every worker's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -17,8 +17,8 @@ PATH = "/metrics"
 
 async def metrics(request: Request) -> Response:
     """Render the metrics registry."""
-    registry = request.app.state.server.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.server.metrics.render(), media_type=CONTENT_TYPE_LATEST,
+                    headers={"Cache-Control": "no-store"})
 
 
 routes: list[BaseRoute] = [Route(PATH, metrics, methods=["GET"], name="metrics")]

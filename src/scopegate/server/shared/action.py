@@ -13,7 +13,6 @@ straight to the server. Both run the steps through one :class:`Action`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -59,7 +58,6 @@ class Action:
     async def run(self, ctx: Context) -> Response:
         """Run the steps on ``ctx`` and return the response (errors become answers)."""
         name = self.name
-        started = time.perf_counter()
         response: Response | None = None
         try:
             for step in self.steps:
@@ -75,19 +73,17 @@ class Action:
             elif exc.detail:
                 logger.info("request refused", extra={"endpoint": name, "error": exc.error,
                                                       "detail": exc.detail})
-            ctx.server.metrics.endpoint(name).error(exc.error)
+            ctx.server.metrics.error(name, exc.error)
             response = error_response(exc)
         except DatabaseUnavailable:  # the store logged the outage once; no traceback here
             outage = unavailable()
-            ctx.server.metrics.endpoint(name).error(outage.error)
+            ctx.server.metrics.error(name, outage.error)
             response = error_response(outage)
         except Exception:
             logger.exception("unhandled error", extra={"endpoint": name})
             response = error_response(ServerError())
         if ctx.headers:
             response.headers.update(ctx.headers)
-        ctx.server.metrics.endpoint(name).record(response.status_code,
-                                                 time.perf_counter() - started)
         return response
 
 
