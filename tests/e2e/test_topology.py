@@ -59,7 +59,7 @@ class Topology:
 def _spawn(name: str, argv: list[str], env: dict[str, str], log: Path, url: str,
            ready_path: str) -> LocalService:
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,  # noqa: S603
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, env=env)
     service = LocalService(name, url, process, log)
     try:
@@ -185,7 +185,7 @@ def test_client_deleted_is_refused_on_replica_1_within_1s(topology: Topology) ->
     made = _register(topology.env["SCOPEGATE_DATABASE_URL"], topology.env)[1]
     client = (made["client_id"], made["client_secret"])
     assert _token(topology, 0, client).status_code == 200  # replica 1 caches the client
-    deleted = subprocess.run(  # noqa: S603
+    deleted = subprocess.run(
         [sys.executable, "-c", _CLI, "clients", "delete", client[0]],
         env={**os.environ, **topology.env}, capture_output=True, text=True, timeout=30)
     assert deleted.returncode == 0, deleted.stderr
