@@ -30,9 +30,11 @@ async def test_valid_jwt_gives_expanded_scopes_and_identity(server: AuthServer,
 @pytest.mark.parametrize(
     ("claims", "header"),
     [
-        ({"exp": int(time.time()) - 120}, {}),  # expired beyond the 30 s leeway
+        # exp and nbf are seconds from when the test runs, not from collection: a slow
+        # suite once reached this test more than 600 s after collecting it.
+        ({"exp": -120}, {}),  # expired beyond the 30 s leeway
         ({"iss": "https://evil.example"}, {}),
-        ({"nbf": int(time.time()) + 600}, {}),  # not yet valid
+        ({"nbf": 600}, {}),  # not yet valid
         ({}, {"typ": "JWT"}),  # an ID token or other JWT, not an access token
         ({"client_id": None}, {}),
         ({"subject_type": "robot"}, {}),
@@ -42,6 +44,9 @@ async def test_bad_jwt_is_invalid_token(server: AuthServer, make_guard: MakeGuar
                                         claims: dict[str, object],
                                         header: dict[str, str]) -> None:
     guard = make_guard()
+    now = int(time.time())
+    claims = {k: now + v if k in ("exp", "nbf") and isinstance(v, int) else v
+              for k, v in claims.items()}
     with pytest.raises(InvalidToken) as caught:
         await guard.authenticator.authenticate(server.mint(header=header, **claims))
     assert caught.value.status_code == 401

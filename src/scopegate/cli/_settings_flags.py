@@ -56,6 +56,17 @@ SETTING_FLAGS: dict[str, str] = {
     "login_first_wait": "Seconds of the first wait, doubled per further failure",
     "login_max_wait": "Longest wait in seconds",
     "login_failure_reset": "Seconds without an attempt after which failures are forgotten",
+    "registration": "Dynamic client registration: open (public clients without a token), "
+                    "token (every registration needs an initial access token) or off",
+    "registration_initial_tokens": "SHA-256 hex of the initial access tokens, comma-separated "
+                                   "(scopegate clients initial-token makes one)",
+    "registration_per_address": "Anonymous registrations per client address per window",
+    "registration_window": "Seconds of the registration rate-limit window",
+    "registration_unused_ttl": "Seconds before an unused self-registered public client is "
+                               "pruned",
+    "client_id_documents": "Accept an https URL as client_id (client ID metadata documents)",
+    "client_id_documents_allow_loopback": "Fetch client ID metadata documents from loopback "
+                                          "addresses too (tests only)",
 }
 #: Settings without a flag, and why.
 NO_FLAG = FLAGLESS
