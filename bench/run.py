@@ -179,6 +179,19 @@ def _revocation(out: str) -> list[Figure]:
     return figures
 
 
+def _scale(out: str) -> list[Figure]:
+    rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+(>= [\d.]+)\s+(met|NOT met)\b", out,
+                      re.MULTILINE)
+    figures = [Figure("scale", label, value, goal, verdict == "met")
+               for label, value, goal, verdict in rows]
+    workers = _search(r"^figure  (2 workers x 1 worker \(req/s\))\s+([\d.]+)\s+\(cpu/req ratio "
+                      r"([\d.]+)", out)
+    if workers is not None:
+        figures.append(Figure("scale", f"{workers[1]} | cpu/req ratio",
+                              f"{workers[2]} | {workers[3]}"))
+    return figures or [_missing("scale", "10,000 clients x one client", ">= 0.9")]
+
+
 BENCHES: tuple[Bench, ...] = (
     Bench("sign", (), (), 180, 90, _sign),
     Bench("token_endpoint", (), ("--rounds", "1", "--seconds", "2"), 300, 120, _token_endpoint),
@@ -189,6 +202,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("refresh", (), ("--n", "50"), 600, 180, _refresh),
     Bench("registration", (), ("--n", "200"), 300, 120, _registration),
     Bench("revocation", (), ("--n", "100"), 120, 60, _revocation),
+    Bench("scale", (), ("--rounds", "1", "--seconds", "2"), 400, 240, _scale),
 )
 
 

@@ -19,6 +19,7 @@ __all__ = ["DEFAULT_PREFIX", "RedisChannel", "channel_for", "events_prefix"]
 
 DEFAULT_PREFIX = "scopegate:events:"
 _TIMEOUT_S = 2.0
+_MAX_UNSENT = 10_000  # revocations kept for a later publish while Redis is away
 
 
 def _redis_error() -> type[Exception]:
@@ -37,6 +38,9 @@ class RedisChannel:
         self.active_key = f"{prefix}revocations"
         self._client: Any = None
         self._sync: Any = None
+        # Revocations whose publish failed, sent again with the next publish or when the
+        # listener reconnects: an outage delays a revocation, it never loses it.
+        self._unsent: dict[str, Event] = {}
 
     def _async_client(self) -> Any:
         if self._client is None:
@@ -48,14 +52,31 @@ class RedisChannel:
 
     async def publish(self, event: Event) -> None:
         """Publish; a revocation is stored first, so a missed message is still resynced."""
+        if event.kind != CHANGED and len(self._unsent) < _MAX_UNSENT:
+            self._unsent[event.encode()] = event
         try:
-            async with self._async_client().pipeline(transaction=False) as pipe:
+            await self._send_unsent(also=event)
+        except (_redis_error(), OSError) as exc:
+            raise ConnectionError(f"cannot publish to Redis (kept to send again): {exc}"
+                                  ) from exc
+
+    async def _send_unsent(self, also: Event | None = None) -> None:
+        """Send every kept revocation (dropping expired ones) and ``also``, in one pipeline."""
+        now = time.time()
+        pending = [e for e in self._unsent.values() if e.expires_at > now]
+        if also is not None and also.kind == CHANGED:
+            pending.append(also)
+        if not pending:
+            self._unsent.clear()
+            return
+        async with self._async_client().pipeline(transaction=False) as pipe:
+            for event in pending:
                 if event.kind != CHANGED:
                     pipe.zadd(self.active_key, {event.encode(): event.expires_at})
                 pipe.publish(self.topic, event.encode())
-                await pipe.execute()
-        except (_redis_error(), OSError) as exc:
-            raise ConnectionError(f"cannot publish to Redis: {exc}") from exc
+            await pipe.execute()
+        for event in pending:
+            self._unsent.pop(event.encode(), None)
 
     def publish_sync(self, event: Event) -> None:
         if self._sync is None:
@@ -82,6 +103,7 @@ class RedisChannel:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.topic)
+            await self._send_unsent()  # what this replica revoked while Redis was away
             await self._replay(client, deliver)
             await on_connected()
             while True:

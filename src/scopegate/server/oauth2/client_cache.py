@@ -13,6 +13,7 @@ those ids (fetching, checking and caching the document itself).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +22,9 @@ from ...store.repositories import ClientRecord, ClientRepository
 
 __all__ = ["ClientCache", "DocumentResolver"]
 
-_MAX_ENTRIES = 10_000
+# Least recently used clients are dropped one at a time past this many: a server with
+# 10,000 active machine clients keeps them all (about 1.8 KB each: ~90 MB when full).
+MAX_ENTRIES = 50_000
 
 
 class DocumentResolver(Protocol):
@@ -37,12 +40,15 @@ class DocumentResolver(Protocol):
 
 
 class ClientCache:
-    """Client records by id, each kept for ``ttl`` seconds (misses too, briefly)."""
+    """Client records by id, each kept for ``ttl`` seconds (misses too, briefly), at most
+    ``max_entries`` of them (least recently used dropped first)."""
 
-    def __init__(self, repo: ClientRepository, ttl: float) -> None:
+    def __init__(self, repo: ClientRepository, ttl: float,
+                 max_entries: int = MAX_ENTRIES) -> None:
         self.repo = repo
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, ClientRecord | None]] = {}
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, ClientRecord | None]] = OrderedDict()
         self.documents: DocumentResolver | None = None
 
     async def get(self, client_id: str) -> ClientRecord | None:
@@ -52,11 +58,13 @@ class ClientCache:
         now = time.monotonic()
         entry = self._entries.get(client_id)
         if entry is not None and entry[0] > now:
+            self._entries.move_to_end(client_id)
             return entry[1]
         record = await run_in_threadpool(self.repo.get, client_id)
-        if len(self._entries) >= _MAX_ENTRIES:
-            self._entries.clear()
         self._entries[client_id] = (now + self.ttl, record)
+        self._entries.move_to_end(client_id)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)  # not a clear(): the others stay warm
         return record
 
     def invalidate(self, client_id: str | None = None) -> None:
