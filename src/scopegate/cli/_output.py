@@ -22,8 +22,11 @@ def print_json(value: Any) -> None:
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Print a rich table with ``columns`` as its header."""
-    table = Table(*columns)
+    """Print a rich table with ``columns`` as its header; a long cell (a URL, an id) wraps
+    rather than being cut with an ellipsis, so what is printed can be copied."""
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
     Console().print(table)
