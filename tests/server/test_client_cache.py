@@ -79,3 +79,16 @@ def test_ten_thousand_active_clients_fit_in_bounded_memory(repo: CountingReposit
     assert MAX_ENTRIES >= 10_000
     # measured 1.8 KB; the bound stated in client_cache.py: 50,000 clients < 150 MB
     assert per_client < 3_000, f"{per_client:.0f} bytes per cached client"
+
+
+def test_with_pushed_changes_the_cache_keeps_clients_for_minutes() -> None:
+    """Issue 14: with Redis, changes are pushed, so 10,000 active clients stay cached
+    (a 5 s TTL made each one a database read every few seconds); alone, the TTL is the bound."""
+    from scopegate.server.config.settings import Settings
+    from scopegate.server.state import PUSHED_CACHE_TTL, cache_ttl
+
+    alone = Settings.from_env(env={}, database_url="sqlite:///x.db")
+    shared = alone.replace(redis_url="redis://127.0.0.1:6379/0")
+    assert cache_ttl(alone) == alone.client_cache_ttl == 5.0
+    assert cache_ttl(shared) == PUSHED_CACHE_TTL >= 300
+    assert cache_ttl(shared.replace(client_cache_ttl=900.0)) == 900.0

@@ -34,7 +34,7 @@ kek_file               None: a file with the KEK(s), one a line; with neither se
                        refuses to start
 session_idle_ttl       1800: a browser session unused this long ends (30 minutes)
 session_absolute_ttl   43200: a browser session ends this long after sign-in (12 hours)
-client_cache_ttl       5.0 s a client lookup is reused (a back-stop: changes are pushed)
+client_cache_ttl       5.0 s a client lookup is reused; with Redis >= 300 s (changes pushed)
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
                        management API; ``keys:*`` and ``admin:*`` tokens carry it as ``aud``
