@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ...scopes import Catalog, ScopeError
 from ..oauth2.grants.base import normalize_grant_type
 from ..oauth2.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
+from ..shared.urls import http_url_problem
 from .errors import Invalid, quoted
 
 __all__ = ["MAX_NAME_LENGTH", "ClientSpec", "checked_label", "client_spec",
@@ -58,20 +59,10 @@ def default_scopes_for(catalog: Catalog, allowed: frozenset[str]) -> frozenset[s
 
 def _redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` cannot be registered, in words a person can act on, or None."""
-    if len(uri) > MAX_REDIRECT_URI_LENGTH:
-        return f"is longer than {MAX_REDIRECT_URI_LENGTH} characters"
-    if any(c.isspace() or not c.isprintable() for c in uri):
-        return "contains a space or a control character"
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
-    except ValueError:
-        return "has an invalid host or port"
-    if parts.scheme not in ("http", "https") or not parts.hostname or "#" in uri:
+    problem = http_url_problem(uri, MAX_REDIRECT_URI_LENGTH, example=" without a fragment")
+    if problem is None and "#" in uri:
         return "must be an absolute http(s) URL without a fragment"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry a user name or password"
-    return None
+    return problem
 
 
 def _checked_redirect_uri(uri: str) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ...scopes import Catalog, static_resources
 from ...store.repositories.resources import ResourceRecord, ResourceRepository
 from ..shared.snapshot import Snapshot
+from ..shared.urls import http_url_problem
 
 __all__ = ["MAX_IDENTIFIER_LENGTH", "Resource", "ResourceDirectory", "identifier_problem",
            "static_directory"]
@@ -49,24 +50,16 @@ class Resource:
 def identifier_problem(value: str) -> str | None:
     """Why ``value`` is not a resource identifier (RFC 8707 §2: an absolute URI without a
     fragment; here also an http(s) URL with a host, as a token ``aud`` must be), or None."""
-    if len(value) > MAX_IDENTIFIER_LENGTH:
-        return f"is longer than {MAX_IDENTIFIER_LENGTH} characters"
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return "contains a space or a control character"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
-    except ValueError:
-        return "has an invalid host or port"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an absolute http(s) URL, e.g. https://api.example.com/mcp"
+    problem = http_url_problem(value, MAX_IDENTIFIER_LENGTH,
+                               example=", e.g. https://api.example.com/mcp")
+    if problem is not None:
+        return problem
+    parts = urlsplit(value)
     if "#" in value:
         return "must not have a fragment (RFC 8707 §2)"
     if parts.scheme + "://" + parts.netloc.lower() != value[:len(parts.scheme) + 3
                                                            + len(parts.netloc)]:
         return "must have its scheme and host in lower case, as clients send them"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry a user name or password"
     return None
 
 
