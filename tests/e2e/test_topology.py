@@ -25,7 +25,7 @@ from _servers import API_AUDIENCE, READ_PATH, _admin
 from _tcp_proxy import TcpProxy
 from typer.testing import CliRunner
 
-from scopegate.cli._local_stack import LocalService, find_example_api, free_port
+from scopegate.cli._local_stack import LocalService, find_example_api, free_port, spawn_service
 from scopegate.cli.main import app as cli
 
 PROPAGATION_BUDGET = 1.0  # seconds, the promise
@@ -51,26 +51,13 @@ class Topology:
         return self.servers[replica].url + "/oauth/revoke"
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str], log: Path, url: str,
-           ready_path: str) -> LocalService:
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, env=env)
-    service = LocalService(name, url, process, log)
-    try:
-        service.wait_ready(ready_path)
-    except BaseException:
-        service.stop()
-        raise
-    return service
-
-
 def _start_server(index: int, issuer: str, port: int, env: dict[str, str],
                   workdir: Path) -> LocalService:
     argv = [sys.executable, "-c", _CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
             "--issuer", issuer]
-    return _spawn(f"server replica {index}", argv, env, workdir / f"server-{index}.log",
-                  f"http://127.0.0.1:{port}", "/.well-known/oauth-authorization-server")
+    return spawn_service(f"server replica {index}", argv, url=f"http://127.0.0.1:{port}",
+                         ready_path="/.well-known/oauth-authorization-server", env=env,
+                         log_path=workdir / f"server-{index}.log", detach=False)
 
 
 def _start_guard(index: int, env: dict[str, str], workdir: Path) -> LocalService:
@@ -78,8 +65,9 @@ def _start_guard(index: int, env: dict[str, str], workdir: Path) -> LocalService
     argv = [sys.executable, "-m", "uvicorn", "examples.example_api:app",
             "--app-dir", str(find_example_api()), "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning"]
-    return _spawn(f"guard replica {index}", argv, env, workdir / f"guard-{index}.log",
-                  f"http://127.0.0.1:{port}", "/health")
+    return spawn_service(f"guard replica {index}", argv, url=f"http://127.0.0.1:{port}",
+                         ready_path="/health", env=env, log_path=workdir / f"guard-{index}.log",
+                         detach=False)
 
 
 def _register(db_url: str, env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:

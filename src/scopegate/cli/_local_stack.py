@@ -23,6 +23,7 @@ __all__ = [
     "ServiceError",
     "find_example_api",
     "free_port",
+    "spawn_service",
     "start_auth_server",
     "start_example_api",
 ]
@@ -102,7 +103,7 @@ class LocalService:
                 self.process.wait()
 
 
-def _spawn(
+def spawn_service(
     name: str,
     argv: list[str],
     *,
@@ -152,7 +153,7 @@ def start_auth_server(
         argv = [sys.executable, "-c", _CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--database-url", database_url, "--issuer", issuer]
         try:
-            return _spawn("authorization server", argv, url=issuer,
+            return spawn_service("authorization server", argv, url=issuer,
                           ready_path="/.well-known/oauth-authorization-server",
                           env={**os.environ, **(extra_env or {})},
                           log_path=log_dir / "auth-server.log", detach=detach)
@@ -199,7 +200,7 @@ def start_example_api(
                 "--app-dir", str(root), "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning", "--no-server-header"]
         try:
-            return _spawn("example API", argv, url=f"http://127.0.0.1:{port}",
+            return spawn_service("example API", argv, url=f"http://127.0.0.1:{port}",
                           ready_path="/health", env=env,
                           log_path=log_dir / "example-api.log", detach=detach)
         except _ExitedEarly as exc:
