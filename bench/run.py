@@ -179,6 +179,14 @@ def _revocation(out: str) -> list[Figure]:
     return figures
 
 
+def _revocation_load(out: str) -> list[Figure]:
+    found = _search(r"^under load\s+n=\d+ p50 ([\d.]+) ms p99 ([\d.]+) ms", out)
+    label = "publish -> 401 at a loaded guard p50 | p99 (ms)"
+    return [Figure("revocation", label, f"{found[1]} | {found[2]}", "p99 <= 1000",
+                   float(found[2]) <= 1000) if found
+            else _missing("revocation", label, "p99 <= 1000")]
+
+
 def _scale(out: str) -> list[Figure]:
     rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+(>= [\d.]+)\s+(met|NOT met)\b", out,
                       re.MULTILINE)
@@ -202,7 +210,8 @@ BENCHES: tuple[Bench, ...] = (
     Bench("refresh", (), ("--n", "50"), 600, 180, _refresh),
     Bench("registration", (), ("--n", "200"), 300, 120, _registration),
     Bench("revocation", (), ("--n", "100"), 120, 60, _revocation),
-    Bench("scale", (), ("--rounds", "1", "--seconds", "2"), 400, 240, _scale),
+    Bench("revocation_load", (), ("--n", "50"), 180, 90, _revocation_load),
+    Bench("scale", (), ("--rounds", "2", "--seconds", "3"), 500, 240, _scale),
 )
 
 
