@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from _servers import API_AUDIENCE, READ_PATH, _admin
-from _tcp_proxy import TcpProxy
 from typer.testing import CliRunner
 
 from scopegate.cli._local_stack import LocalService, find_example_api, free_port, spawn_service
 from scopegate.cli.main import app as cli
+from tcp_proxy import CuttableProxy
 
 PROPAGATION_BUDGET = 1.0  # seconds, the promise
 _CLI = "from scopegate.cli.main import main; main()"
@@ -38,7 +38,7 @@ class Topology:
 
     servers: list[LocalService]
     guards: list[LocalService]
-    proxy: TcpProxy
+    proxy: CuttableProxy
     env: dict[str, str]
     client_id: str
     client_secret: str
@@ -94,7 +94,8 @@ def topology(postgres_url: str, redis_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     workdir = tmp_path_factory.mktemp("topology")
     redis = urlsplit(redis_url)
-    proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379)
+    proxy = CuttableProxy((redis.hostname or "127.0.0.1", redis.port or 6379))
+    proxy.start()
     kek = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     env = {"SCOPEGATE_DATABASE_URL": postgres_url, "SCOPEGATE_KEK": kek,
            # DB 13: these processes' keys stay apart from the other tests' (db 0)

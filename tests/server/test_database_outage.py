@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 from scopegate.server.app import create_app
 from scopegate.server.ops.maintenance import maintenance
 from scopegate.server.state import ServerState
+from tcp_proxy import CuttableProxy
 
-from ._tcp_proxy import CuttableProxy
 from .conftest import ISSUER, ClientFactory, fresh_database_url, settings_for
 from .grants.flow import (
     PASSWORD,

@@ -29,8 +29,8 @@ from scopegate.server.admin.clients import delete_client, register_client
 from scopegate.server.admin.keys import NewKey, key_store, plan_key, revoke_key, store_key
 from scopegate.server.app import create_app
 from scopegate.server.state import ServerState
+from tcp_proxy import CuttableProxy
 
-from ._tcp_proxy import CuttableProxy
 from .conftest import settings_for
 from .grants.flow import exchange, get_code, login, make_client, make_user, refresh
 

@@ -1,4 +1,9 @@
-"""A TCP proxy a test can cut and restore, to take a shared service "down" for itself alone."""
+"""A TCP proxy a test can cut and restore, to take a shared service "down" for itself alone.
+
+The machine's PostgreSQL and Redis must stay up for every other test; cutting this proxy is
+how a test "kills" one for its own processes only (tests/server outage tests, the e2e
+topology test). Threads, not asyncio: it serves subprocesses and in-process servers alike.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +51,9 @@ class CuttableProxy:
 
     def restore(self) -> None:
         self.start()
+
+    def close(self) -> None:
+        self.cut()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
