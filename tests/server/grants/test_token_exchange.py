@@ -22,8 +22,9 @@ from scopegate.server.admin.sessions import end_sessions
 from scopegate.server.admin.users import set_disabled
 from scopegate.server.state import ServerState
 from scopegate.store.repositories.users import UserRecord
+from scopegate.tokens import access_token_claims
 
-from ..conftest import ClientFactory
+from ..conftest import ISSUER, ClientFactory
 from .flow import PASSWORD, exchange, get_code, login, make_user, open_browser
 from .flow import make_client as make_user_client
 
@@ -112,6 +113,9 @@ def test_the_exchanged_token_keeps_the_user_names_the_actor_and_narrows(
     assert claims["aud"] == REPORTS and claims["scope"] == "apps:read"
     assert claims["act"] == {"sub": front[0]} and claims["client_id"] == front[0]
     assert claims["exp"] <= before["exp"]
+    seen = http.post("/oauth/introspect", data={"token": body["access_token"]},
+                     auth=front).json()  # the token's own client may introspect it
+    assert seen["active"] and seen["act"] == {"sub": front[0]}
     event = next(r for r in caplog.records if getattr(r, "event", "") == "token.exchange")
     assert (event.subject, event.actor, event.target, event.scopes) == (  # type: ignore[attr-defined]
         person.user.id, front[0], REPORTS, ["apps:read"])
@@ -268,3 +272,20 @@ def test_registering_the_grant_needs_a_confidential_resource_server(
     spec = client_spec(state.catalog, name="front", grants=["token-exchange"],
                        scopes=["api"], resource_servers=[API])
     assert spec.grant_types == (EXCHANGE,)
+
+
+def test_an_api_key_can_be_exchanged_and_its_revocation_stops_that(
+        http: TestClient, front: tuple[str, str], state: ServerState, person: Person) -> None:
+    claims = access_token_claims(issuer=ISSUER, subject=person.user.id, subject_type="user",
+                                 client_id="cli", audience=(ISSUER + "/api/v1/",),
+                                 scopes=["keys:write", "apps:read"], ttl=300)
+    manage = {"Authorization": "Bearer " + state.signing_keys.signer.sign(claims, typ="at+jwt")}
+    made = http.post("/api/v1/keys", json={"name": "ci", "scopes": ["apps:read"]},
+                     headers=manage)
+    assert made.status_code == 201, made.text
+    answer = trade(http, front, made.json()["key"], scope="apps:read")
+    assert answer.status_code == 200, answer.text
+    exchanged = claims_of(http, answer.json()["access_token"])
+    assert exchanged["sub"] == person.user.id and exchanged["act"] == {"sub": front[0]}
+    assert http.delete(f"/api/v1/keys/{made.json()['id']}", headers=manage).status_code == 204
+    refused(trade(http, front, made.json()["key"]), "invalid_request", "revoked")
