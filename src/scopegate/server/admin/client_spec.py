@@ -87,6 +87,7 @@ def _checked_resource_server(uri: str) -> str:
                       "fragment, e.g. https://api.example.com")
     return uri
 
+
 TOKEN_EXCHANGE = GRANT_TYPE_URN_PREFIX + "token-exchange"
 
 
