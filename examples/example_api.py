@@ -18,6 +18,10 @@ this API's resource server, ``scopegate clients create --name example-api
 (share the rate limit between replicas), ``SCOPEGATE_EXAMPLE_MEMBERS``
 (``workspace=sub1,sub2;other=*``; default ``demo=*``: every signed-in caller is a member of
 ``demo``), ``SCOPEGATE_EXAMPLE_HOST`` / ``SCOPEGATE_EXAMPLE_PORT``,
+``SCOPEGATE_EXAMPLE_DOWNSTREAM_URL`` and ``SCOPEGATE_EXAMPLE_DOWNSTREAM_RESOURCE`` (another
+API, e.g. a second copy of this one, and its registered resource: ``/workspaces/{ws}/
+delegated/apps`` lists the apps there with a token exchanged for the caller's, RFC 8693;
+the guard's client needs ``--grant token-exchange``),
 ``SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID`` (a public client whose redirect URI is
 ``<API URL>/docs/oauth2-redirect``: Swagger UI's Authorize button signs in with it, PKCE),
 ``SCOPEGATE_EXAMPLE_SWAGGER_UI_DIR`` (a directory holding ``swagger-ui-bundle.js`` and
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict
@@ -57,7 +61,7 @@ from scopegate.guard import (
     public,
 )
 from scopegate.guard.adapters.fastapi import RequireScopes, install
-from scopegate.guard.adapters.starlette import GuardMiddleware
+from scopegate.guard.adapters.starlette import GuardMiddleware, context_of
 from scopegate.ratelimit import create_rate_limiter
 
 __all__ = ["app", "build_app", "main"]
@@ -140,8 +144,12 @@ def serve_swagger_ui(api: FastAPI, directory: str) -> None:
 
 def build_app(guard: Guard, members: dict[str, frozenset[str]],
               swagger_client_id: str | None = None,
-              swagger_ui_files: str | None = None) -> FastAPI:
-    """Assemble the example API around ``guard``."""
+              swagger_ui_files: str | None = None,
+              downstream: tuple[str, str] | None = None) -> FastAPI:
+    """Assemble the example API around ``guard``.
+
+    :param downstream: (resource identifier, base URL) of the API the delegated route calls.
+    """
 
     def is_member(auth: AuthContext, workspace: str) -> bool:
         names = members.get(workspace, frozenset())
@@ -187,7 +195,26 @@ def build_app(guard: Guard, members: dict[str, frozenset[str]],
         caller: Annotated[Caller, Depends(RequireScopes("apps:read", pipeline=in_workspace))],
     ) -> dict[str, object]:
         apps = [{"id": a.id, "name": a.name} for a in APPS.values() if a.workspace == workspace]
-        return {"workspace": workspace, "caller": caller.subject, "apps": apps}
+        return {"workspace": workspace, "caller": caller.subject, "actor": caller.actor,
+                "apps": apps}
+
+    @api.get("/workspaces/{workspace}/delegated/apps")
+    async def delegated_apps(
+        workspace: str, request: Request,
+        caller: Annotated[Caller, Depends(RequireScopes("apps:read", pipeline=in_workspace))],
+    ) -> dict[str, object]:
+        """The same list, from the downstream API, called on the caller's behalf with a
+        token exchanged for theirs (only ``apps:read``, the caller as ``sub``, this API as
+        ``act``)."""
+        if downstream is None:
+            raise HTTPException(404, "no downstream API is configured")
+        resource, base_url = downstream
+        token = await guard.exchange(context_of(request), resource=resource,
+                                     scopes=["apps:read"])
+        answer = await guard.authenticator.http.get(
+            f"{base_url}/workspaces/{workspace}/apps",
+            headers={"Authorization": token.authorization})
+        return {"via": resource, "status": answer.status_code, "answer": answer.json()}
 
     @api.get("/workspaces/{workspace}/apps/{app_id}")
     async def app_info(
@@ -216,10 +243,16 @@ def _guard_from_env() -> Guard:
     return Guard(config, limiter=limiter)
 
 
+def _downstream_from_env() -> tuple[str, str] | None:
+    url = os.environ.get("SCOPEGATE_EXAMPLE_DOWNSTREAM_URL")
+    resource = os.environ.get("SCOPEGATE_EXAMPLE_DOWNSTREAM_RESOURCE")
+    return (resource, url.rstrip("/")) if url and resource else None
+
+
 app = build_app(_guard_from_env(),
                 parse_members(os.environ.get("SCOPEGATE_EXAMPLE_MEMBERS", "demo=*")),
                 os.environ.get("SCOPEGATE_EXAMPLE_SWAGGER_CLIENT_ID") or None,
-                swagger_ui_dir(dict(os.environ)))
+                swagger_ui_dir(dict(os.environ)), _downstream_from_env())
 
 
 def main() -> None:

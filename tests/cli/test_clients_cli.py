@@ -72,6 +72,9 @@ def test_delete(env: dict[str, str]) -> None:
     (["--public"], "public client cannot use client_credentials"),
     (["--grant", "authorization_code"], "--redirect-uri"),
     (["--grant", "authorization_code", "--redirect-uri", "ftp://x"], "http(s)"),
+    (["--grant", "token-exchange"], "token exchange needs --resource-server"),
+    (["--grant", "token-exchange", "--public", "--resource-server", "https://api.example"],
+     "public client cannot use token exchange"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(env: dict[str, str], args: list[str],
                                                message: str) -> None:

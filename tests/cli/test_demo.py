@@ -55,7 +55,7 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     steps = _steps(out)
-    assert sorted(steps) == [1, 2, 3, 4], out
+    assert sorted(steps) == [1, 2, 3, 4, 5], out
 
     # (1) the issued token: the api scope brought the API audience with it.
     assert f"aud:   {API_AUDIENCE}" in steps[1]
@@ -81,8 +81,12 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert re.search(r"^  scope: api apps:read apps:run$", steps[4], re.MULTILINE)
     assert '"ran_as": "sgc_' in steps[4]
 
+    # (5) delegation: reports saw the demo client as the caller and the example API acting.
+    assert "→ GET /workspaces/demo/delegated/apps  ← 200" in steps[5]
+    assert re.search(r"reports saw caller sgc_\w+ with act\.sub sgc_\w+", steps[5]), steps[5]
+
     # Everything is shut down and the temporary data is gone.
-    assert "both services stopped" in out
+    assert "all services stopped" in out
     for url in _service_urls(out):
         assert _refused(url), f"{url} still answers after the demo"
     workdir = re.search(r"temporary SQLite database in (\S+)", out)
@@ -101,7 +105,7 @@ class Kept:
 def kept() -> Iterator[Kept]:
     left = Kept()
     yield left
-    for pid in left.pids:  # only the two children the demo reported, by their ids
+    for pid in left.pids:  # only the three children the demo reported, by their ids
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     if left.workdir is not None:
@@ -111,10 +115,10 @@ def kept() -> Iterator[Kept]:
 def test_demo_keep_leaves_both_services_usable(tmp_path: Path, kept: Kept) -> None:
     result = _run("demo", "--keep", cwd=tmp_path)
     out = result.stdout
-    stop = re.search(r"Stop them with:  kill (\d+) (\d+)   \(data in (\S+)\)", out)
+    stop = re.search(r"Stop them with:  kill (\d+) (\d+) (\d+)   \(data in (\S+)\)", out)
     assert stop, out + result.stderr
-    kept.pids.extend(int(pid) for pid in stop.groups()[:2])
-    kept.workdir = Path(stop.group(3))
+    kept.pids.extend(int(pid) for pid in stop.groups()[:3])
+    kept.workdir = Path(stop.group(4))
     assert result.returncode == 0, out + result.stderr
     auth, api = _service_urls(out)
     assert httpx.get(api + "/health").json() == {"status": "ok"}

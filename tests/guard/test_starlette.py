@@ -160,6 +160,31 @@ async def test_one_audit_event_per_successful_call(server: AuthServer, make_guar
     assert event["scopes"] == ["apps:read"] and event["workspace"] is None
 
 
+async def test_an_exchanged_token_shows_who_acts_for_the_caller(
+        server: AuthServer, make_guard: MakeGuard, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="scopegate.audit")
+    seen: list[tuple[str, str | None]] = []
+
+    @requires("apps:read")
+    async def who(request: Request) -> PlainTextResponse:
+        caller = caller_of(request)
+        seen.append((caller.subject, caller.actor))
+        return PlainTextResponse("ok")
+
+    guard = make_guard()
+    app = Starlette(routes=[Route("/who", who)],
+                    middleware=[Middleware(GuardMiddleware, guard=guard)])
+    act = {"sub": "orders-api", "act": {"sub": "web-api"}}  # RFC 8693 §4.1, nested
+    async with client(app) as http:
+        answer = await http.get("/who", headers=bearer(server.mint(sub="alice", act=act)))
+        plain = await http.get("/who", headers=bearer(server.mint(sub="bob")))
+    assert answer.status_code == plain.status_code == 200
+    assert seen == [("alice", "orders-api"), ("bob", None)]
+    events = [r.__dict__ for r in caplog.records if getattr(r, "audit", False)]
+    assert [(e["subject"], e["actor"]) for e in events] == [("alice", "orders-api"),
+                                                            ("bob", None)]
+
+
 async def test_limiter_fires_once_per_request(server: AuthServer, make_guard: MakeGuard,
                                               limiter: CountingLimiter) -> None:
     async with client(build(make_guard())) as http:

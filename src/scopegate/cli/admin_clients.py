@@ -66,7 +66,9 @@ def clients_create(
     resource_server: Annotated[list[str] | None, typer.Option(
         "--resource-server", help="A resource identifier (the API's audience) this client "
                                   "serves: introspection tells it about tokens meant for "
-                                  "that API, e.g. a guard's client (repeatable).")] = None,
+                                  "that API, e.g. a guard's client (repeatable); with "
+                                  "--grant token-exchange it may trade its callers' tokens "
+                                  "for tokens for other APIs (RFC 8693).")] = None,
     database_url: DatabaseUrlOption = None,
     catalog: CatalogOption = None,
     as_json: JsonOption = False,

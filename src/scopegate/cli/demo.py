@@ -8,9 +8,12 @@ client-credentials client, and walks through the scope life cycle with the SDK:
 2. call: ``GET`` an ``apps:read`` route, 200;
 3. refuse: the ``apps:run`` route answers 403 with an ``insufficient_scope`` challenge;
 4. step up: the SDK requests configured + granted + required, gets ``apps:run``, and
-   retries the call once, 200.
+   retries the call once, 200;
+5. delegate: the example API calls a second API, "reports", for the caller with a token
+   exchanged for theirs (RFC 8693): reports sees the caller as ``sub``, the API as ``act``
+   (``cli/_demo_delegation.py``).
 
-Then it stops both services (``--keep`` leaves them running and prints how to use them).
+Then it stops the services (``--keep`` leaves them running and prints how to use them).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ..server.admin.errors import Invalid
 from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
+from ._demo_delegation import DelegationFailed, delegated_call, register_delegation, start_reports
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
 
 require_extra("scopegate demo", "fastapi", "fastapi")  # its example API is a FastAPI app
@@ -209,13 +213,30 @@ def _keep_message(console: Console, services: list[LocalService], workdir: Path,
         console.print(line, highlight=False, soft_wrap=True)
 
 
+def _start_services(console: Console, database_url: str, workdir: Path, keep: bool,
+                    services: list[LocalService]) -> dict[str, str]:
+    """Start the server, the example API and reports (in ``services``, in that order);
+    return the example API's guard settings."""
+    guard_env = register_delegation(database_url)
+    auth = start_auth_server(database_url, workdir, detach=keep)
+    services.append(auth)
+    console.print(f"authorization server: {auth.url}", soft_wrap=True)
+    services.append(start_reports(auth.url, workdir, detach=keep))
+    api = start_example_api(auth.url, workdir, detach=keep, extra_env={
+        **guard_env, "SCOPEGATE_EXAMPLE_DOWNSTREAM_URL": services[1].url})
+    services.insert(1, api)  # services[1] is the example API (--keep's config)
+    console.print(f"example API:          {api.url} (trusts {auth.url}; delegates to "
+                  f"reports API {services[2].url})", soft_wrap=True)
+    return guard_env
+
+
 EXIT_CODES_HELP = ("Exit codes: 0 the demo ran every step; 1 a step failed or a service did "
                    "not start; 2 a bad catalog or SCOPEGATE_* setting.")
 
 
 def demo(
     keep: Annotated[bool, typer.Option(
-        "--keep", help="Leave the server and the example API running and print their URLs.")
+        "--keep", help="Leave the server and the example APIs running and print their URLs.")
     ] = False,
 ) -> None:
     """Show the scope life cycle end to end on this machine (no browser, no questions)."""
@@ -230,20 +251,21 @@ def demo(
         client_id, secret = _register_client(database_url)
         console.print(f"registered client [bold]{client_id}[/] (client_credentials; may use: "
                       f"{format_scope(CLIENT_SCOPES)})", soft_wrap=True)
-        auth = start_auth_server(database_url, workdir, detach=keep)
-        services.append(auth)
-        console.print(f"authorization server: {auth.url}", soft_wrap=True)
-        api = start_example_api(auth.url, workdir, detach=keep)
-        services.append(api)
-        console.print(f"example API:          {api.url} (trusts {auth.url})", soft_wrap=True)
+        guard_env = _start_services(console, database_url, workdir, keep, services)
+        auth, api = services[0], services[1]
         _walk_through(console, auth.url, api.url, client_id, secret)
+        _step(console, 5, "delegate: the example API calls reports for its caller "
+                          "(token exchange)")
+        delegated_call(console, auth.url, api.url, client_id, secret, REQUESTED_SCOPES,
+                       guard_env)
         ok = True
     except (ScopeError, ValueError, Invalid) as exc:  # a bad catalog or SCOPEGATE_* setting
         Console(stderr=True).print(f"[red]error:[/] demo cannot start: {terminal_text(exc)}",
                                    highlight=False,
                                    soft_wrap=True)
         raise typer.Exit(2) from None
-    except (ServiceError, DemoFailed, ClientError, httpx.HTTPError, DatabaseError) as exc:
+    except (ServiceError, DemoFailed, DelegationFailed, ClientError, httpx.HTTPError,
+            DatabaseError) as exc:
         Console(stderr=True).print(f"[red]error:[/] demo failed: {terminal_text(exc)}",
                                    highlight=False,
                                    soft_wrap=True)
@@ -260,7 +282,7 @@ def demo(
     if keep:
         console.print("[green]demo complete[/]; the services are still running.")
     else:
-        console.print("[green]demo complete[/]: both services stopped, temporary data removed.")
+        console.print("[green]demo complete[/]: all services stopped, temporary data removed.")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from .config import AudienceMode, GuardConfig, RateLimit
 from .context import AuthContext, GuardContext, RequestInfo, TokenKind
 from .declaration import Declaration, declaration_of, public, requires
 from .errors import UpstreamUnavailable
+from .exchange import ExchangedToken, ExchangeFailed, TokenExchanger
 from .guard import Guard, parse_bearer
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache, SigningKey
@@ -43,6 +44,8 @@ __all__ = [
     "Caller",
     "CallerMount",
     "Declaration",
+    "ExchangeFailed",
+    "ExchangedToken",
     "Guard",
     "GuardConfig",
     "GuardContext",
@@ -58,6 +61,7 @@ __all__ = [
     "ServiceCaller",
     "SigningKey",
     "Step",
+    "TokenExchanger",
     "TokenKind",
     "UpstreamUnavailable",
     "WorkspaceMembershipCheck",

@@ -30,6 +30,7 @@ def emit_audit(ctx: GuardContext, status: int | None) -> None:
             "subject": auth.subject,
             "subject_type": auth.subject_type,
             "client_id": auth.client_id,
+            "actor": _actor(auth.claims.get("act")),
             "token_kind": auth.kind.value,
             "scopes": sorted(ctx.required),
             "method": request.method,
@@ -38,3 +39,9 @@ def emit_audit(ctx: GuardContext, status: int | None) -> None:
             "status": status,
         },
     )
+
+
+def _actor(act: object) -> str | None:
+    """Who acted for the subject (RFC 8693 ``act.sub``), for a token from an exchange."""
+    sub = act.get("sub") if isinstance(act, dict) else None
+    return sub if isinstance(sub, str) else None

@@ -19,12 +19,15 @@ class Caller:
     :param client_id: the OAuth client the token was issued to.
     :param scopes: the granted scopes, expanded through the catalog.
     :param workspace: the workspace the token is bound to, if any.
+    :param actor: the client acting for the subject (``act.sub``, RFC 8693 §4.1) when the
+        token came from a token exchange, else None.
     """
 
     subject: str
     client_id: str
     scopes: frozenset[str]
     workspace: str | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from .callers import Caller
 from .config import GuardConfig
 from .context import AuthContext, GuardContext, RequestInfo
 from .declaration import Declaration
+from .exchange import ExchangedToken, TokenExchanger
 from .health import HEALTH_PATH, READY_PATH, GuardReadiness
 from .pipeline import Pipeline
 from .protected_resource import ProtectedResource
@@ -89,6 +90,7 @@ class Guard:
         self.probe_paths: tuple[str, str] = (HEALTH_PATH, READY_PATH)
         self.readiness = GuardReadiness(authenticator.jwks, config.redis_url)
         self._required: dict[tuple[str, ...], frozenset[str]] = {}
+        self._exchanger: TokenExchanger | None = None
 
     def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
         """Canonical names of a declaration's scopes (unknown names kept, so they never match).
@@ -136,6 +138,33 @@ class Guard:
     def audit(self, ctx: GuardContext, status: int | None) -> None:
         """Emit the audit event of a guarded call."""
         emit_audit(ctx, status)
+
+    @property
+    def exchanger(self) -> TokenExchanger:
+        """The RFC 8693 exchanger, with this guard's client credentials (made on first use).
+
+        :raises ValueError: the guard has no ``client_id``/``client_secret``.
+        """
+        if self._exchanger is None:
+            config = self.config
+            if not (config.client_id and config.client_secret):
+                raise ValueError("token exchange needs the guard's client: set "
+                                 "SCOPEGATE_GUARD_CLIENT_ID and SCOPEGATE_GUARD_CLIENT_SECRET")
+            self._exchanger = TokenExchanger(
+                self.authenticator.http, token_endpoint=config.issuer + "/oauth/token",
+                client_id=config.client_id, client_secret=config.client_secret,
+                max_entries=config.cache_max_entries, realm=config.realm)
+        return self._exchanger
+
+    async def exchange(self, caller: GuardContext | str | None, *, resource: str,
+                       scopes: Iterable[str] | None = None) -> ExchangedToken:
+        """A token for the downstream API ``resource``, on behalf of this request's caller
+        (its context, e.g. ``context_of(request)``, or its raw token); see
+        :class:`~scopegate.guard.exchange.TokenExchanger`."""
+        token = caller.token if isinstance(caller, GuardContext) else caller
+        if not token:
+            raise InvalidToken("not authenticated", realm=self.config.realm)
+        return await self.exchanger.exchange(token, resource=resource, scopes=scopes)
 
     async def aclose(self) -> None:
         """Release HTTP connections and the limiter."""

@@ -32,6 +32,7 @@ from .oauth2 import authorize, introspect, metadata, revocation_feed, revoke, to
 from .oauth2.grants.authorization_code import AuthorizationCodeGrant
 from .oauth2.grants.base import Grant
 from .oauth2.grants.client_credentials import ClientCredentialsGrant
+from .oauth2.grants.token_exchange import TokenExchangeGrant
 from .oidc import userinfo
 from .oidc.id_token import id_token_hook
 from .ops import health
@@ -94,6 +95,7 @@ GRANTS: list[Grant] = [
     AuthorizationCodeGrant(),
     RefreshTokenGrant(),
     DeviceCodeGrant(),
+    TokenExchangeGrant(),
 ]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..events import Channel, InProcessChannel, channel_for
+from ..events import Channel, InProcessChannel, Revocations, channel_for
 from ..scopes import Catalog, load_catalog
 from ..store import Database
 from ..store.repositories import (
@@ -158,6 +158,8 @@ class ServerState:
     maintenance: Periodic | None = None
     registration: RegistrationRules | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # Cut-offs by subject / client from every replica (admin changes), kept by the watcher.
+    revocations: Revocations = field(default_factory=Revocations)
 
     @classmethod
     def load(cls, settings: Settings, grants: Sequence[GrantHandler]) -> ServerState:

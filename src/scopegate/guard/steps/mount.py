@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from scopegate.errors import InvalidToken
 
@@ -14,7 +14,10 @@ __all__ = ["CallerMount", "default_caller"]
 
 def default_caller(auth: AuthContext) -> Caller:
     """API key -> :class:`ApiKeyCaller`; service -> :class:`ServiceCaller`; else account."""
-    fields = (auth.subject, auth.client_id, auth.scopes, auth.workspace)
+    act = auth.claims.get("act")
+    actor = act.get("sub") if isinstance(act, Mapping) else None
+    fields = (auth.subject, auth.client_id, auth.scopes, auth.workspace,
+              actor if isinstance(actor, str) else None)
     if auth.kind is TokenKind.API_KEY:
         return ApiKeyCaller(*fields)
     if auth.subject_type == "service":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ...scopes import Catalog, ScopeError
-from ..oauth2.grants.base import normalize_grant_type
+from ..oauth2.grants.base import GRANT_TYPE_URN_PREFIX, normalize_grant_type
 from ..oauth2.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from ..shared.urls import http_url_problem
 from .errors import Invalid, quoted
@@ -88,6 +88,9 @@ def _checked_resource_server(uri: str) -> str:
     return uri
 
 
+TOKEN_EXCHANGE = GRANT_TYPE_URN_PREFIX + "token-exchange"
+
+
 def _checked_grants(grants: Sequence[str], public: bool, redirect_uris: Sequence[str]
                     ) -> tuple[str, ...]:
     try:
@@ -98,6 +101,8 @@ def _checked_grants(grants: Sequence[str], public: bool, redirect_uris: Sequence
         raise Invalid("a public client cannot use client_credentials (it has no secret)")
     if "authorization_code" in canonical and not redirect_uris:
         raise Invalid("authorization_code needs at least one --redirect-uri")
+    if public and TOKEN_EXCHANGE in canonical:
+        raise Invalid("a public client cannot use token exchange (it has no secret)")
     return canonical
 
 
@@ -125,6 +130,9 @@ def client_spec(catalog: Catalog, *, name: str, grants: Sequence[str] = ("client
         raise Invalid("a public client cannot be a resource server (it cannot authenticate "
                       "to introspect)")
     served = tuple(_checked_resource_server(u) for u in resource_servers)
+    if TOKEN_EXCHANGE in grant_types and not served:
+        raise Invalid("token exchange needs --resource-server: the API whose callers' "
+                      "tokens this client exchanges")
     allowed = _checked_scopes(catalog, scopes)
     return ClientSpec(label, grant_types, allowed, default_scopes_for(catalog, allowed),
                       uris, served, public)

@@ -142,6 +142,7 @@ class Features(_FromEnvironment):
     refresh_tokens: bool = True
     userinfo: bool = True
     api_keys: bool = True
+    token_exchange: bool = True  # RFC 8693; each client still needs the grant itself
 
     @field_validator("*", mode="before")
     @classmethod

@@ -33,7 +33,7 @@ PATH = "/oauth/introspect"
 MAX_TOKEN_LENGTH = 8192
 _INACTIVE = {"active": False}
 _MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
-            "subject_type")
+            "subject_type", "act")  # act: RFC 8693 §4.1, a token from an exchange
 
 
 async def introspect_access_token(state: ServerState, token: str) -> dict[str, Any] | None:

@@ -228,6 +228,7 @@ class TokenIssuer:
         grant_type: str,
         user_grant: UserGrant | None = None,
         defaulted: bool = False,
+        ttl: int | None = None,
     ) -> dict[str, Any]:
         """Return the RFC 6749 §5.1 token response for an already-validated grant.
 
@@ -240,19 +241,21 @@ class TokenIssuer:
         :param user_grant: what the response hooks (refresh token, ID token) act on;
             without it no hook runs.
         :param defaulted: the request had no ``scope`` (see :meth:`target`).
+        :param ttl: a shorter lifetime than the server's (a token exchange ends with its
+            subject token).
         """
         if audience is None:
             audience, scopes = await self._target_for(client, scopes, resources,
                                                       permitted_scopes, defaulted)
-        aud = audience
+        aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
         scope_text = self._scope_text_for(scopes)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
-            ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
+            ttl=lifetime, extra=extra_claims, scope=scope_text)
         token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
         response: dict[str, Any] = {"access_token": token, "token_type": "Bearer",
-                                    "expires_in": self.access_token_ttl, "scope": scope_text}
+                                    "expires_in": lifetime, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
                             token, user_grant)

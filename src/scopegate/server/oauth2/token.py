@@ -74,6 +74,11 @@ openapi_paths: dict[str, Any] = {PATH: {"post": {
         "resource": {"type": "string", "description": "RFC 8707 target (repeatable)"},
         "client_id": {"type": "string"},
         "client_secret": {"type": "string"},
+        # RFC 8693 token exchange (grant_type urn:ietf:params:oauth:grant-type:token-exchange)
+        "subject_token": {"type": "string"},
+        "subject_token_type": {"type": "string"},
+        "requested_token_type": {"type": "string"},
+        "audience": {"type": "string", "description": "RFC 8693 target, like resource"},
     }, ["grant_type"]),
     "responses": {
         "200": json_response("Token response (RFC 6749 §5.1)", {
@@ -82,6 +87,7 @@ openapi_paths: dict[str, Any] = {PATH: {"post": {
             "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"},
                            "expires_in": {"type": "integer"}, "scope": {"type": "string"},
                            "refresh_token": {"type": "string"},
-                           "id_token": {"type": "string"}}}),
+                           "id_token": {"type": "string"},
+                           "issued_token_type": {"type": "string"}}}),
         **error_responses(400, 401, 413),
     }}}}

@@ -73,6 +73,7 @@ def start_watching(state: ServerState) -> Watcher:
     """Attach the channel to the store (admin changes publish) and start listening."""
     attach(state.db, state.events, horizon_s(state.settings))
     dropper = _CacheDropper(state)
-    watcher = Watcher(state.events, on_event=dropper.on_event, on_resync=dropper.drop_all)
+    watcher = Watcher(state.events, revocations=state.revocations, on_event=dropper.on_event,
+                      on_resync=dropper.drop_all)
     watcher.start()
     return watcher

@@ -24,12 +24,13 @@ __all__ = [
 COMMON_PARAMS = frozenset({"grant_type", "client_id", "client_secret", "scope", "resource"})
 
 # Every grant type a client may be registered for, in its canonical spelling: the short
-# RFC 6749 names, and RFC 8628's URN for the device grant.
+# RFC 6749 names, and the URNs of RFC 8628 (device) and RFC 8693 (token exchange).
 KNOWN_GRANT_TYPES = frozenset({
     "client_credentials",
     "authorization_code",
     "refresh_token",
     GRANT_TYPE_URN_PREFIX + "device_code",
+    GRANT_TYPE_URN_PREFIX + "token-exchange",
 })
 
 
