@@ -65,6 +65,7 @@ NO_KEYRING_ENV = "SCOPEGATE_NO_KEYRING"
 API_URL_ENV = "SCOPEGATE_API_URL"
 
 _caches: dict[Path, TokenCache] = {}
+DPOP_ENV = "SCOPEGATE_DPOP"
 _caches_guard = threading.Lock()
 
 
@@ -115,6 +116,7 @@ def session_from_env(
     cache: TokenCache | None = None,
     http_timeout: float | None = None,
     allow_insecure_http: bool | None = None,
+    dpop: bool | None = None,
 ) -> EnvSession:
     """Build the session for an environment of ``environments.json``, or for an API's URL.
 
@@ -127,6 +129,8 @@ def session_from_env(
         its RFC 9728 metadata names the issuer and scopes, and tokens name it as
         ``resource`` (RFC 8707). With ``env``, it replaces the ``api_base_url``.
     :param client_id: the client for an interactive login (replaces the environment's).
+    :param dpop: sender-constrained tokens (RFC 9449); None: the environment's ``dpop``
+        or ``SCOPEGATE_DPOP``.
     """
     directory = config_dir(config)
     environment = _environment(env, api_url, client_id,
@@ -148,7 +152,8 @@ def session_from_env(
                                               open_browser, common)
     return EnvSession(provider, environment=environment, scope_choice=choice,
                       cache=cache or shared_cache(directory), required_scopes=required_scopes,
-                      interactive=interactive, locks=LockRegistry(directory / "locks"))
+                      interactive=interactive, locks=LockRegistry(directory / "locks"),
+                      dpop=(environment.dpop or env_flag(DPOP_ENV)) if dpop is None else dpop)
 
 
 def _client_credentials(

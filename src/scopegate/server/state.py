@@ -158,6 +158,7 @@ class ServerState:
     maintenance: Periodic | None = None
     registration: RegistrationRules | None = None
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    dpop: Any = None  # the token endpoint's DPoP checks (server/dpop), set by create_app
 
     @classmethod
     def load(cls, settings: Settings, grants: Sequence[GrantHandler]) -> ServerState:

@@ -17,6 +17,7 @@ from ...errors import InvalidScope, InvalidTarget
 from ...scopes import Catalog, format_scope, resource_scopes
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from ..dpop.binding import bound_jkt
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
 from .resources import Resource, ResourceDirectory
@@ -246,12 +247,16 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud = audience
         scope_text = self._scope_text_for(scopes)
+        jkt = bound_jkt()
+        if jkt is not None:  # RFC 9449 §6: the key the token request proved
+            extra_claims = {**(extra_claims or {}), "cnf": {"jkt": jkt}}
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
             ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
         token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
-        response: dict[str, Any] = {"access_token": token, "token_type": "Bearer",
+        response: dict[str, Any] = {"access_token": token,
+                                    "token_type": "Bearer" if jkt is None else "DPoP",
                                     "expires_in": self.access_token_ttl, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
