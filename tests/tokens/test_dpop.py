@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 import pytest
-from dpop_proofs import new_key, proof, thumbprint, unsigned
 
+from dpop_proofs import new_key, proof, thumbprint, unsigned
 from scopegate.client._dpop import DPoPKey
 from scopegate.errors import InvalidDPoPProof
 from scopegate.tokens import (
@@ -107,6 +107,7 @@ def test_nonces_are_stateless_and_expire() -> None:
     assert not nonces.valid(None, now) and not nonces.valid("x", now)
 
 
+@pytest.mark.anyio
 async def test_replay_cache_takes_a_jti_once_per_key() -> None:
     cache = ReplayCache(60)
     assert await cache.first_use("k1", "j")
