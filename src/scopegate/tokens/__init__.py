@@ -12,7 +12,7 @@ from ._dpop import (
     normalize_htu,
     verify_proof,
 )
-from ._dpop_state import NonceSource, ReplayCache
+from ._dpop_state import NonceSource, ReplayCache, ReplayCacheUnavailable
 from ._jws import (
     ACCESS_TOKEN_TYPES,
     SignedToken,
@@ -56,6 +56,7 @@ __all__ = [
     "NonceSource",
     "PrivateKey",
     "ReplayCache",
+    "ReplayCacheUnavailable",
     "SignedToken",
     "SigningKeyPair",
     "SubjectType",

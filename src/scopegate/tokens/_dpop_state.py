@@ -19,7 +19,11 @@ from typing import Any
 
 from ._keys import b64url
 
-__all__ = ["NonceSource", "ReplayCache"]
+__all__ = ["NonceSource", "ReplayCache", "ReplayCacheUnavailable"]
+
+
+class ReplayCacheUnavailable(Exception):
+    """The shared replay cache (Redis) did not answer: a proof cannot be judged fresh."""
 
 
 class NonceSource:
@@ -74,8 +78,11 @@ class ReplayCache:
         key = f"{jkt}:{jti}"
         if self.redis is not None:
             name = f"{self.namespace}:{hashlib.sha256(key.encode()).hexdigest()}"
-            return bool(await self.redis.set(name, b"1", nx=True,
-                                             ex=max(1, int(self.ttl_s + 0.999))))
+            try:
+                return bool(await self.redis.set(name, b"1", nx=True,
+                                                 ex=max(1, int(self.ttl_s + 0.999))))
+            except Exception as exc:  # any Redis or socket error: fail closed, say why
+                raise ReplayCacheUnavailable(str(exc)) from None
         return self._first_use_in_memory(key)
 
     def _first_use_in_memory(self, key: str) -> bool:

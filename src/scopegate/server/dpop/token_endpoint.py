@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from ...errors import InvalidDPoPProof, UseDPoPNonce
-from ...tokens import MAX_PROOF_LENGTH, NonceSource, ReplayCache, verify_proof
+from ...errors import InvalidDPoPProof, TemporarilyUnavailable, UseDPoPNonce
+from ...tokens import (
+    MAX_PROOF_LENGTH,
+    NonceSource,
+    ReplayCache,
+    ReplayCacheUnavailable,
+    verify_proof,
+)
 from ..shared.context import Context
 
 if TYPE_CHECKING:
@@ -85,7 +91,11 @@ class TokenEndpointDPoP:
         if self.nonces is not None and not self.nonces.valid(checked.nonce):
             raise UseDPoPNonce(self.nonces.current(), "this server requires a DPoP nonce: "
                                "send the proof again with the one in DPoP-Nonce")
-        if not await self.replay.first_use(checked.jkt, checked.jti):
+        try:
+            first = await self.replay.first_use(checked.jkt, checked.jti)
+        except ReplayCacheUnavailable as exc:
+            raise TemporarilyUnavailable(detail=f"DPoP replay cache: {exc}") from None
+        if not first:
             raise InvalidDPoPProof("this DPoP proof was already used; sign a new one per request")
         return checked.jkt
 
