@@ -23,8 +23,6 @@ Exception tree::
      ├── ExpiredToken              RFC 8628 §3.5          400
      ├── LoginRequired             OIDC Core §3.1.2.6     400
      ├── ConsentRequired           OIDC Core §3.1.2.6     400
-     ├── InvalidDPoPProof          RFC 9449 §5, §7.1      400
-     ├── UseDPoPNonce              RFC 9449 §8, §9        400
      ├── InvalidToken              RFC 6750 §3.1          401
      ├── InsufficientScope         RFC 6750 §3.1          403
      ├── RateLimited               RFC 6585 §4            429
@@ -47,7 +45,6 @@ __all__ = [
     "ExpiredToken",
     "InsufficientScope",
     "InvalidClient",
-    "InvalidDPoPProof",
     "InvalidGrant",
     "InvalidRequest",
     "InvalidScope",
@@ -64,9 +61,7 @@ __all__ = [
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
-    "UseDPoPNonce",
     "bearer_challenge",
-    "dpop_challenge",
 ]
 
 
@@ -79,14 +74,6 @@ def bearer_challenge(realm: str | None = None, **params: str) -> str:
     parts = [f'realm="{_quote(realm)}"'] if realm else []
     parts += [f'{key}="{_quote(value)}"' for key, value in params.items() if value]
     return "Bearer " + ", ".join(parts) if parts else "Bearer"
-
-
-def dpop_challenge(algs: Iterable[str], realm: str | None = None, **params: str) -> str:
-    """Build an RFC 9449 §7.1 ``WWW-Authenticate: DPoP algs="…", …`` value."""
-    parts = [f'realm="{_quote(realm)}"'] if realm else []
-    parts.append(f'algs="{" ".join(algs)}"')
-    parts += [f'{key}="{_quote(value)}"' for key, value in params.items() if value]
-    return "DPoP " + ", ".join(parts)
 
 
 class OAuthError(Exception):
@@ -220,24 +207,6 @@ class ConsentRequired(OAuthError):
     """OpenID Connect Core §3.1.2.6: ``prompt=none`` but consent is needed."""
 
     error = "consent_required"
-
-
-class InvalidDPoPProof(OAuthError):
-    """RFC 9449 §5 (token endpoint) and §7.1 (resource): the DPoP proof is invalid."""
-
-    error = "invalid_dpop_proof"
-
-
-class UseDPoPNonce(OAuthError):
-    """RFC 9449 §8 / §9: send the proof again with the nonce in the ``DPoP-Nonce`` header."""
-
-    error = "use_dpop_nonce"
-    default_description = "resend the DPoP proof with the nonce this server gave"
-
-    def __init__(self, nonce: str, description: str | None = None, **kwargs: Any) -> None:
-        super().__init__(description, **kwargs)
-        self.nonce = nonce
-        self.headers.setdefault("DPoP-Nonce", nonce)
 
 
 class InvalidToken(OAuthError):

@@ -9,10 +9,10 @@ import pytest
 
 from dpop_proofs import new_key, proof, thumbprint, unsigned
 from scopegate.client._dpop import DPoPKey
-from scopegate.errors import InvalidDPoPProof
 from scopegate.tokens import (
     DPOP_ALGS,
     MAX_PROOF_LENGTH,
+    InvalidDPoPProof,
     NonceSource,
     ReplayCache,
     jwk_thumbprint,

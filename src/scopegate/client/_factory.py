@@ -94,7 +94,8 @@ class EnvSession(TokenSession):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            provider, scopes=scope_choice.scopes, environment=environment.name, **kwargs
+            provider, scopes=scope_choice.scopes, environment=environment.name,
+            dpop=environment.dpop or env_flag(DPOP_ENV), **kwargs,  # RFC 9449, opt-in
         )
         self.env = environment
         self.scope_choice = scope_choice
@@ -116,7 +117,6 @@ def session_from_env(
     cache: TokenCache | None = None,
     http_timeout: float | None = None,
     allow_insecure_http: bool | None = None,
-    dpop: bool | None = None,
 ) -> EnvSession:
     """Build the session for an environment of ``environments.json``, or for an API's URL.
 
@@ -129,8 +129,6 @@ def session_from_env(
         its RFC 9728 metadata names the issuer and scopes, and tokens name it as
         ``resource`` (RFC 8707). With ``env``, it replaces the ``api_base_url``.
     :param client_id: the client for an interactive login (replaces the environment's).
-    :param dpop: sender-constrained tokens (RFC 9449); None: the environment's ``dpop``
-        or ``SCOPEGATE_DPOP``.
     """
     directory = config_dir(config)
     environment = _environment(env, api_url, client_id,
@@ -152,8 +150,7 @@ def session_from_env(
                                               open_browser, common)
     return EnvSession(provider, environment=environment, scope_choice=choice,
                       cache=cache or shared_cache(directory), required_scopes=required_scopes,
-                      interactive=interactive, locks=LockRegistry(directory / "locks"),
-                      dpop=(environment.dpop or env_flag(DPOP_ENV)) if dpop is None else dpop)
+                      interactive=interactive, locks=LockRegistry(directory / "locks"))
 
 
 def _client_credentials(

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from scopegate.errors import InvalidDPoPProof, InvalidToken, UseDPoPNonce, dpop_challenge
+from scopegate.errors import InvalidToken
 from scopegate.tokens import (
     DPOP_ALGS,
     MAX_PROOF_LENGTH,
+    InvalidDPoPProof,
     NonceSource,
     ReplayCache,
     ReplayCacheUnavailable,
+    UseDPoPNonce,
     verify_proof,
 )
 
@@ -33,6 +36,17 @@ __all__ = ["DPoPBindingError", "GuardDPoP", "Presentation", "ResourceDPoPError",
            "parse_dpop", "presentation"]
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def dpop_challenge(algs: Iterable[str], realm: str | None = None, **params: str) -> str:
+    """An RFC 9449 §7.1 ``WWW-Authenticate: DPoP algs="…", …`` value."""
+    def quote(value: str) -> str:
+        return value.replace("\\", "\\\\").replace('"', '\\"')
+
+    parts = [f'realm="{quote(realm)}"'] if realm else []
+    parts.append(f'algs="{" ".join(algs)}"')
+    parts += [f'{key}="{quote(value)}"' for key, value in params.items() if value]
+    return "DPoP " + ", ".join(parts)
 
 
 class Presentation(NamedTuple):

@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 import jwt
 import orjson
 
-from ..errors import InvalidDPoPProof, OAuthError
+from ..errors import OAuthError
 from ._jws import b64url_decode, json_object
 from ._keys import b64url
 
-__all__ = ["DPOP_ALGS", "MAX_PROOF_LENGTH", "PROOF_TYP", "DPoPProof", "access_token_hash",
-           "jwk_thumbprint", "normalize_htu", "verify_proof"]
+__all__ = ["DPOP_ALGS", "MAX_PROOF_LENGTH", "PROOF_TYP", "DPoPProof", "InvalidDPoPProof",
+           "UseDPoPNonce", "access_token_hash", "jwk_thumbprint", "normalize_htu",
+           "verify_proof"]
 
 DPOP_ALGS = ("ES256", "EdDSA", "RS256", "PS256")
 """Proof algorithms accepted (``dpop_signing_alg_values_supported``): asymmetric only."""
@@ -47,6 +48,22 @@ _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEYS: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (alg, jkt) -> prepared key
 _MAX_KEYS = 1024
+
+
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5 (token endpoint, 400) and §7.1 (resource): the DPoP proof is invalid."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """RFC 9449 §8 / §9: send the proof again with the nonce in the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str, **kwargs: Any) -> None:
+        super().__init__(description, **kwargs)
+        self.headers.setdefault("DPoP-Nonce", nonce)
 
 
 class DPoPProof(NamedTuple):

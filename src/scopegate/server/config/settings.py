@@ -46,8 +46,6 @@ login_first_wait       1.0 s, the first wait; doubled per further failure
 login_max_wait         900.0 s (15 min), the longest wait
 login_failure_reset    43200.0 s (12 h) without an attempt and a counter is forgotten
 forwarded_allow_ips    ``""``: trust no proxy; client address = the TCP peer
-dpop_nonce             False: DPoP proofs at the token endpoint need no server nonce
-                       (True: RFC 9449 §8 nonces, derived from the time and session_secret)
 =====================  ==============================================================
 
 The issuer's UserInfo endpoint is a resource too: ``{issuer}/userinfo``

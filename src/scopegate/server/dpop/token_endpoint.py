@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from ...errors import InvalidDPoPProof, TemporarilyUnavailable, UseDPoPNonce
+from ...errors import TemporarilyUnavailable
 from ...tokens import (
     MAX_PROOF_LENGTH,
+    InvalidDPoPProof,
     NonceSource,
     ReplayCache,
     ReplayCacheUnavailable,
+    UseDPoPNonce,
     verify_proof,
 )
 from ..shared.context import Context

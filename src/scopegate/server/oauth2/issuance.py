@@ -139,6 +139,15 @@ def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[
     return Target((resource.identifier, *along), granted)
 
 
+def _bound(extra: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str]:
+    """The claims and ``token_type`` of a token bound to the key the request proved (RFC
+    9449 §6: ``cnf.jkt``, ``DPoP``), or of a bearer token."""
+    jkt = bound_jkt()
+    if jkt is None:
+        return extra, "Bearer"
+    return {**(extra or {}), "cnf": {"jkt": jkt}}, "DPoP"
+
+
 class TokenIssuer:
     """Builds and signs access tokens and assembles the token response.
 
@@ -247,16 +256,13 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud = audience
         scope_text = self._scope_text_for(scopes)
-        jkt = bound_jkt()
-        if jkt is not None:  # RFC 9449 §6: the key the token request proved
-            extra_claims = {**(extra_claims or {}), "cnf": {"jkt": jkt}}
+        extra_claims, token_type = _bound(extra_claims)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
             ttl=self.access_token_ttl, extra=extra_claims, scope=scope_text)
         token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
-        response: dict[str, Any] = {"access_token": token,
-                                    "token_type": "Bearer" if jkt is None else "DPoP",
+        response: dict[str, Any] = {"access_token": token, "token_type": token_type,
                                     "expires_in": self.access_token_ttl, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,

@@ -15,9 +15,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from ...errors import InvalidDPoPProof, InvalidGrant, InvalidRequest, InvalidScope
+from ...errors import InvalidGrant, InvalidRequest, InvalidScope
 from ...scopes import ScopeError
 from ...store.models import utcnow
+from ...tokens import InvalidDPoPProof
 from ..oauth2.grants.base import Grant
 from ..shared.context import Context
 from ..shared.user_grants import (
