@@ -55,7 +55,7 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     steps = _steps(out)
-    assert sorted(steps) == [1, 2, 3, 4], out
+    assert sorted(steps) == [1, 2, 3, 4, 5], out
 
     # (1) the issued token: the api scope brought the API audience with it.
     assert f"aud:   {API_AUDIENCE}" in steps[1]
@@ -80,6 +80,10 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert trace[3:] == ["← 200 OK", "→ POST /workspaces/demo/apps/hello/run", "← 200 OK"]
     assert re.search(r"^  scope: api apps:read apps:run$", steps[4], re.MULTILINE)
     assert '"ran_as": "sgc_' in steps[4]
+
+    # (5) a DPoP-bound token: 200 with the SDK's key, 401 as a bare Bearer token.
+    assert "200 OK with a DPoP token bound to key" in steps[5]
+    assert "the same token without the key: 401" in steps[5]
 
     # Everything is shut down and the temporary data is gone.
     assert "both services stopped" in out
