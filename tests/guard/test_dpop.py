@@ -190,3 +190,26 @@ async def test_step_up_challenge_still_names_the_scope(server: AuthServer,
     assert r.status_code == 403
     assert 'error="insufficient_scope"' in r.headers["WWW-Authenticate"]
     assert 'scope="apps:read"' in r.headers["WWW-Authenticate"]
+
+
+def test_flask_checks_dpop_the_same_way(server: AuthServer, make_guard: MakeGuard) -> None:
+    from .test_flask import app as flask_app_fixture
+
+    build_flask = flask_app_fixture.__wrapped__  # type: ignore[attr-defined]
+    key = new_key()
+    token = bound(server, key)
+    url = "http://localhost/apps"
+    apps = build_flask(make_guard)
+    app = next(apps)
+    http = app.test_client()
+    ok = http.get("/apps", headers=dpop(token, proof(key, "GET", url, access_token=token)))
+    as_bearer = http.get("/apps", headers={"Authorization": f"Bearer {token}"})
+    twice = http.get("/apps", headers=dpop(token, proof(key, "GET", url, access_token=token),
+                                           proof(key, "GET", url, access_token=token)))
+    wrong_url = http.get("/apps", headers=dpop(token, proof(key, "GET", "http://x/apps",
+                                                            access_token=token)))
+    next(apps, None)
+    assert ok.status_code == 200, ok.text
+    for refused in (as_bearer, twice, wrong_url):
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("DPoP ")

@@ -33,7 +33,7 @@ from .errors import UpstreamUnavailable
 
 __all__ = ["DPoPBindingError", "GuardDPoP", "Presentation", "ResourceDPoPError",
            "ResourceNonceError",
-           "parse_dpop", "presentation"]
+           "make_presentation", "parse_dpop", "presentation"]
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -105,24 +105,31 @@ def presentation(scope: Any, authorization_scheme: str, proofs: list[bytes],
 
     :raises ResourceDPoPError: two ``DPoP`` headers, or one over the size limit.
     """
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    if not host and scope.get("server"):
+        host, port = scope["server"][0], str(scope["server"][1])
+        host = host if _DEFAULT_PORTS.get(scope["scheme"]) == port else f"{host}:{port}"
+    return make_presentation(authorization_scheme, [p.decode("latin-1") for p in proofs],
+                             scope["method"], f"{scope['scheme']}://{host}",
+                             scope.get("root_path", "") + scope["path"], config)
+
+
+def make_presentation(scheme: str, proofs: list[str], method: str, base: str, path: str,
+                      config: GuardConfig | None) -> Presentation:
+    """A :class:`Presentation` from any framework's request: ``base`` is its scheme and
+    host, replaced by ``config.public_url`` when set.
+
+    :raises ResourceDPoPError: two ``DPoP`` headers, or one over the size limit.
+    """
     realm = config.realm if config is not None else None
     if len(proofs) > 1:
         raise ResourceDPoPError("send one DPoP header, not several", realm=realm)
     if proofs and len(proofs[0]) > MAX_PROOF_LENGTH:
         raise ResourceDPoPError(f"the DPoP proof is longer than {MAX_PROOF_LENGTH} characters",
                                 realm=realm)
-    public_url = config.public_url if config is not None else None
-    path = scope.get("root_path", "") + scope["path"]
-    if public_url is None:
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-        if not host and scope.get("server"):
-            host, port = scope["server"][0], str(scope["server"][1])
-            host = host if _DEFAULT_PORTS.get(scope["scheme"]) == port else f"{host}:{port}"
-        base = f"{scope['scheme']}://{host}"
-    else:
-        base = public_url
-    return Presentation(authorization_scheme, proofs[0].decode("latin-1") if proofs else None,
-                        scope["method"], base + path)
+    if config is not None and config.public_url is not None:
+        base = config.public_url
+    return Presentation(scheme, proofs[0] if proofs else None, method, base + path)
 
 
 class GuardDPoP:
