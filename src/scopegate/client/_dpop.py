@@ -64,8 +64,11 @@ class DPoPKey:
     @classmethod
     def generate(cls) -> DPoPKey:
         """A fresh P-256 key."""
-        from cryptography.hazmat.primitives.asymmetric import ec
-
+        try:
+            from cryptography.hazmat.primitives.asymmetric import ec
+        except ImportError:  # the bare SDK has no cryptography: say which extra brings it
+            raise ImportError("DPoP needs the cryptography package: "
+                              "pip install 'scopegate[guard]'") from None
         return cls(ec.generate_private_key(ec.SECP256R1()))
 
     @classmethod
