@@ -89,6 +89,14 @@ def _token_endpoint(out: str) -> list[Figure]:
     ]
 
 
+def _token_dpop(out: str) -> list[Figure]:
+    found = _search(r"^figure  DPoP x bearer \(server CPU per token\)\s+([\d.]+)\s+\(\+(\d+)",
+                    out)
+    label = "token endpoint, DPoP x bearer (server CPU per token) | extra µs"
+    return [Figure("token_dpop", label, f"{found[1]} | +{found[2]}") if found
+            else _missing("token_dpop", label)]
+
+
 def _guard(out: str) -> list[Figure]:
     rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+((?:>=|<=) [\d.]+)\s+(met|NOT met)\b", out,
                       re.MULTILINE)
@@ -203,6 +211,7 @@ def _scale(out: str) -> list[Figure]:
 BENCHES: tuple[Bench, ...] = (
     Bench("sign", (), (), 180, 90, _sign),
     Bench("token_endpoint", (), ("--rounds", "1", "--seconds", "2"), 300, 120, _token_endpoint),
+    Bench("token_dpop", (), ("--requests", "1000", "--rounds", "1"), 300, 120, _token_dpop),
     Bench("guard", (), ("--quick",), 600, 240, _guard),
     Bench("ratelimit", (), ("--hits", "5000", "--seconds", "1"), 180, 60, _ratelimit),
     Bench("client", (), ("5000",), 180, 60, _client),

@@ -362,7 +362,8 @@ def test_exit_codes_and_messages(args: list[str], code: int, message: str,
                                       "SCOPEGATE_LOGIN_MAX_WAIT=0",
                                       "SCOPEGATE_FORWARDED_ALLOW_IPS=proxy.internal",
                                       "SCOPEGATE_SESSION_IDLE_TTL=0",
-                                      "SCOPEGATE_SESSION_ABSOLUTE_TTL=600"])
+                                      "SCOPEGATE_SESSION_ABSOLUTE_TTL=600",
+                                      "SCOPEGATE_DPOP_NONCE=maybe"])
 def test_bad_settings_in_the_environment(variable: str, environment: dict[str, str]) -> None:
     name, _, value = variable.partition("=")
     for args in (["clients", "list"], ["signing-keys", "rotate"], ["serve"]):

@@ -85,6 +85,10 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert "→ GET /workspaces/demo/delegated/apps  ← 200" in steps[5]
     assert re.search(r"reports saw caller sgc_\w+ with act\.sub sgc_\w+", steps[5]), steps[5]
 
+    # (6) a DPoP-bound token: 200 with the SDK's key, 401 as a bare Bearer token.
+    assert "200 OK with a DPoP token bound to key" in steps[6]
+    assert "the same token without the key: 401" in steps[6]
+
     # Everything is shut down and the temporary data is gone.
     assert "all services stopped" in out
     for url in _service_urls(out):

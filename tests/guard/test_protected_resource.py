@@ -150,6 +150,7 @@ def test_metadata_is_served_without_a_token(name: str, make_guard: MakeGuard,
         "authorization_servers": [server.issuer],
         "scopes_supported": ["apps:read", "apps:run"],
         "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "RS256", "PS256"],
         "resource_name": "Example API",
         "resource_documentation": "https://docs.scopegate.example/api",
     }

@@ -67,6 +67,8 @@ SETTING_FLAGS: dict[str, str] = {
     "client_id_documents": "Accept an https URL as client_id (client ID metadata documents)",
     "client_id_documents_allow_loopback": "Fetch client ID metadata documents from loopback "
                                           "addresses too (tests only)",
+    "dpop_nonce": "Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 "
+                  "§8; stateless, valid on every replica sharing the session secret)",
 }
 #: Settings without a flag, and why.
 NO_FLAG = FLAGLESS

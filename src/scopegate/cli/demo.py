@@ -12,6 +12,8 @@ client-credentials client, and walks through the scope life cycle with the SDK:
 5. delegate: the example API calls a second API, "reports", for the caller with a token
    exchanged for theirs (RFC 8693): reports sees the caller as ``sub``, the API as ``act``
    (``cli/_demo_delegation.py``).
+6. sender-constrained: the same call with a DPoP-bound token (RFC 9449), 200, and that
+   token without its key, 401.
 
 Then it stops the services (``--keep`` leaves them running and prints how to use them).
 """
@@ -180,6 +182,24 @@ def _walk_through(console: Console, issuer: str, api_url: str, client_id: str,
                       highlight=False, soft_wrap=True)
 
 
+def _dpop_call(console: Console, issuer: str, api_url: str, client_id: str,
+               secret: str) -> None:
+    """6. The same read with a DPoP-bound token (RFC 9449): useless without the SDK's key."""
+    _step(console, 6, "sender-constrained: a DPoP-bound token (RFC 9449), then stolen")
+    provider = ClientCredentialsProvider(issuer, client_id, secret, scopes=REQUESTED_SCOPES)
+    session = TokenSession(provider, interactive=False, dpop=True)  # key in memory only
+    with ApiClient(session, base_url=api_url, timeout=10) as api:
+        _expect("dpop", api.get(READ_PATH), 200)
+    token = session.get_token()
+    stolen = httpx.get(api_url + READ_PATH, timeout=10,
+                       headers={"Authorization": f"Bearer {token.access_token}"})
+    _expect("dpop", stolen, 401)
+    jkt = terminal_text(str(token.claims().get("cnf", {}).get("jkt")))
+    console.print(f"  [green]✓[/] 200 OK with a {token.token_type} token bound to key {jkt}; "
+                  "the same token without the key: [red]401[/]", highlight=False,
+                  soft_wrap=True)
+
+
 def _write_config(workdir: Path, issuer: str, api_url: str, client_id: str,
                   secret: str) -> Path:
     """Write a config dir with a ``demo`` environment so the user CLI can talk to the stack."""
@@ -258,6 +278,7 @@ def demo(
                           "(token exchange)")
         delegated_call(console, auth.url, api.url, client_id, secret, REQUESTED_SCOPES,
                        guard_env)
+        _dpop_call(console, auth.url, api.url, client_id, secret)
         ok = True
     except (ScopeError, ValueError, Invalid) as exc:  # a bad catalog or SCOPEGATE_* setting
         Console(stderr=True).print(f"[red]error:[/] demo cannot start: {terminal_text(exc)}",

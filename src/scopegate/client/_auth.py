@@ -23,6 +23,7 @@ import requests.auth
 from scopegate.scopes import scope_set, union, validate_tokens
 
 from ._challenges import retry_scopes
+from ._dpop import authorize, dpop_nonce_retry
 from ._factory import FromEnv
 from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
@@ -79,13 +80,15 @@ class ScopegateAuth(FromEnv, httpx.Auth):
         token = self.session.cached(required)
         if token is None:
             token = yield from self.session.token_flow(required)
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        authorize(request, token, self.session.dpop)
         response = yield request
+        if dpop_nonce_retry(request, response, token, self.session.dpop):
+            response = yield request
         retry_with = retry_scopes(response, required, self.session.catalog)
         if retry_with is None:
             return
         token = yield from self.session.token_flow(retry_with, rejected=token)
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        authorize(request, token, self.session.dpop)
         yield request
 
     def sync_auth_flow(
@@ -185,7 +188,7 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         """Attach the bearer token and a hook that retries once after a refusal."""
         token = self._token(self.required_scopes)
-        r.headers["Authorization"] = f"Bearer {token.access_token}"
+        authorize(r, token, self.session.dpop)
         r._scopegate_token = token  # type: ignore[attr-defined]
         # The one origin this token may go to (RFC 6750 §5.3): requests copies the hook,
         # not this mark, onto a redirected request, which then never gets a token.
@@ -199,14 +202,18 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
             return response
         if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
             return response  # a redirect's answer: its origin never gets our token
-        retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
-        if retry_with is None:
-            return response
-        token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))
+        token = getattr(sent, "_scopegate_token", None)
+        if token is not None and dpop_nonce_retry(sent, response, token, self.session.dpop):
+            retry_with: frozenset[str] | None = self.required_scopes  # same token, new proof
+        else:
+            retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
+            if retry_with is None:
+                return response
+            token = self._token(retry_with, rejected=token)
         _ = response.content
         response.close()
         again = sent.copy()
-        again.headers["Authorization"] = f"Bearer {token.access_token}"
+        authorize(again, token, self.session.dpop)
         again._scopegate_retried = True  # type: ignore[attr-defined]
         new = response.connection.send(again, **kwargs)
         new.history.append(response)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 from scopegate.scopes import Catalog, covers
 
+from ._dpop import DPOP_KEY_ENTRY
 from ._exceptions import TokenStoreError
 from ._flow import Blocking, Flow
 from ._stores import Document, MemoryTokenStore, TokenStore
@@ -92,6 +93,8 @@ class TokenCache:
             return  # unchanged since the last merge: nothing to parse
         loaded: list[Token] = []
         for key, entry in doc.items():
+            if key.startswith(DPOP_KEY_ENTRY):  # the DPoP key kept beside the tokens
+                continue
             try:
                 token = Token.from_dict(entry)
             except (ValueError, TypeError):

@@ -140,7 +140,8 @@ def insufficient_scope(
     challenge come back as canonical names.
     """
     for scheme, params in parse_challenges(challenges):
-        if scheme == "bearer" and params.get("error") == "insufficient_scope":
+        # RFC 9449 §7.1: an API answers a DPoP-bound token with a DPoP challenge
+        if scheme in ("bearer", "dpop") and params.get("error") == "insufficient_scope":
             return canonical_names(scopes_from_value(params.get("scope", "")) or (), catalog)
     return None
 

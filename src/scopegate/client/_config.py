@@ -4,7 +4,8 @@ Files live in ``platformdirs.user_config_dir("scopegate")`` unless ``SCOPEGATE_C
 or an explicit path says otherwise (reading them: :mod:`._config_files`)::
 
     environments.json  {"environments": {"prod": {"issuer": ..., "api_base_url": ...,
-                        "client_id": ..., "credentials": "keyring://prod", "scopes": [...]}}}
+                        "client_id": ..., "credentials": "keyring://prod", "scopes": [...],
+                        "dpop": true}}}
     credentials.json   {"clientId": ..., "clientSecret": ..., "scopes": [...]}
 
 Scope precedence (a bug here hands a read-only environment a write token):
@@ -46,7 +47,8 @@ __all__ = [
 
 ENV_SELECT_ENV = "SCOPEGATE_ENV"
 ENVIRONMENTS_FILE = "environments.json"
-_ENVIRONMENT_KEYS = frozenset({"issuer", "api_base_url", "client_id", "credentials", "scopes"})
+_ENVIRONMENT_KEYS = frozenset({"issuer", "api_base_url", "client_id", "credentials", "scopes",
+                               "dpop"})
 
 
 class ScopeSource(StrEnum):
@@ -78,6 +80,7 @@ class Environment:
     credentials: str | None = None
     scopes: tuple[str, ...] | None = None
     source: str = ""
+    dpop: bool = False  # sender-constrained tokens (RFC 9449)
 
 
 def _url_field(
@@ -109,7 +112,15 @@ def _environment(name: str, entry: Any, where: str, source: str, insecure: bool)
         credentials=str_field(entry, "credentials", where, required=False),
         scopes=scopes_field(entry.get("scopes"), where),
         source=source,
+        dpop=_flag(entry, "dpop", where),
     )
+
+
+def _flag(entry: Mapping[str, Any], name: str, where: str) -> bool:
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {name} must be true or false")
+    return value
 
 
 def load_environments(

@@ -65,6 +65,7 @@ NO_KEYRING_ENV = "SCOPEGATE_NO_KEYRING"
 API_URL_ENV = "SCOPEGATE_API_URL"
 
 _caches: dict[Path, TokenCache] = {}
+DPOP_ENV = "SCOPEGATE_DPOP"
 _caches_guard = threading.Lock()
 
 
@@ -93,7 +94,8 @@ class EnvSession(TokenSession):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            provider, scopes=scope_choice.scopes, environment=environment.name, **kwargs
+            provider, scopes=scope_choice.scopes, environment=environment.name,
+            dpop=environment.dpop or env_flag(DPOP_ENV), **kwargs,  # RFC 9449, opt-in
         )
         self.env = environment
         self.scope_choice = scope_choice

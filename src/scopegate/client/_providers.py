@@ -27,6 +27,7 @@ from ._discovery import (
     json_body,
     raise_for_error,
 )
+from ._dpop import DPoPSigner, use_dpop_nonce
 from ._flow import Blocking, Flow
 from ._loopback import LoopbackListener
 from ._terminal import terminal_text
@@ -109,6 +110,8 @@ class TokenProvider(Discovery):
         self.scopes: frozenset[str] = scope_set(self.default_scopes if scopes is None else scopes)
         self.clock = clock
         self.resource = resource
+        #: Signs a DPoP proof for each token request (set by the session when DPoP is on).
+        self.dpop: DPoPSigner | None = None
 
     def _client_auth(self, form: dict[str, str], headers: dict[str, str]) -> None:
         form["client_id"] = self.client_id
@@ -122,8 +125,7 @@ class TokenProvider(Discovery):
         if self.resource is not None:
             form.setdefault("resource", self.resource)
         self._client_auth(form, headers)
-        response = yield from self._exchange(self._request("POST", url, form, **headers))
-        body = json_body(response)
+        response, body = yield from self._token_exchange(url, form, headers)
         raise_for_error(response, body)
         return Token.from_response(
             body,
@@ -132,7 +134,24 @@ class TokenProvider(Discovery):
             requested=requested,
             now=self.clock(),
             previous_refresh_token=previous.refresh_token if previous else None,
+            dpop=self.dpop is not None,
         )
+
+    def _token_exchange(self, url: str, form: dict[str, str],
+                        headers: dict[str, str]) -> Flow[tuple[Any, dict[str, Any]]]:
+        """POST to the token endpoint, with a DPoP proof when DPoP is on; sent once more
+        with the server's nonce if it asks for one (RFC 9449 §8)."""
+        for attempt in (1, 2):
+            if self.dpop is not None:
+                headers["DPoP"] = self.dpop.proof("POST", url)
+            response = yield from self._exchange(self._request("POST", url, form, **headers))
+            body = json_body(response)
+            if self.dpop is None:
+                break
+            self.dpop.remember_nonce(url, response.headers)
+            if attempt == 2 or not use_dpop_nonce(response.status_code, response.headers, body):
+                break
+        return response, body
 
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
         """Obtain a new token for ``scopes`` (a login for interactive providers)."""

@@ -30,6 +30,7 @@ from scopegate.scopes import (
 )
 
 from ._cache import TokenCache
+from ._dpop import DPoPSigner
 from ._exceptions import LoginRequired, ScopeStepUpRequired, TokenEndpointError
 from ._flow import Acquire, Blocking, Flow, Release, adrive_with, drive_with
 from ._locks import LockRegistry
@@ -53,6 +54,8 @@ class TokenSession:
     :param interactive: whether a login may be started; None detects TTYs and ``CI``.
     :param environment: the environment name used in login hints.
     :param locks: per-key locks (pass one with a lock dir for cross-process safety).
+    :param dpop: sender-constrain tokens (RFC 9449): a key kept next to the tokens in
+        ``cache``'s store signs a proof for every token request and API call.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class TokenSession:
         interactive: bool | None = None,
         environment: str | None = None,
         locks: LockRegistry | None = None,
+        dpop: bool = False,
     ) -> None:
         self.provider = provider
         self.cache = cache or TokenCache()
@@ -73,6 +77,9 @@ class TokenSession:
         self._interactive = interactive
         self.environment = environment
         self.locks = locks or LockRegistry()
+        self.dpop = (DPoPSigner(self.cache.store, provider.issuer, provider.client_id)
+                     if dpop else None)
+        provider.dpop = self.dpop
 
     @property
     def interactive(self) -> bool:

@@ -85,17 +85,20 @@ class Token:
         requested: Iterable[str],
         now: float | None = None,
         previous_refresh_token: str | None = None,
+        dpop: bool = False,
     ) -> Token:
         """Build a token from an RFC 6749 §5.1 response body.
 
         :param requested: the scopes asked for, recorded as granted for opaque tokens.
         :param previous_refresh_token: kept when a refresh response omits a new one.
+        :param dpop: the request carried a DPoP proof, so ``token_type`` may be ``DPoP``.
         """
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise TokenEndpointError("invalid_response", "token response has no access_token")
         token_type = body.get("token_type", "Bearer")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        kinds = ("bearer", "dpop") if dpop else ("bearer",)
+        if not isinstance(token_type, str) or token_type.lower() not in kinds:
             raise TokenEndpointError("invalid_response", f"unsupported token_type {token_type!r}")
         claims = decode_claims(access)
         granted = _granted(body.get("scope"), claims, requested)
@@ -113,6 +116,7 @@ class Token:
             id_token=id_token,
             subject=subject if isinstance(subject, str) else None,
             audience=_audience(claims.get("aud")),
+            token_type="DPoP" if token_type.lower() == "dpop" else "Bearer",
         )
 
     @property

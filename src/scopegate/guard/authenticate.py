@@ -26,6 +26,7 @@ from .audience import record_missing_audience
 from .cache import AuthCache
 from .config import AudienceMode, GuardConfig, RateLimit
 from .context import AuthContext, GuardContext, TokenKind
+from .dpop import GuardDPoP, Presentation
 from .errors import MissingCredentials, UpstreamUnavailable
 from .introspection import IntrospectionClient
 from .jwks import JWKSCache
@@ -58,6 +59,7 @@ class Authenticator:
         introspection: IntrospectionClient | None = None,
         cache: AuthCache | None = None,
         revocation: GuardRevocation | None = None,
+        dpop: GuardDPoP | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -75,6 +77,7 @@ class Authenticator:
         )
         self.introspection = introspection
         self.revocation = revocation or GuardRevocation(revocation_channel(config, self.http))
+        self.dpop = dpop or GuardDPoP.from_config(config)
         if introspection is None and config.client_id and config.client_secret:
             self.introspection = IntrospectionClient(
                 self.http,
@@ -98,8 +101,12 @@ class Authenticator:
         client_ip: str | None = None,
         user_agent: str | None = None,
         rate: RateLimit | None = None,
+        dpop: Presentation | None = None,
     ) -> AuthContext:
         """Return the verified auth context of ``token`` after one rate-limit hit.
+
+        :param dpop: how the request presented the token (RFC 9449); None: as ``Bearer``,
+            which a DPoP-bound token may not be.
 
         :raises InvalidToken: missing, malformed, expired, revoked or wrong-audience token.
         :raises RateLimited: the token's budget (or the caller IP's failure budget) is spent.
@@ -117,6 +124,8 @@ class Authenticator:
             raise self._invalid("token revoked", "on the revocation deny-list")
         if not entry.audience_ok:
             self._on_missing_audience(entry, user_agent)
+        if dpop is not None or entry.dpop_jkt is not None:
+            await self.dpop.check(entry, token, dpop)
         if rate is None:
             bucket_id, limit, window_s = digest, self._limit, self._window_s
         else:
@@ -139,12 +148,14 @@ class Authenticator:
                 client_ip=request.client_ip,
                 user_agent=request.user_agent,
                 rate=ctx.route_limit,
+                dpop=request.dpop,
             )
         return ctx.auth
 
     async def aclose(self) -> None:
         """Close the HTTP client if this authenticator created it."""
         await self.revocation.aclose()
+        await self.dpop.aclose()
         if self._owns_http:
             await self.http.aclose()
 
@@ -232,6 +243,7 @@ class Authenticator:
             workspace=workspace,
             revocation_keys=revocation_keys(claims, subject, client_id),
             issued_at=issued_at(claims),
+            dpop_jkt=_bound_key(claims.get("cnf")),
         )
 
     def _has_audience(self, aud: Any) -> bool:
@@ -271,3 +283,12 @@ class Authenticator:
 
     def _invalid(self, description: str, detail: str | None = None) -> InvalidToken:
         return InvalidToken(description, realm=self.config.realm, detail=detail)
+
+
+def _bound_key(cnf: Any) -> str | None:
+    """``cnf.jkt`` (RFC 9449 §6.1), the key a DPoP-bound token needs; a malformed ``cnf``
+    binds the token to no key at all (it can never be presented)."""
+    if cnf is None:
+        return None
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) and jkt else "!unusable"

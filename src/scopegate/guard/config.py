@@ -107,6 +107,12 @@ class GuardConfig:
     :param resource_name: a human-readable API name for the RFC 9728 metadata.
     :param resource_documentation: an http(s) URL of the API's documentation for developers,
         published in the RFC 9728 metadata.
+    :param public_url: the API's base URL as clients call it (scheme, host, port), for
+        DPoP's ``htu`` behind a proxy; None: the request's own scheme and ``Host``.
+    :param dpop_max_age_s: how long after its ``iat`` a DPoP proof is accepted (plus
+        ``leeway_s``); its ``jti`` is remembered that long.
+    :param dpop_nonce_secret: set to require server nonces in DPoP proofs (RFC 9449 §9),
+        derived from the time and this secret: give every replica the same one.
     """
 
     issuer: str
@@ -132,10 +138,15 @@ class GuardConfig:
     resource_name: str | None = None
     resource_documentation: str | None = None
     revocation_poll_s: float | None = None
+    public_url: str | None = None
+    dpop_max_age_s: float = 300.0
+    dpop_nonce_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
-        check_fields(self, FIELD_CHECKS, _name, secrets=("client_secret",))
+        check_fields(self, FIELD_CHECKS, _name, secrets=("client_secret", "dpop_nonce_secret"))
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         object.__setattr__(self, "audience_mode", AudienceMode(self.audience_mode))
         if self.audience_mode is not AudienceMode.OFF and not self.audience:
             raise ConfigError(_name("audience"),
@@ -193,6 +204,8 @@ ENV_NAMES = {
     "resource_name": "SCOPEGATE_RESOURCE_NAME",
     "resource_documentation": "SCOPEGATE_RESOURCE_DOCUMENTATION",
     "revocation_poll_s": "SCOPEGATE_GUARD_REVOCATION_POLL",
+    "public_url": "SCOPEGATE_GUARD_PUBLIC_URL",
+    "dpop_nonce_secret": "SCOPEGATE_GUARD_DPOP_NONCE_SECRET",
 }
 """The variable :meth:`GuardConfig.from_env` reads for each field."""
 
@@ -219,6 +232,9 @@ FIELD_CHECKS: dict[str, Check] = {
     "http_timeout_s": number_in(0.1, 120, " seconds"),
     "resource_name": text(200),
     "revocation_poll_s": number_in(0.1, 3600, " seconds"),
+    "public_url": url_with_scheme("https", "http", example="https://api.example.com"),
+    "dpop_max_age_s": number_in(1, 3600, " seconds"),
+    "dpop_nonce_secret": text(1024),
     "resource_documentation": url_with_scheme("https", "http",
                                               example="https://docs.example.com/api"),
 }

@@ -42,6 +42,7 @@ class AuthContext:
     workspace: str | None = None
     revocation_keys: tuple[str, ...] = ()  # what the deny-list keys on (guard/revocation.py)
     issued_at: float = 0.0
+    dpop_jkt: str | None = None  # the key a DPoP-bound token is bound to (``cnf.jkt``)
     membership: dict[str, bool] = field(default_factory=dict)
     scope_verdicts: dict[frozenset[str], bool] = field(default_factory=dict)
     callers: dict[Any, Caller] = field(default_factory=dict)
@@ -53,17 +54,18 @@ class RequestInfo:
     A plain slotted class (not a frozen dataclass): it is built on every request.
     """
 
-    __slots__ = ("client_ip", "method", "path", "path_params", "route", "user_agent")
+    __slots__ = ("client_ip", "dpop", "method", "path", "path_params", "route", "user_agent")
 
     def __init__(self, method: str, path: str, route: str, client_ip: str | None = None,
                  user_agent: str | None = None,
-                 path_params: Mapping[str, Any] | None = None) -> None:
+                 path_params: Mapping[str, Any] | None = None, dpop: Any = None) -> None:
         self.method = method
         self.path = path
         self.route = route
         self.client_ip = client_ip
         self.user_agent = user_agent
         self.path_params: Mapping[str, Any] = path_params if path_params is not None else {}
+        self.dpop = dpop  # how the token was presented (guard/dpop.py ``Presentation``)
 
     def __repr__(self) -> str:
         return f"RequestInfo({self.method} {self.path} route={self.route!r})"

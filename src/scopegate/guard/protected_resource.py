@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from scopegate.errors import OAuthError
 from scopegate.scopes import Catalog, format_scope
+from scopegate.tokens import DPOP_ALGS
 
 from .config import GuardConfig
 from .routes import RouteEntry
@@ -91,6 +92,7 @@ class ProtectedResource:
             "authorization_servers": [self.config.issuer],
             "scopes_supported": sorted(declared & public),
             "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": list(DPOP_ALGS),  # RFC 9728 §2, RFC 9449
         }
         if self.config.resource_name:
             document["resource_name"] = self.config.resource_name

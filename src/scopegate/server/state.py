@@ -160,6 +160,7 @@ class ServerState:
     scope_memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # Cut-offs by subject / client from every replica (admin changes), kept by the watcher.
     revocations: Revocations = field(default_factory=Revocations)
+    dpop: Any = None  # the token endpoint's DPoP checks (server/dpop), set by create_app
 
     @classmethod
     def load(cls, settings: Settings, grants: Sequence[GrantHandler]) -> ServerState:

@@ -9,7 +9,9 @@ from starlette.types import Scope, Send
 
 from scopegate.errors import OAuthError
 
+from ..config import GuardConfig
 from ..context import GuardContext, RequestInfo
+from ..dpop import parse_dpop, presentation
 from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
 from ..health import PROBE_HEADERS, probe_answer
@@ -25,13 +27,16 @@ METADATA_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTEXT_KEY = "scopegate.context"
 
 
-def read_request(scope: Scope, route: str,
-                 path_params: Any = None) -> tuple[RequestInfo, str | None]:
-    """Pull method, path, client IP, User-Agent and the bearer token out of an ASGI scope.
+def read_request(scope: Scope, route: str, path_params: Any = None,
+                 config: GuardConfig | None = None) -> tuple[RequestInfo, str | None]:
+    """Pull method, path, client IP, User-Agent and the bearer (or DPoP, RFC 9449) token out
+    of an ASGI scope; ``config`` gives the API's public URL (DPoP's ``htu``) and realm.
 
     :raises DuplicateAuthorization: the request carries two ``Authorization`` headers.
+    :raises ResourceDPoPError: two ``DPoP`` headers, or an oversized one.
     """
     authorization = user_agent = None
+    proofs: list[bytes] = []
     for name, value in scope["headers"]:
         if name == b"authorization":
             if authorization is not None:  # which one counts would be a guess
@@ -39,6 +44,13 @@ def read_request(scope: Scope, route: str,
             authorization = value.decode("latin-1")
         elif name == b"user-agent":
             user_agent = value.decode("latin-1")
+        elif name == b"dpop":
+            proofs.append(value)
+    token, shown = parse_bearer(authorization), None
+    if token is None and (dpop_token := parse_dpop(authorization)) is not None:
+        token, shown = dpop_token, presentation(scope, "dpop", proofs, config)
+    elif proofs:  # a proof beside a Bearer token: judged (and refused if bound) later
+        shown = presentation(scope, "bearer", proofs, config)
     client = scope.get("client")
     info = RequestInfo(
         method=scope["method"],
@@ -47,8 +59,9 @@ def read_request(scope: Scope, route: str,
         client_ip=client[0] if client else None,
         user_agent=user_agent,
         path_params=path_params if path_params is not None else scope.get("path_params", {}),
+        dpop=shown,
     )
-    return info, parse_bearer(authorization)
+    return info, token
 
 
 async def send_error(send: Send, exc: OAuthError) -> None:

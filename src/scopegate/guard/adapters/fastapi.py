@@ -127,7 +127,8 @@ class RequireScopes:
     async def _authorize(self, guard: Guard, scope: Scope, request: Request) -> Caller:
         """First guard of this request: authenticate (one limiter hit), check, audit."""
         route = scope.get("route")
-        info, token = read_request(scope, route.path if route is not None else scope["path"])
+        info, token = read_request(scope, route.path if route is not None else scope["path"],
+                                   config=guard.config)
         ctx = guard.context(info, token, self.declaration, native=request)
         caller = await guard.check(ctx, self.declaration)
         scope[CONTEXT_KEY] = ctx  # later guards of this request reuse it (install() drops it)

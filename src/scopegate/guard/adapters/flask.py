@@ -34,6 +34,7 @@ from scopegate.errors import AccessDenied, OAuthError
 from ..callers import Caller
 from ..context import GuardContext, RequestInfo
 from ..declaration import Declaration, declaration_of
+from ..dpop import make_presentation, parse_dpop
 from ..errors import DuplicateAuthorization
 from ..guard import Guard, parse_bearer
 from ..health import PROBE_HEADERS, PROBE_METHODS, probe_answer
@@ -138,13 +139,28 @@ class ScopeGate:
         if authorization is not None and "," in authorization:
             # WSGI servers join repeated headers with ", "; no bearer token holds a comma.
             return _answer(DuplicateAuthorization())
-        ctx = self.guard.context(info, parse_bearer(authorization), declaration, native=request)
         try:
+            token, info.dpop = self._credentials(authorization)
+            ctx = self.guard.context(info, token, declaration, native=request)
             self.run(self.guard.check(ctx, declaration))
         except OAuthError as exc:
             return _answer(self.guard.challenge(exc, declaration))
         setattr(g, _G_KEY, ctx)
         return None
+
+    def _credentials(self, authorization: str | None) -> tuple[str | None, Any]:
+        """The token, and how it was presented when DPoP is involved (RFC 9449); repeated
+        ``DPoP`` headers arrive joined with ", " (no proof holds a comma)."""
+        assert self.guard is not None
+        token, proof = parse_bearer(authorization), request.headers.get("DPoP")
+        dpop_token = parse_dpop(authorization) if token is None else None
+        if dpop_token is None and proof is None:
+            return token, None
+        proofs = [p.strip() for p in proof.split(",")] if proof is not None else []
+        shown = make_presentation("dpop" if dpop_token else "bearer", proofs, request.method,
+                                  request.host_url.rstrip("/"),
+                                  request.script_root + request.path, self.guard.config)
+        return token or dpop_token, shown
 
     def _metadata(self) -> Response:
         """The RFC 9728 document (GET, HEAD), or a browser's CORS preflight (OPTIONS)."""

@@ -81,7 +81,7 @@ class GuardMiddleware:
             await send_error(send, AccessDenied("this route declares no scopes"))
             return
         try:
-            info, token = read_request(scope, route, path_params)
+            info, token = read_request(scope, route, path_params, self.guard.config)
             ctx = self.guard.context(info, token, declaration, native=scope)
             await self.guard.check(ctx, declaration)
         except OAuthError as exc:

@@ -33,7 +33,7 @@ PATH = "/oauth/introspect"
 MAX_TOKEN_LENGTH = 8192
 _INACTIVE = {"active": False}
 _MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
-            "subject_type", "act")  # act: RFC 8693 §4.1, a token from an exchange
+            "subject_type", "act", "cnf")  # act: RFC 8693 §4.1; cnf: RFC 9449 §6.2
 
 
 async def introspect_access_token(state: ServerState, token: str) -> dict[str, Any] | None:
@@ -46,7 +46,9 @@ async def introspect_access_token(state: ServerState, token: str) -> dict[str, A
         return dict(_INACTIVE)
     if await state.denylist.is_revoked(claims["jti"]):
         return dict(_INACTIVE)
-    out: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    # RFC 9449 §6.2: a DPoP-bound token says so, with its cnf (the key's thumbprint)
+    bound = isinstance(claims.get("cnf"), dict) and "jkt" in claims["cnf"]
+    out: dict[str, Any] = {"active": True, "token_type": "DPoP" if bound else "Bearer"}
     out.update({k: claims[k] for k in _MEMBERS if k in claims})
     return out
 

@@ -17,6 +17,7 @@ from ...errors import InvalidScope, InvalidTarget
 from ...scopes import Catalog, format_scope, resource_scopes
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
+from ..dpop.binding import bound_jkt
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
 from .resources import Resource, ResourceDirectory
@@ -138,6 +139,15 @@ def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[
     return Target((resource.identifier, *along), granted)
 
 
+def _bound(extra: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str]:
+    """The claims and ``token_type`` of a token bound to the key the request proved (RFC
+    9449 §6: ``cnf.jkt``, ``DPoP``), or of a bearer token."""
+    jkt = bound_jkt()
+    if jkt is None:
+        return extra, "Bearer"
+    return {**(extra or {}), "cnf": {"jkt": jkt}}, "DPoP"
+
+
 class TokenIssuer:
     """Builds and signs access tokens and assembles the token response.
 
@@ -249,12 +259,13 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
         scope_text = self._scope_text_for(scopes)
+        extra_claims, token_type = _bound(extra_claims)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
             ttl=lifetime, extra=extra_claims, scope=scope_text)
         token = self.signing_keys.signer.sign(claims, typ=ACCESS_TOKEN_TYP)
-        response: dict[str, Any] = {"access_token": token, "token_type": "Bearer",
+        response: dict[str, Any] = {"access_token": token, "token_type": token_type,
                                     "expires_in": lifetime, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
             issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,

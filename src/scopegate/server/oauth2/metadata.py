@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ...tokens import DPOP_ALGS
 from ..management.openapi import json_response
 from ..oidc.id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
 from ..oidc.id_token import ID_TOKEN_SIGNING_ALGS
@@ -65,6 +66,7 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
             ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "subject_type"]
             + (list(OIDC_CLAIMS) if "userinfo" in paths else []))),
         "service_documentation": issuer + "/openapi.json",
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),  # RFC 9449 §5.1
     })
     registration = state.registration  # RFC 7591 and metadata documents (server/registration)
     if "register" in paths and registration is not None and registration.enabled:

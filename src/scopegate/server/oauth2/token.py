@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ...errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from ..dpop import TokenEndpointDPoP, binding, dpop_proof
 from ..management.openapi import error_responses, form_body, json_response
 from ..shared import (
     Context,
@@ -16,8 +17,9 @@ from ..shared import (
 )
 from ..shared.client_request import client_request
 from ..shared.cors import Cors, client_origin
+from ..state import ServerState
 
-__all__ = ["PATH", "lanes", "routes", "token_endpoint"]
+__all__ = ["PATH", "lanes", "on_startup", "routes", "token_endpoint"]
 
 PATH = "/oauth/token"
 
@@ -42,8 +44,15 @@ async def select_grant(ctx: Context) -> Response | None:
 async def run_grant(ctx: Context) -> Response | None:
     """Let the grant validate and mint the token response."""
     assert ctx.grant is not None, "select_grant runs first"
-    body = await ctx.grant.handle(ctx)
+    with binding(ctx.dpop_jkt):  # what the grant issues is bound to the proof's key
+        body = await ctx.grant.handle(ctx)
     return ctx.respond(body)
+
+
+def on_startup(state: ServerState) -> None:
+    """DPoP's nonces and replay cache (RFC 9449), closed with the server."""
+    state.dpop = TokenEndpointDPoP.from_settings(state.settings, state.session_secret, PATH)
+    state.on_shutdown.append(state.dpop.replay.aclose)
 
 
 # Plain ASGI (the hot path): the same named steps, without a Starlette Request per call.
@@ -51,6 +60,7 @@ token_endpoint = asgi_action("token", [
     *client_request(allow_public=True),
     client_origin,
     select_grant,
+    dpop_proof,
     run_grant,
 ])
 

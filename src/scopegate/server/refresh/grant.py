@@ -10,6 +10,7 @@ without it the token is for the grant's own resource.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import InvalidGrant, InvalidRequest, InvalidScope
 from ...scopes import ScopeError
 from ...store.models import utcnow
+from ...tokens import InvalidDPoPProof
 from ..oauth2.grants.base import Grant
 from ..shared.context import Context
 from ..shared.user_grants import (
@@ -27,7 +29,18 @@ from ..shared.user_grants import (
 )
 from .tokens import MAX_REFRESH_TOKEN_LENGTH, revoke_family
 
-__all__ = ["RefreshTokenGrant"]
+__all__ = ["RefreshTokenGrant", "check_binding"]
+
+
+def check_binding(bound: str | None, proved: str | None) -> None:
+    """A DPoP-bound refresh token is only used with a proof of its key (RFC 9449 §5)."""
+    if bound is None:
+        return
+    if proved is None:
+        raise InvalidDPoPProof("this refresh token is bound to a DPoP key: send a DPoP "
+                               "proof signed with it")
+    if not hmac.compare_digest(bound, proved):
+        raise InvalidGrant("this refresh token is bound to another DPoP key")
 
 
 class RefreshTokenGrant(Grant):
@@ -56,6 +69,7 @@ class RefreshTokenGrant(Grant):
             raise InvalidGrant("refresh token already used; its grant has been revoked")
         if record.expires_at <= utcnow():
             raise InvalidGrant("refresh token expired")
+        check_binding(record.dpop_jkt, ctx.dpop_jkt)
         raw_scope = ctx.params.get("scope")
         try:
             scopes = record.scopes if raw_scope is None else state.catalog.narrow(

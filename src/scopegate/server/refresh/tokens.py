@@ -19,6 +19,7 @@ from ...errors import InvalidGrant
 from ...scopes import format_scope
 from ...store.models import utcnow
 from ...store.repositories.refresh_tokens import NewRefreshToken
+from ..dpop.binding import bound_jkt
 from ..shared.user_grants import hash_secret
 
 if TYPE_CHECKING:
@@ -77,7 +78,10 @@ def refresh_token_hook(state: ServerState) -> ResponseHook:
             client_id=issued.client.client_id, user_id=grant.user.id,
             scopes=plan.grant_scopes, resources=plan.resources,
             auth_time=datetime.fromtimestamp(grant.auth_time, UTC), expires_at=now + ttl,
-            access_jti=str(issued.claims["jti"]), access_expires_at=access_exp)
+            access_jti=str(issued.claims["jti"]), access_expires_at=access_exp,
+            # RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a
+            # confidential client's is bound to its authentication already)
+            dpop_jkt=bound_jkt() if issued.client.is_public else None)
         if plan.parent_hash is None:
             await run_in_threadpool(repo.add, row)
         elif not await run_in_threadpool(repo.rotate, plan.parent_hash, row, now):

@@ -169,6 +169,11 @@ def _extras(body: Mapping[str, Any]) -> dict[str, Any]:
         value = _text(body, name, MAX_TEXT)
         if value is not None:
             out[name] = value
+    bound = body.get("dpop_bound_access_tokens")  # RFC 9449 §5.2
+    if bound is not None:
+        if not isinstance(bound, bool):
+            raise InvalidClientMetadata("dpop_bound_access_tokens must be true or false")
+        out["dpop_bound_access_tokens"] = bound
     contacts = _strings(body, "contacts", MAX_CONTACTS)
     if contacts:
         if any(not 0 < len(c) <= MAX_TEXT or not c.isprintable() for c in contacts):

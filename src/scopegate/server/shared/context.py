@@ -48,11 +48,13 @@ class Context:
     :ivar headers: headers added to the final response (e.g. ``no_store``).
     :ivar grant: the grant the token endpoint chose (set by ``select_grant``).
     :ivar caller: the user a management API call acts for (set by ``bearer_user``).
+    :ivar dpop_jkt: the key a token request's DPoP proof proved (set by ``dpop_proof``).
 
     Header names from ASGI servers are lower case; the first of repeated headers wins.
     """
 
-    __slots__ = ("_headers_in", "_request", "caller", "client", "client_authenticated", "form",
+    __slots__ = ("_headers_in", "_request", "caller", "client", "client_authenticated", "dpop_jkt",
+                 "form",
                  "grant", "headers", "params", "receive", "scope", "server")
 
     def __init__(self, *, server: ServerState, request: Request | None = None,
@@ -72,6 +74,7 @@ class Context:
         self.headers: dict[str, str] = {}
         self.grant: GrantHandler | None = None
         self.caller: Caller | None = None
+        self.dpop_jkt: str | None = None
         self._headers_in: dict[str, str] | None = None
 
     @property

@@ -145,6 +145,7 @@ class RefreshToken(Base):
 
     ``scopes`` is the family's original grant (a refresh may ask for less, never more).
     ``access_jti`` is the access token issued with it, deny-listed if the family is revoked.
+    ``dpop_jkt`` is the DPoP key (RFC 7638 thumbprint) a public client's family is bound to.
     """
 
     __tablename__ = "refresh_tokens"
@@ -163,4 +164,5 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(43), nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -44,6 +44,7 @@ class RefreshTokenRecord(_FamilyMember):
     parent_hash: str | None
     rotated_at: datetime | None
     revoked_at: datetime | None
+    dpop_jkt: str | None = None  # the DPoP key the family is bound to (public clients)
 
     @property
     def live(self) -> bool:
@@ -57,7 +58,8 @@ class RefreshTokenRecord(_FamilyMember):
                    parent_hash=row.parent_hash, client_id=row.client_id, user_id=row.user_id,
                    scopes=frozenset(row.scopes), resources=tuple(row.resources),
                    auth_time=row.auth_time, expires_at=row.expires_at,
-                   rotated_at=row.rotated_at, revoked_at=row.revoked_at)
+                   rotated_at=row.rotated_at, revoked_at=row.revoked_at,
+                   dpop_jkt=row.dpop_jkt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class NewRefreshToken(_FamilyMember):
 
     access_jti: str | None = None
     access_expires_at: datetime | None = None
+    dpop_jkt: str | None = None
 
     def row(self, parent_hash: str | None) -> RefreshToken:
         """The ORM row for this token."""
@@ -74,7 +77,7 @@ class NewRefreshToken(_FamilyMember):
             client_id=self.client_id, user_id=self.user_id, scopes=ScopeSet(self.scopes).to_list(),
             resources=list(self.resources), auth_time=self.auth_time,
             access_jti=self.access_jti, access_expires_at=self.access_expires_at,
-            expires_at=self.expires_at)
+            expires_at=self.expires_at, dpop_jkt=self.dpop_jkt)
 
 
 class RefreshTokenRepository:
