@@ -55,7 +55,7 @@ def test_demo_issues_calls_is_refused_steps_up_and_cleans_up(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     steps = _steps(out)
-    assert sorted(steps) == [1, 2, 3, 4, 5], out
+    assert sorted(steps) == [1, 2, 3, 4, 5, 6], out
 
     # (1) the issued token: the api scope brought the API audience with it.
     assert f"aud:   {API_AUDIENCE}" in steps[1]
