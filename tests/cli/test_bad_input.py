@@ -108,6 +108,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "--code-ttl": ["abc", "-1"],
     "--device-code-ttl": ["abc", "0"],
     "--device-interval": ["abc", "0", "3601"],
+    "--par-ttl": ["abc", "0", "4", "601"],
     "--signing-alg": ["HS256", "none", ""],
     "--max-body-bytes": ["abc", "10"],
     "--api-key-prefix": ["", "Not A Prefix"],

@@ -19,6 +19,7 @@ from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
+from .auth_level import ACR_PASSWORD
 from .resources import Resource, ResourceDirectory
 
 __all__ = ["Issued", "ResponseHook", "Target", "TokenIssuer", "resolve_audience"]
@@ -246,6 +247,9 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud = audience
         scope_text = self._scope_text_for(scopes)
+        if user_grant is not None:  # RFC 9470 §3: how recent and how strong the sign-in was
+            extra_claims = {**(extra_claims or {}), "auth_time": user_grant.auth_time,
+                            "acr": ACR_PASSWORD}
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
