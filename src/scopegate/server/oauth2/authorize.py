@@ -206,8 +206,9 @@ def _sign_in_demanded(state: ServerState, req: AuthorizationRequest, session: Br
     in after the demand (the login page's way back carries its signed time)."""
     sessions = state.user_grants.sessions
     signed_in = session.auth_time or 0
+    # At max_age seconds it is too old: so max_age=0 always asks (OIDC Core §3.1.2.1).
     too_old = req.max_age is not None and \
-        int(sessions.clock().timestamp()) - signed_in > req.max_age
+        int(sessions.clock().timestamp()) - signed_in >= req.max_age
     if "login" not in req.prompt and not too_old:
         return False
     since = mark_time(sessions, query.get(LOGIN_MARK))
