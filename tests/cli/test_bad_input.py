@@ -107,6 +107,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "--refresh-token-ttl": ["abc", "0"],
     "--code-ttl": ["abc", "-1"],
     "--device-code-ttl": ["abc", "0"],
+    "--max-age": ["abc", "-1", "1.5"],
     "--device-interval": ["abc", "0", "3601"],
     "--par-ttl": ["abc", "0", "4", "601"],
     "--signing-alg": ["HS256", "none", ""],

@@ -22,11 +22,12 @@ import requests.auth
 
 from scopegate.scopes import scope_set, union, validate_tokens
 
-from ._challenges import retry_scopes
+from ._challenges import retry_scopes, user_authentication
 from ._factory import FromEnv
 from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
+from ._sign_in import sign_in_again_flow
 from ._tokens import Token
 
 __all__ = [
@@ -81,10 +82,14 @@ class ScopegateAuth(FromEnv, httpx.Auth):
             token = yield from self.session.token_flow(required)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
-        retry_with = retry_scopes(response, required, self.session.catalog)
-        if retry_with is None:
-            return
-        token = yield from self.session.token_flow(retry_with, rejected=token)
+        demand = user_authentication(response)
+        if demand is not None:  # RFC 9470: a fresh sign-in, not more scopes
+            token = yield from sign_in_again_flow(self.session, required, demand, token)
+        else:
+            retry_with = retry_scopes(response, required, self.session.catalog)
+            if retry_with is None:
+                return
+            token = yield from self.session.token_flow(retry_with, rejected=token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         yield request
 
@@ -199,10 +204,17 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
             return response
         if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
             return response  # a redirect's answer: its origin never gets our token
-        retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
-        if retry_with is None:
-            return response
-        token = self._token(retry_with, rejected=getattr(sent, "_scopegate_token", None))
+        rejected = getattr(sent, "_scopegate_token", None)
+        demand = user_authentication(response)
+        if demand is not None:  # RFC 9470: a fresh sign-in, not more scopes
+            token = drive_sync(sign_in_again_flow(self.session, self.required_scopes, demand,
+                                                  rejected),
+                               self.http.send, self.session.locks, self._sleep)
+        else:
+            retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
+            if retry_with is None:
+                return response
+            token = self._token(retry_with, rejected=rejected)
         _ = response.content
         response.close()
         again = sent.copy()

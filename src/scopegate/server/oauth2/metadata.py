@@ -19,8 +19,8 @@ from ..oidc.id_token import CLAIMS_SUPPORTED as OIDC_CLAIMS
 from ..oidc.id_token import ID_TOKEN_SIGNING_ALGS
 from ..shared.client_auth import AUTH_METHODS
 from ..shared.cors import cors_route
-from .auth_level import ACR_VALUES_SUPPORTED
 from ..state import ServerState
+from .auth_level import ACR_VALUES_SUPPORTED
 
 __all__ = ["OIDC_PATH", "PATH", "build_metadata", "routes"]
 
