@@ -29,6 +29,7 @@ from .steps import (
     WorkspaceMembershipCheck,
     default_caller,
 )
+from .user_auth import InsufficientUserAuthentication, UserAuthRequirement
 
 __all__ = [
     "AUDIENCE_MISSING",
@@ -46,6 +47,7 @@ __all__ = [
     "Guard",
     "GuardConfig",
     "GuardContext",
+    "InsufficientUserAuthentication",
     "IntrospectionClient",
     "JWKSCache",
     "Pipeline",
@@ -60,6 +62,7 @@ __all__ = [
     "Step",
     "TokenKind",
     "UpstreamUnavailable",
+    "UserAuthRequirement",
     "WorkspaceMembershipCheck",
     "declaration_of",
     "default_caller",

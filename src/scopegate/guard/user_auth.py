@@ -20,7 +20,7 @@ from scopegate.errors import OAuthError, bearer_challenge
 __all__ = ["InsufficientUserAuthentication", "UserAuthRequirement", "check_user_auth",
            "user_auth_requirement"]
 
-_LEEWAY_S = 5  # clock skew between the authorization server and this resource
+_LEEWAY_S = 2  # clock skew between the authorization server and this resource
 
 
 @dataclass(frozen=True, slots=True)
