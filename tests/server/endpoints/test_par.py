@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scopegate.server.app import create_app
+from scopegate.server.ops.maintenance import prune_expired
 from scopegate.server.state import ServerState
 from scopegate.store.models import PushedRequest, utcnow
 
@@ -213,3 +214,14 @@ def test_a_server_that_requires_pushing(database_url: str, state: ServerState) -
         to_login = use(http, client_id, request_uri)
         assert to_login.status_code == 302
         assert urlsplit(to_login.headers["location"]).path == "/login"
+
+
+def test_expired_requests_are_pruned_by_the_maintenance_pass(http: TestClient,
+                                                             state: ServerState) -> None:
+    client_id, _ = make_client(state)
+    _, challenge = pkce_pair()
+    assert push(http, client_id, challenge).status_code == 201
+    before = rows(state)
+    report = prune_expired(state.db, now=utcnow() + timedelta(seconds=61))
+    assert report.pruned["pushed_authorization_requests"] >= 1
+    assert rows(state) < before
