@@ -67,6 +67,8 @@ from scopegate.ratelimit import create_rate_limiter
 __all__ = ["app", "build_app", "main"]
 
 API_AUDIENCE = "https://api.scopegate.example"
+#: Seconds a sign-in stays recent enough to empty an app's run history (RFC 9470).
+RECENT_SIGN_IN_S = int(os.environ.get("SCOPEGATE_EXAMPLE_RECENT_SIGN_IN", "300"))
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,15 @@ def build_app(guard: Guard, members: dict[str, frozenset[str]],
     ) -> dict[str, object]:
         return {"app": app_id, "ran_as": caller.subject, "caller_type": type(caller).__name__,
                 "inputs": body.inputs}
+
+    @api.delete("/workspaces/{workspace}/apps/{app_id}/runs")
+    async def clear_runs(
+        workspace: str, app_id: str,
+        caller: Annotated[Caller, Depends(RequireScopes(
+            "apps:run", pipeline=read_app, max_age=RECENT_SIGN_IN_S))],
+    ) -> dict[str, object]:
+        """Empty an app's run history: needs a recent sign-in (RFC 9470)."""
+        return {"app": app_id, "cleared_by": caller.subject}
 
     return api
 

@@ -82,7 +82,7 @@ def test_prune_json_counts_each_table_and_a_second_run_finds_nothing(database_ur
     assert body["total"] == 4 and body["complete"] is True
     assert set(body["pruned"]) == {"authorization_codes", "device_codes", "refresh_tokens",
                                    "revoked_tokens", "api_keys", "consents", "user_sessions",
-                                   "clients"}
+                                   "pushed_authorization_requests", "clients"}
     assert _remaining(database_url) == (1, ["kept"])
 
     again = runner.invoke(app, ["db", "prune", "--json"], env=env)

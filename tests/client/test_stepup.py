@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import pytest
 
 from scopegate.client import ScopeStepUpRequired
-from scopegate.client._challenges import insufficient_scope
+from scopegate.client._challenges import insufficient_scope, user_authentication
 from scopegate.client._step_up import Covered, MissingNonInteractive, Reauthenticate, plan_step_up
 from scopegate.client._terminal import is_interactive
 
@@ -76,3 +77,22 @@ def test_reads_insufficient_scope_challenges(
     headers: list[str], expected: frozenset[str] | None
 ) -> None:
     assert insufficient_scope(headers) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('Bearer error="insufficient_user_authentication", max_age="300"', (300, ())),
+        ('Bearer error="insufficient_user_authentication", acr_values="a b"', (None, ("a", "b"))),
+        ('Bearer error="insufficient_user_authentication", max_age="soon"', (None, ())),
+        ('Bearer error="insufficient_user_authentication", max_age="-1"', (None, ())),
+        ('Bearer error="invalid_token"', None),
+    ],
+)
+def test_reads_insufficient_user_authentication(
+    header: str, expected: tuple[int | None, tuple[str, ...]] | None
+) -> None:
+    answer = httpx.Response(401, headers={"WWW-Authenticate": header})
+    found = user_authentication(answer)
+    assert (None if found is None else (found.max_age, found.acr_values)) == expected
+    assert user_authentication(httpx.Response(403, headers={"WWW-Authenticate": header})) is None

@@ -54,6 +54,7 @@ class Stack:
     service_client_secret: str
     users: dict[str, User]
     metadata: dict[str, Any] = field(default_factory=dict)
+    database_url: str = ""
 
 
 def _admin(db_url: str, *args: str, stdin: str | None = None) -> dict[str, Any]:
@@ -91,9 +92,11 @@ def build_stack(workdir: Path, user_names: list[str]) -> Iterator[Stack]:
         # A 1 s device polling interval keeps the device-flow test short.
         auth = start_auth_server(db_url, workdir, extra_env={"SCOPEGATE_DEVICE_INTERVAL": "1"})
         services.append(auth)
-        services.append(start_example_api(auth.url, workdir))
+        # The route that needs a recent sign-in wants one from the last second (RFC 9470).
+        services.append(start_example_api(auth.url, workdir, extra_env={
+            "SCOPEGATE_EXAMPLE_RECENT_SIGN_IN": "1"}))
         stack = Stack(auth.url, services[1].url, public["client_id"], service["client_id"],
-                      service["client_secret"], users)
+                      service["client_secret"], users, database_url=db_url)
         stack.metadata = httpx.get(auth.url + "/.well-known/openid-configuration").json()
         yield stack
     finally:
@@ -140,17 +143,40 @@ class Browser:
     Used as the PKCE provider's ``opener``; records every authorize URL and consent list.
     """
 
-    def __init__(self, page: Any, issuer: str, user: User) -> None:
+    def __init__(self, page: Any, issuer: str, user: User, database_url: str = "") -> None:
         self.page = page
         self.issuer = issuer
         self.user = user
+        self.database_url = database_url
         self.opened: list[str] = []
         self.consents: list[list[str]] = []
         self.logins = 0
 
     def requested_scopes(self, index: int = -1) -> set[str]:
-        """Return the ``scope`` parameter of an authorize URL this browser opened."""
-        return set(parse_qs(urlsplit(self.opened[index]).query)["scope"][0].split())
+        """Return the ``scope`` parameter of an authorize URL this browser opened (of the
+        request the SDK pushed, when the URL carries only its ``request_uri``)."""
+        return set(self.authorize_params(index)["scope"].split())
+
+    def authorize_params(self, index: int = -1) -> dict[str, str]:
+        """The parameters of an authorization request this browser opened (RFC 9126:
+        read from the server's database when the SDK pushed them)."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.opened[index]).query).items()}
+        if "request_uri" not in query:
+            return query
+        import hashlib
+
+        import sqlalchemy as sa
+
+        digest = hashlib.sha256(query["request_uri"].encode()).hexdigest()
+        engine = sa.create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                raw = conn.execute(sa.text("SELECT params FROM pushed_authorization_requests "
+                                           "WHERE request_hash = :h"), {"h": digest}).scalar()
+        finally:
+            engine.dispose()
+        pushed: dict[str, str] = json.loads(raw)
+        return pushed
 
     def sign_in_if_asked(self) -> None:
         """Fill the login form when the server shows it."""

@@ -63,7 +63,7 @@ def _session(stack: Stack, browser: Browser, cache: TokenCache,
 
 
 def _browser(stack: Stack, new_page: PageFactory, user: str) -> Browser:
-    return Browser(new_page(), stack.issuer, stack.users[user])
+    return Browser(new_page(), stack.issuer, stack.users[user], stack.database_url)
 
 
 def _from_disk(path: Path, stack: Stack) -> list[Token]:

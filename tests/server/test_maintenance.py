@@ -26,6 +26,7 @@ from scopegate.store.models import (
     Client,
     Consent,
     DeviceCode,
+    PushedRequest,
     RefreshToken,
     RevokedToken,
     User,
@@ -105,6 +106,12 @@ class Seed:
                              last_seen_at=PAST, expires_at=expires_at))
         return key
 
+    def pushed(self, expires_at: datetime) -> str:
+        key = _id() + _id()
+        self.add(PushedRequest(request_hash=key[:64], client_id=self.client,
+                               params={"response_type": "code"}, expires_at=expires_at))
+        return key[:64]
+
     def consent(self) -> None:
         self.add(Consent(user_id=self.user, client_id=self.client, scopes=["api"],
                          updated_at=NOW))
@@ -155,13 +162,17 @@ def test_a_pass_deletes_expired_rows_and_keeps_live_ones(
     clean.consent()
     ghost = clean.orphan_consent()
     dead_session, live_session = clean.session(PAST), clean.session(FUTURE)
+    dead_pushed, live_pushed = clean.pushed(PAST), clean.pushed(FUTURE)
 
     report = asyncio.run(maintenance(state).run_once())
 
     assert report is not None and report.complete
     assert dict(report.pruned) == {"authorization_codes": 2, "device_codes": 1,
                                    "refresh_tokens": 3, "revoked_tokens": 1, "api_keys": 1,
-                                   "consents": 1, "user_sessions": 1, "clients": 0}
+                                   "consents": 1, "user_sessions": 1, "clients": 0,
+                                   "pushed_authorization_requests": 1}
+    assert not _exists(db, PushedRequest, dead_pushed) and _exists(db, PushedRequest,
+                                                                    live_pushed)
     assert not _exists(db, AuthorizationCode, dead_code)
     assert not _exists(db, AuthorizationCode, used_dead)
     assert _exists(db, AuthorizationCode, used_live)  # its access token can still be revoked

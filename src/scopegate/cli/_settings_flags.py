@@ -41,6 +41,8 @@ SETTING_FLAGS: dict[str, str] = {
     "code_ttl": "Seconds an authorization code lasts",
     "device_code_ttl": "Seconds a device code lasts",
     "device_interval": "Seconds a device waits between polls",
+    "par_ttl": "Seconds a pushed authorization request (RFC 9126) waits for the browser",
+    "par_required": "Every authorization request must be pushed first (RFC 9126)",
     "signing_alg": "Algorithm of a new access-token key, ES256 or EdDSA",
     "max_body_bytes": "Largest request body in bytes",
     "api_key_prefix": "Prefix of new API keys",

@@ -147,12 +147,17 @@ def login(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the login URL instead of opening it.")
     ] = False,
+    max_age: Annotated[int | None, typer.Option(
+        "--max-age", min=0, help="Sign in afresh if your sign-in is older than this many "
+        "seconds (0: always enter the password), as an API asking for a recent sign-in "
+        "wants (RFC 9470).")] = None,
 ) -> None:
     """Log in to an environment, or to an API by its URL alone, and store the session."""
     session, extra = _session(env, scope or [], api_url=api, client_id=client_id,
                               interactive=True, device=device, open_browser=not no_browser)
     with http_client_factory() as http:
-        token = drive_sync(login_flow(session, extra), http.send, session.locks, sleep)
+        token = drive_sync(login_flow(session, extra, max_age), http.send, session.locks,
+                           sleep)
     who = terminal_text(token.subject or token.client_id)
     _err.print(
         f"Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "

@@ -25,6 +25,7 @@ from ._exceptions import (
     ConfigError,
     LoginRequired,
     ScopeStepUpRequired,
+    SignInStepUpRequired,
     StepUpError,
     TokenEndpointError,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "ScopeStepUpRequired",
     "ScopegateAuth",
     "ScopegateRequestsAuth",
+    "SignInStepUpRequired",
     "StepUpError",
     "Token",
     "TokenEndpointError",

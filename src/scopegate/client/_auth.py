@@ -22,12 +22,13 @@ import requests.auth
 
 from scopegate.scopes import scope_set, union, validate_tokens
 
-from ._challenges import retry_scopes
+from ._challenges import retry_scopes, user_authentication
 from ._dpop import authorize, dpop_nonce_retry
 from ._factory import FromEnv
 from ._flow import Driver, Effect, arun_effect, drive_sync, run_effect
 from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
+from ._sign_in import sign_in_again_flow
 from ._tokens import Token
 
 __all__ = [
@@ -84,10 +85,14 @@ class ScopegateAuth(FromEnv, httpx.Auth):
         response = yield request
         if dpop_nonce_retry(request, response, token, self.session.dpop):
             response = yield request
-        retry_with = retry_scopes(response, required, self.session.catalog)
-        if retry_with is None:
-            return
-        token = yield from self.session.token_flow(retry_with, rejected=token)
+        demand = user_authentication(response)
+        if demand is not None:  # RFC 9470: a fresh sign-in, not more scopes
+            token = yield from sign_in_again_flow(self.session, required, demand, token)
+        else:
+            retry_with = retry_scopes(response, required, self.session.catalog)
+            if retry_with is None:
+                return
+            token = yield from self.session.token_flow(retry_with, rejected=token)
         authorize(request, token, self.session.dpop)
         yield request
 
@@ -203,8 +208,13 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
         if getattr(sent, "_scopegate_origin", None) != _origin(sent.url):
             return response  # a redirect's answer: its origin never gets our token
         token = getattr(sent, "_scopegate_token", None)
+        demand = user_authentication(response)
         if token is not None and dpop_nonce_retry(sent, response, token, self.session.dpop):
-            retry_with: frozenset[str] | None = self.required_scopes  # same token, new proof
+            pass  # the same token again, with a proof carrying the server's nonce
+        elif demand is not None:  # RFC 9470: a fresh sign-in, not more scopes
+            token = drive_sync(sign_in_again_flow(self.session, self.required_scopes, demand,
+                                                  token),
+                               self.http.send, self.session.locks, self._sleep)
         else:
             retry_with = retry_scopes(response, self.required_scopes, self.session.catalog)
             if retry_with is None:

@@ -7,12 +7,15 @@ counts as no challenge at all: the response is then returned to the caller as is
 
 :func:`retry_scopes` is where the step-up starts: a 401, or a 403 whose Bearer
 challenge says ``insufficient_scope``, names the scopes the one retry asks for.
+:func:`user_authentication` reads RFC 9470's 401 ``insufficient_user_authentication``:
+the API wants a more recent (``max_age``) or stronger (``acr_values``) sign-in.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import httpx
 import requests
@@ -21,10 +24,12 @@ from scopegate.scopes import Catalog, canonical_names, scopes_from_value, union
 
 __all__ = [
     "MAX_CHALLENGE_LENGTH",
+    "AuthDemand",
     "Challenge",
     "insufficient_scope",
     "parse_challenges",
     "retry_scopes",
+    "user_authentication",
 ]
 
 MAX_CHALLENGE_LENGTH = 8192
@@ -155,11 +160,34 @@ def retry_scopes(
     if answer.status_code == 401:
         return required
     if answer.status_code == 403:
-        if isinstance(answer, httpx.Response):
-            values = answer.headers.get_list("www-authenticate")
-        else:
-            values = [answer.headers.get("www-authenticate", "")]
-        extra = insufficient_scope(values, catalog)
+        extra = insufficient_scope(_www_authenticate(answer), catalog)
         if extra is not None:
             return union(required, extra)
+    return None
+
+
+def _www_authenticate(answer: httpx.Response | requests.Response) -> list[str]:
+    if isinstance(answer, httpx.Response):
+        return answer.headers.get_list("www-authenticate")
+    return [answer.headers.get("www-authenticate", "")]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthDemand:
+    """What sign-in an API asks for (RFC 9470 §3): at most ``max_age`` seconds old, with
+    one of ``acr_values``; sent as is to the authorization endpoint."""
+
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
+
+
+def user_authentication(answer: httpx.Response | requests.Response) -> AuthDemand | None:
+    """The sign-in a 401 ``insufficient_user_authentication`` asks for; None otherwise."""
+    if answer.status_code != 401:
+        return None
+    for scheme, params in parse_challenges(_www_authenticate(answer)):
+        if scheme == "bearer" and params.get("error") == "insufficient_user_authentication":
+            raw = params.get("max_age", "")
+            max_age = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+            return AuthDemand(max_age, tuple(params.get("acr_values", "").split()[:10]))
     return None

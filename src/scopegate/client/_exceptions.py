@@ -11,6 +11,7 @@ Exception tree::
      │    └── DeviceFlowError                    access_denied / expired_token / too many slow_down
      ├── StepUpError                     exit 1  a step-up could not give the required scopes
      │    ├── ScopeStepUpRequired        exit 4  scopes are missing and nobody can log in here
+     │    ├── SignInStepUpRequired       exit 4  the API wants a fresh sign-in; nobody can here
      │    ├── ScopeNotGranted                    the server declined scopes that were required
      │    └── IdentityChanged                    the new login is a different account
      ├── RevocationError                 exit 1  the server did not revoke a token (RFC 7009)
@@ -39,6 +40,7 @@ __all__ = [
     "RevocationError",
     "ScopeNotGranted",
     "ScopeStepUpRequired",
+    "SignInStepUpRequired",
     "StepUpError",
     "TokenEndpointError",
     "TokenStoreError",
@@ -159,6 +161,29 @@ class ScopeStepUpRequired(StepUpError):
             + ", ".join(self.missing)
             + f"; this session is not interactive, so run: {self.hint}"
         )
+
+
+class SignInStepUpRequired(StepUpError):
+    """The API wants a more recent or stronger sign-in (RFC 9470) and nobody can sign in
+    here (not interactive, or a login method that cannot ask for one).
+
+    ``hint`` is the command that signs in afresh.
+    """
+
+    exit_code: ClassVar[int] = 4
+
+    def __init__(self, max_age: int | None, acr_values: Iterable[str],
+                 environment: str | None, reason: str = "this session is not interactive"
+                 ) -> None:
+        self.max_age = max_age
+        self.acr_values = tuple(acr_values)
+        self.environment = environment
+        self.hint = login_command(environment) + (
+            f" --max-age {max_age}" if max_age is not None else " --max-age 0")
+        wants = (f"a sign-in within the last {max_age} seconds" if max_age is not None
+                 else "a stronger sign-in (" + " or ".join(self.acr_values) + ")")
+        super().__init__(f"the API wants {wants}; {reason}, so run: {self.hint} "
+                         "and try again within that time")
 
 
 class ScopeNotGranted(StepUpError):

@@ -10,7 +10,10 @@ from collections.abc import Iterable
 
 from scopegate.scopes import canonical_names, covers, scope_set, union, validate_tokens
 
+from ._challenges import AuthDemand
+from ._exceptions import AuthenticationError
 from ._flow import Acquire, Blocking, Flow, Release
+from ._providers import AuthorizationCodePkceProvider
 from ._session import TokenSession
 from ._step_up import verify_granted
 from ._tokens import Token
@@ -18,13 +21,21 @@ from ._tokens import Token
 __all__ = ["login_flow"]
 
 
-def login_flow(session: TokenSession, scopes: Iterable[str] = ()) -> Flow[Token]:
+def login_flow(session: TokenSession, scopes: Iterable[str] = (),
+               max_age: int | None = None) -> Flow[Token]:
     """Log in once for the session's scopes + already granted + ``scopes``.
 
     Unlike an implicit step-up, a save that fails here is an error (the user asked
     for a session that would not survive this process), and signing in as another
     account is allowed: it replaces that account's tokens.
+
+    :param max_age: ask the server for a sign-in at most this old (0: enter the password
+        again), as an API that answered ``insufficient_user_authentication`` wants.
     """
+    provider = session.provider
+    if max_age is not None and not isinstance(provider, AuthorizationCodePkceProvider):
+        raise AuthenticationError("a fresh sign-in (max_age) needs the browser login, "
+                                  "not the device flow or client credentials")
     asked = scope_set(validate_tokens(scopes))
     yield Acquire(session.lock_key())
     yield Blocking(session.cache.reload)
@@ -32,9 +43,12 @@ def login_flow(session: TokenSession, scopes: Iterable[str] = ()) -> Flow[Token]
     asked = canonical_names(asked, catalog)
     current = session.current(asked)
     kept = current.scopes if current is not None and not session.provider.silent else ()
-    token = yield from session.provider.acquire_flow(
-        canonical_names(union(session.scopes, kept, asked), catalog)
-    )
+    wanted = canonical_names(union(session.scopes, kept, asked), catalog)
+    if isinstance(provider, AuthorizationCodePkceProvider):
+        demand = AuthDemand(max_age) if max_age is not None else None
+        token = yield from provider.acquire_flow(wanted, demand=demand)
+    else:
+        token = yield from provider.acquire_flow(wanted)
     verify_granted(token, asked, catalog)
     if current is not None and current.subject != token.subject:
         # An explicit login may switch accounts: the other account's tokens go.

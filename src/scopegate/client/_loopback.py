@@ -70,6 +70,10 @@ class LoopbackListener:
         self._server.shutdown()
         self._server.server_close()
 
+    def close(self) -> None:
+        """Release the port of a listener that was never entered."""
+        self._server.server_close()
+
     def _handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
         url = urllib.parse.urlsplit(request.path)
         if url.path != self.path or self._done.is_set():

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from scopegate.scopes import SIGN_IN_SCOPES, default_catalog, format_scope, scope_set
 
+from ._challenges import AuthDemand
 from ._discovery import (
     METADATA_PATH,
     SCOPE_CATALOG_METADATA,
@@ -28,6 +29,7 @@ from ._discovery import (
     raise_for_error,
 )
 from ._dpop import DPoPSigner, use_dpop_nonce
+from ._exceptions import AuthenticationError
 from ._flow import Blocking, Flow
 from ._loopback import LoopbackListener
 from ._terminal import terminal_text
@@ -55,6 +57,7 @@ INTERACTIVE_DEFAULT_SCOPES: tuple[str, ...] = (*SIGN_IN_SCOPES,
 _DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: RFC 9207: the server promises ``iss`` in every authorization response.
 _ISS_SUPPORTED = "authorization_response_iss_parameter_supported"
+_PAR = "pushed_authorization_request_endpoint"  # RFC 9126 §5
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -230,42 +233,65 @@ class AuthorizationCodePkceProvider(TokenProvider):
         self.announce = announce or _announce_url
         self.timeout = timeout
 
-    def _authorize(
-        self, endpoint: str, scopes: frozenset[str], challenge: str, iss_required: bool
-    ) -> tuple[str, str]:
-        state = secrets.token_urlsafe(24)
-        with LoopbackListener(state) as listener:
-            params = {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": listener.redirect_uri,
-                "scope": format_scope(scopes),
-                "state": state,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-            }
-            if self.resource is not None:
-                params["resource"] = self.resource
-            query = urllib.parse.urlencode(params)
-            url = f"{endpoint}?{query}"
+    def _authorize_params(self, redirect_uri: str, scopes: frozenset[str], challenge: str,
+                          state: str, demand: AuthDemand | None) -> dict[str, str]:
+        params = {"response_type": "code", "client_id": self.client_id,
+                  "redirect_uri": redirect_uri, "scope": format_scope(scopes), "state": state,
+                  "code_challenge": challenge, "code_challenge_method": "S256"}
+        if self.resource is not None:
+            params["resource"] = self.resource
+        if demand is not None and demand.max_age is not None:
+            params["max_age"] = str(demand.max_age)
+        if demand is not None and demand.acr_values:
+            params["acr_values"] = " ".join(demand.acr_values)
+        return params
+
+    def _authorize_url_flow(self, params: dict[str, str]) -> Flow[str]:
+        """The URL the browser opens: with only ``client_id`` and ``request_uri`` when the
+        server offers pushed requests (RFC 9126: the parameters never pass the browser)."""
+        endpoint = yield from self.endpoint_flow("authorization_endpoint")
+        if not isinstance((yield from self.metadata_flow()).get(_PAR), str):
+            return f"{endpoint}?{urllib.parse.urlencode(params)}"
+        url = yield from self.endpoint_flow(_PAR)
+        headers: dict[str, str] = {}
+        form = dict(params)
+        self._client_auth(form, headers)
+        response = yield from self._exchange(self._request("POST", url, form, **headers))
+        body = json_body(response)
+        raise_for_error(response, body)
+        request_uri = body.get("request_uri")
+        if not isinstance(request_uri, str) or not 0 < len(request_uri) <= 512:
+            raise AuthenticationError(f"{url}: the answer has no usable request_uri")
+        query = {"client_id": self.client_id, "request_uri": request_uri}
+        return f"{endpoint}?{urllib.parse.urlencode(query)}"
+
+    def _open_and_wait(self, listener: LoopbackListener, url: str, iss_required: bool) -> str:
+        with listener:  # its port is bound already: the redirect cannot be missed
             self.announce(url)
             if self.open_browser:
                 self.opener(url)
-            code = listener.wait(self.timeout, issuer=self.issuer, issuer_required=iss_required)
-            return code, listener.redirect_uri
+            return listener.wait(self.timeout, issuer=self.issuer, issuer_required=iss_required)
 
-    def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
-        """Send the user to the browser, wait on the loopback, then redeem the code."""
-        endpoint = yield from self.endpoint_flow("authorization_endpoint")
+    def acquire_flow(self, scopes: frozenset[str],
+                     demand: AuthDemand | None = None) -> Flow[Token]:
+        """Send the user to the browser, wait on the loopback, then redeem the code.
+
+        :param demand: the sign-in an API asked for (RFC 9470 ``max_age``, ``acr_values``).
+        """
         iss_required = (yield from self.metadata_flow()).get(_ISS_SUPPORTED) is True
         verifier, challenge = pkce_pair()
-        code, redirect_uri = yield Blocking(
-            lambda: self._authorize(endpoint, scopes, challenge, iss_required)
-        )
+        listener = LoopbackListener(secrets.token_urlsafe(24))
+        try:
+            url = yield from self._authorize_url_flow(self._authorize_params(
+                listener.redirect_uri, scopes, challenge, listener.state, demand))
+        except BaseException:
+            listener.close()
+            raise
+        code = yield Blocking(lambda: self._open_and_wait(listener, url, iss_required))
         form = {
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": redirect_uri,
+            "redirect_uri": listener.redirect_uri,
             "code_verifier": verifier,
         }
         return (yield from self.token_request_flow(form, scopes))

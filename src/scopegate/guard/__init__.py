@@ -30,6 +30,7 @@ from .steps import (
     WorkspaceMembershipCheck,
     default_caller,
 )
+from .user_auth import InsufficientUserAuthentication, UserAuthRequirement
 
 __all__ = [
     "AUDIENCE_MISSING",
@@ -49,6 +50,7 @@ __all__ = [
     "Guard",
     "GuardConfig",
     "GuardContext",
+    "InsufficientUserAuthentication",
     "IntrospectionClient",
     "JWKSCache",
     "Pipeline",
@@ -64,6 +66,7 @@ __all__ = [
     "TokenExchanger",
     "TokenKind",
     "UpstreamUnavailable",
+    "UserAuthRequirement",
     "WorkspaceMembershipCheck",
     "declaration_of",
     "default_caller",

@@ -6,12 +6,13 @@ development instead of an open endpoint in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from .config import RateLimit
 from .context import GuardContext
+from .user_auth import UserAuthRequirement, user_auth_requirement
 
 __all__ = ["DECLARATION_ATTR", "Declaration", "RoutePipeline", "declaration_of", "public",
            "requires"]
@@ -37,21 +38,30 @@ class Declaration:
     :param public: True only for routes that deliberately need no token.
     :param rate: a per-route budget replacing the global one (its own bucket).
     :param pipeline: a per-route pipeline replacing the guard's default one.
+    :param user_auth: how recent or strong the sign-in must be (RFC 9470), or None.
     """
 
     scopes: tuple[str, ...] = ()
     public: bool = False
     rate: RateLimit | None = None
     pipeline: RoutePipeline | None = None
+    user_auth: UserAuthRequirement | None = None
 
 
 def requires(
-    *scopes: str, rate: RateLimit | None = None, pipeline: RoutePipeline | None = None
+    *scopes: str, rate: RateLimit | None = None, pipeline: RoutePipeline | None = None,
+    max_age: int | None = None, acr_values: Iterable[str] | str = (),
 ) -> Callable[[F], F]:
-    """Declare the scopes a route needs (at least one; use :func:`public` for none)."""
+    """Declare the scopes a route needs (at least one; use :func:`public` for none).
+
+    :param max_age: the user must have signed in at most this many seconds ago (RFC 9470);
+        an older sign-in gets 401 ``insufficient_user_authentication``.
+    :param acr_values: the token's ``acr`` must be one of these.
+    """
     if not scopes or not all(isinstance(s, str) and s for s in scopes):
         raise ValueError("requires() needs at least one scope name; use public() for none")
-    declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline)
+    declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline,
+                              user_auth=user_auth_requirement(max_age, acr_values))
 
     def mark(endpoint: F) -> F:
         setattr(endpoint, DECLARATION_ATTR, declaration)

@@ -36,6 +36,7 @@ from .steps import (
 from .steps.authz import Authorize
 from .steps.membership import IsMember
 from .steps.resolver import Resolve
+from .user_auth import check_user_auth
 
 __all__ = ["Guard", "parse_bearer"]
 
@@ -122,6 +123,9 @@ class Guard:
             await pipeline.run(ctx)
             if ctx.auth is None:
                 raise InvalidToken("not authenticated", realm=self.config.realm)
+            if declaration is not None and declaration.user_auth is not None:
+                # Here, not a step: a route's own pipeline cannot leave it out.
+                check_user_auth(ctx.auth.claims, declaration.user_auth, realm=self.config.realm)
         except OAuthError as exc:
             metrics.refused(exc.status_code, time.perf_counter() - started)
             raise

@@ -45,9 +45,12 @@ class Pipeline:
         """Return a copy with ``steps`` appended."""
         return Pipeline((*self.steps, *steps))
 
-    def requires(self, *scopes: str, rate: RateLimit | None = None) -> Callable[[F], F]:
+    def requires(self, *scopes: str, rate: RateLimit | None = None,
+                 max_age: int | None = None, acr_values: Iterable[str] | str = ()
+                 ) -> Callable[[F], F]:
         """Declare a route's scopes and run it through this pipeline (seed 003's ``guard``)."""
-        return requires(*scopes, rate=rate, pipeline=self)
+        return requires(*scopes, rate=rate, pipeline=self, max_age=max_age,
+                        acr_values=acr_values)
 
     def __repr__(self) -> str:
         return f"Pipeline({', '.join(type(s).__name__ for s in self.steps)})"

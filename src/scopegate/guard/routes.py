@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .declaration import Declaration, declaration_of
+from .user_auth import UserAuthRequirement
 
 __all__ = ["RouteEntry", "framework_public_paths", "list_routes", "route_declaration"]
 
@@ -51,7 +52,16 @@ def _merge(declarations: list[Declaration]) -> Declaration | None:
         scopes=tuple(scopes),
         rate=next((d.rate for d in with_scopes if d.rate), None),
         pipeline=next((d.pipeline for d in with_scopes if d.pipeline), first.pipeline),
+        user_auth=_user_auth(with_scopes),
     )
+
+
+def _user_auth(declarations: list[Declaration]) -> UserAuthRequirement | None:
+    found: UserAuthRequirement | None = None
+    for d in declarations:
+        if d.user_auth is not None:
+            found = d.user_auth.merged(found)
+    return found
 
 
 def route_declaration(route: Any) -> Declaration | None:

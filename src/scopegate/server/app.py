@@ -28,7 +28,7 @@ from .config.settings import Features, Settings
 from .device import endpoint as device
 from .device.grant import DeviceCodeGrant
 from .management import api_keys, openapi, scopes_api
-from .oauth2 import authorize, introspect, metadata, revocation_feed, revoke, token
+from .oauth2 import authorize, introspect, metadata, par, revocation_feed, revoke, token
 from .oauth2.grants.authorization_code import AuthorizationCodeGrant
 from .oauth2.grants.base import Grant
 from .oauth2.grants.client_credentials import ClientCredentialsGrant
@@ -76,6 +76,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     api_keys,
     login_page,
     authorize,
+    par,
     consent,
     device,
     userinfo,

@@ -25,6 +25,7 @@ benefit from ``gc.freeze()`` after start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..._extras import require_extra
@@ -55,6 +56,7 @@ from ..health import PROBE_METHODS
 from ..pipeline import Pipeline
 from ..routes import route_declaration
 from ..steps import ScopeCheck
+from ..user_auth import check_user_auth, user_auth_requirement
 from ._asgi import CONTEXT_KEY, METADATA_METHODS, read_request, send_metadata, send_probe
 from ._openapi import document_refusals
 
@@ -100,14 +102,18 @@ class RequireScopes:
     :param guard: the guard; when None, the one :func:`install` put on ``app.state``.
     :param rate: a per-route budget (its own bucket) instead of the global one.
     :param pipeline: a per-route pipeline instead of the guard's default.
+    :param max_age: a sign-in at most this many seconds old (RFC 9470), as in ``requires``.
+    :param acr_values: the ``acr`` values accepted, as in ``requires``.
     """
 
     def __init__(self, *scopes: str, guard: Guard | None = None, rate: RateLimit | None = None,
-                 pipeline: Pipeline | None = None) -> None:
+                 pipeline: Pipeline | None = None, max_age: int | None = None,
+                 acr_values: Iterable[str] | str = ()) -> None:
         if not scopes:
             raise ValueError("RequireScopes needs at least one scope")
         self.guard = guard
-        self.declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline)
+        self.declaration = Declaration(scopes=tuple(scopes), rate=rate, pipeline=pipeline,
+                                       user_auth=user_auth_requirement(max_age, acr_values))
         setattr(self, DECLARATION_ATTR, self.declaration)
 
     async def __call__(self, request: Request) -> Caller:
@@ -141,6 +147,9 @@ class RequireScopes:
         if not required <= ctx.required:
             ctx.required = ctx.required | required
             await ScopeCheck(guard.catalog, realm=guard.config.realm)(ctx)
+        need = self.declaration.user_auth
+        if need is not None and ctx.auth is not None:
+            check_user_auth(ctx.auth.claims, need, realm=guard.config.realm)
         if ctx.caller is None:
             raise LookupError("guard context without a caller")
         return ctx.caller

@@ -114,6 +114,8 @@ FIELD_CHECKS: dict[str, Check] = {
     "code_ttl": _LIFETIME,
     "device_code_ttl": _LIFETIME,
     "device_interval": whole_number_in(1, 3600),
+    "par_ttl": whole_number_in(5, 600),
+    "par_required": _on_or_off,
     "signing_alg": one_of("ES256", "EdDSA"),
     "max_body_bytes": whole_number_in(1024, 64 * 1024 * 1024),
     "api_key_prefix": _api_key_prefix,

@@ -23,6 +23,8 @@ refresh_token_ttl      2592000 (30 days)
 code_ttl               60
 device_code_ttl        600
 device_interval        5
+par_ttl                60: seconds a pushed request_uri waits for the browser (RFC 9126)
+par_required           off: every authorization request must be pushed first
 signing_alg            ``ES256`` (``EdDSA`` also supported)
 max_body_bytes         16384
 api_key_prefix         ``sg``
@@ -38,10 +40,7 @@ client_cache_ttl       5.0 s a client lookup is reused; with Redis >= 300 s (cha
 workers                1
 management_audience    ``{issuer}/api/v1/``: the resource identifier (RFC 8707) of the
                        management API; ``keys:*`` and ``admin:*`` tokens carry it as ``aud``
-login_failures_per_    5 wrong passwords for one account from one address, then waits
-  account_address
-login_failures_per_    100 wrong passwords from one address (any accounts), then waits
-  address
+login_failures_per_*   5 per (account, address), 100 per address, then each try waits
 login_first_wait       1.0 s, the first wait; doubled per further failure
 login_max_wait         900.0 s (15 min), the longest wait
 login_failure_reset    43200.0 s (12 h) without an attempt and a counter is forgotten
@@ -181,6 +180,8 @@ class Settings(_FromEnvironment):
     code_ttl: int = 60
     device_code_ttl: int = 600
     device_interval: int = 5
+    par_ttl: int = 60
+    par_required: bool = False
     signing_alg: str = "ES256"
     max_body_bytes: int = 16384
     api_key_prefix: str = "sg"
@@ -271,7 +272,7 @@ def _derived_defaults(settings: Settings) -> dict[str, str]:
 
 
 def _check_cross_field_rules(settings: Settings) -> None:
-    """The longest wait is not shorter than the first; idle ends no later than absolute."""
+    # The longest wait is not shorter than the first; idle ends no later than absolute.
     if settings.login_max_wait < settings.login_first_wait:
         raise ConfigError(setting_name("login_max_wait"),
                           f"at least LOGIN_FIRST_WAIT ({settings.login_first_wait:g})",

@@ -8,11 +8,12 @@ seen by another, and it is reset when the grant returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
-__all__ = ["binding", "bound_jkt"]
+__all__ = ["binding", "bound_claims", "bound_jkt"]
 
 _JKT: ContextVar[str | None] = ContextVar("scopegate_dpop_jkt", default=None)
 
@@ -30,3 +31,12 @@ def binding(jkt: str | None) -> Iterator[None]:
         yield
     finally:
         _JKT.reset(token)
+
+
+def bound_claims(extra: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str]:
+    """The claims and ``token_type`` of a token bound to the key the request proved (RFC
+    9449 §6: ``cnf.jkt``, ``DPoP``), or of a bearer token."""
+    jkt = bound_jkt()
+    if jkt is None:
+        return extra, "Bearer"
+    return {**(extra or {}), "cnf": {"jkt": jkt}}, "DPoP"

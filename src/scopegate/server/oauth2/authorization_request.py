@@ -10,17 +10,28 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 
 from ...errors import OAuthError
 from ...store.models import utcnow
+from ..pages.render import message_page
 from ..shared.user_grants import hash_secret
 from .redirect_uri import add_query
 
 if TYPE_CHECKING:
     from ..state import ServerState
 
-__all__ = ["AuthorizationRequest", "error_redirect", "issue_code"]
+__all__ = ["AuthorizationRequest", "PageError", "error_redirect", "issue_code"]
+
+
+class PageError(Exception):
+    """A problem with the client, redirect URI or ``request_uri``: shown to the person,
+    never redirected (RFC 6749 §4.1.2.1)."""
+
+    def __init__(self, text: str, error: str = "invalid_request") -> None:
+        super().__init__(text)
+        self.text = text
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +47,15 @@ class AuthorizationRequest:
     code_challenge: str
     code_challenge_method: str
     prompt: frozenset[str]
+    max_age: int | None = None  # OIDC Core §3.1.2.1 / RFC 9470: seconds since sign-in
+    pushed: str | None = None  # the pushed request's hash (RFC 9126), used once decided
 
     def to_payload(self, user_id: str) -> dict[str, Any]:
         """The signed hidden-field form of this request, bound to ``user_id``."""
         return {"c": self.client_id, "r": self.redirect_uri, "s": sorted(self.scopes),
                 "res": list(self.resources), "st": self.state, "n": self.nonce,
-                "cc": self.code_challenge, "ccm": self.code_challenge_method, "u": user_id}
+                "cc": self.code_challenge, "ccm": self.code_challenge_method, "u": user_id,
+                "pr": self.pushed}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> tuple[AuthorizationRequest, str]:
@@ -49,7 +63,7 @@ class AuthorizationRequest:
         return cls(client_id=data["c"], redirect_uri=data["r"], scopes=frozenset(data["s"]),
                    resources=tuple(data["res"]), state=data["st"], nonce=data["n"],
                    code_challenge=data["cc"], code_challenge_method=data["ccm"],
-                   prompt=frozenset()), str(data["u"])
+                   prompt=frozenset(), pushed=data.get("pr")), str(data["u"])
 
 
 def error_redirect(redirect_uri: str, exc: OAuthError, state: str | None, issuer: str,
@@ -65,10 +79,16 @@ def error_redirect(redirect_uri: str, exc: OAuthError, state: str | None, issuer
 
 
 async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str,
-                     auth_time: int, status_code: int = 302) -> RedirectResponse:
-    """Store a fresh single-use code and redirect to the client with it."""
-    code = secrets.token_urlsafe(32)
+                     auth_time: int, status_code: int = 302) -> Response:
+    """Store a fresh single-use code and redirect to the client with it (a pushed request
+    is used up first: a second authorization with it gets a page, no code)."""
     now = utcnow()
+    if req.pushed is not None and not await run_in_threadpool(
+            state.user_grants.pushed.use, req.pushed, now):
+        return message_page("This sign-in link was already used",
+                            "Start signing in again from the application.", status=400,
+                            error_code="invalid_request_uri")
+    code = secrets.token_urlsafe(32)
     await run_in_threadpool(
         state.user_grants.codes.create, code_hash=hash_secret(code),
         client_id=req.client_id, user_id=user_id, redirect_uri=req.redirect_uri,

@@ -11,6 +11,7 @@ not granted before are asked for; ``prompt=consent`` asks again).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -36,7 +37,9 @@ from ..pages.render import message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pkce import challenge as pkce
 from ..shared.user_grants import cap_to_role
-from .authorization_request import AuthorizationRequest, error_redirect, issue_code
+from .auth_level import LOGIN_MARK, choose_acr, login_mark, mark_time, read_max_age
+from .authorization_request import AuthorizationRequest, PageError, error_redirect, issue_code
+from .pushed import must_push, pushed_params, spend
 from .redirect_uri import match_redirect_uri
 
 if TYPE_CHECKING:
@@ -69,52 +72,47 @@ AUTHORIZATION_CODE = "authorization_code"
 feature = "authorization_code"
 
 
-class _PageError(Exception):
-    """A problem with the client or redirect URI: shown to the person, never redirected."""
-
-    def __init__(self, text: str, error: str = "invalid_request") -> None:
-        super().__init__(text)
-        self.text = text
-        self.error = error
-
-
 async def _read_params(request: Request, state: ServerState) -> dict[str, str]:
     if request.method == "POST":
         try:
             return await read_form(request, state)
         except OAuthError as exc:
-            raise _PageError(exc.description) from None
+            raise PageError(exc.description) from None
     if len(request.url.query) > MAX_QUERY_BYTES:
-        raise _PageError("the authorization request is too long")
+        raise PageError("the authorization request is too long")
     params: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key in params:
-            raise _PageError(f"parameter {key!r} is repeated")
+            raise PageError(f"parameter {key!r} is repeated")
         params[key] = value
     return params
 
 
-async def _client_and_redirect(state: ServerState, params: dict[str, str]
-                               ) -> tuple[ClientRecord, str]:
+async def client_and_redirect(state: ServerState, params: dict[str, str], pushed: bool
+                              ) -> tuple[ClientRecord, str]:
+    """The client and its redirect URI (a request not pushed must be allowed to be)."""
     client_id = params.get("client_id")
     if not client_id or len(client_id) > 256:
-        raise _PageError("the request does not name a client (client_id)")
+        raise PageError("the request does not name a client (client_id)")
     try:
         client = await state.clients.get(client_id)
     except OAuthError as exc:  # e.g. a client ID metadata document that cannot be used
-        raise _PageError(exc.description or exc.error, exc.error) from None
+        raise PageError(exc.description or exc.error, exc.error) from None
     if client is None:
-        raise _PageError("this application is not registered here", "invalid_client")
+        raise PageError("this application is not registered here", "invalid_client")
+    if not pushed and (state.settings.par_required or must_push(client)):
+        raise PageError("this authorization request must be pushed first (RFC 9126): POST it "
+                        "to the pushed_authorization_request_endpoint, then send request_uri")
     requested = params.get("redirect_uri")
     if not requested:
-        raise _PageError("the request has no redirect_uri")
+        raise PageError("the request has no redirect_uri")
     redirect_uri = match_redirect_uri(client.redirect_uris, requested)
     if redirect_uri is None:
-        raise _PageError("the redirect_uri is not registered for this application")
+        raise PageError("the redirect_uri is not registered for this application")
     return client, redirect_uri
 
 
-async def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
+async def validate_request(state: ServerState, client: ClientRecord, redirect_uri: str,
                     params: dict[str, str]) -> AuthorizationRequest:
     """Everything after the redirect URI is trusted; each failure here is redirected."""
     catalog = state.catalog
@@ -145,16 +143,21 @@ async def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
         raise InvalidRequest(f"state is longer than {MAX_STATE_LENGTH} characters")
     if nonce is not None and len(nonce) > MAX_NONCE_LENGTH:
         raise InvalidRequest(f"nonce is longer than {MAX_NONCE_LENGTH} characters")
+    max_age = read_max_age(params.get("max_age"))
+    choose_acr(params.get("acr_values"))  # refuses what no sign-in here can satisfy
     return AuthorizationRequest(client.client_id, redirect_uri, scopes, resources, st, nonce,
-                                challenge.challenge, challenge.method, prompt)
+                                challenge.challenge, challenge.method, prompt, max_age)
 
 
-def _login_redirect(params: dict[str, str]) -> RedirectResponse:
-    """Go to the login page, then come back here (without ``prompt=login``: no loop)."""
+def _login_redirect(state: ServerState, params: dict[str, str]) -> RedirectResponse:
+    """Go to the login page, then come back here (without ``prompt=login``, and with the
+    signed time of this demand, which a sign-in after it satisfies: no loop)."""
     back = dict(params)
     prompt = [p for p in back.pop("prompt", "").split() if p != "login"]
     if prompt:
         back["prompt"] = " ".join(prompt)
+    sessions = state.user_grants.sessions
+    back[LOGIN_MARK] = login_mark(sessions, int(sessions.clock().timestamp()))
     target = AUTHORIZE_PATH + "?" + urlencode(back)
     return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": target}), status_code=302)
 
@@ -163,20 +166,27 @@ async def authorize(request: Request) -> Response:
     """GET or POST ``/oauth/authorize``."""
     state: ServerState = request.app.state.server
     services = state.user_grants
+    pushed = None
     try:
-        params = await _read_params(request, state)
-        client, redirect_uri = await _client_and_redirect(state, params)
-    except _PageError as exc:
+        query = await _read_params(request, state)
+        params, pushed = await pushed_params(state, query)
+        client, redirect_uri = await client_and_redirect(state, params, pushed is not None)
+        req = replace(await validate_request(state, client, redirect_uri, params),
+                      pushed=pushed)
+    except PageError as exc:
         return message_page("This sign-in link is not valid", exc.text, status=400,
                             error_code=exc.error)
+    except OAuthError as exc:
+        await spend(state, pushed)
+        return error_redirect(redirect_uri, exc, params.get("state"), state.settings.issuer)
     try:
-        req = await _validate(state, client, redirect_uri, params)
         session = await services.sessions.read(request)
         user = session.user if session is not None else None
-        if session is None or user is None or "login" in req.prompt:
+        if session is None or user is None or _sign_in_demanded(state, req, session, query):
             if "none" in req.prompt:
-                raise LoginRequired("the user is not logged in")
-            return _login_redirect(params)
+                raise LoginRequired("the user is not logged in"
+                                    if user is None else "a fresh sign-in is required")
+            return _login_redirect(state, query)
         cap_to_role(state.catalog, user.role, req.scopes)
         granted = await run_in_threadpool(services.consents.granted, user.id, client.client_id)
         asked = state.catalog.missing(granted, req.scopes)
@@ -186,7 +196,23 @@ async def authorize(request: Request) -> Response:
             return _consent_page(state, session, client, req, user.id, user.email, granted)
         return await issue_code(state, req, user.id, session.auth_time or 0)
     except OAuthError as exc:
+        await spend(state, pushed)
         return error_redirect(redirect_uri, exc, params.get("state"), state.settings.issuer)
+
+
+def _sign_in_demanded(state: ServerState, req: AuthorizationRequest, session: BrowserSession,
+                      query: dict[str, str]) -> bool:
+    """``prompt=login``, or a sign-in older than ``max_age``, unless this browser signed
+    in after the demand (the login page's way back carries its signed time)."""
+    sessions = state.user_grants.sessions
+    signed_in = session.auth_time or 0
+    # At max_age seconds it is too old: so max_age=0 always asks (OIDC Core §3.1.2.1).
+    too_old = req.max_age is not None and \
+        int(sessions.clock().timestamp()) - signed_in >= req.max_age
+    if "login" not in req.prompt and not too_old:
+        return False
+    since = mark_time(sessions, query.get(LOGIN_MARK))
+    return since is None or signed_in < since
 
 
 def _consent_page(state: ServerState, session: BrowserSession, client: ClientRecord,
@@ -204,7 +230,7 @@ routes: list[BaseRoute] = [
 ]
 
 
-_AUTHORIZE_PARAMS: dict[str, Any] = {
+AUTHORIZE_PARAMS: dict[str, Any] = {
     "response_type": {"type": "string", "enum": ["code"]},
     "client_id": {"type": "string", "maxLength": 256},
     "redirect_uri": {"type": "string", "format": "uri"},
@@ -214,6 +240,9 @@ _AUTHORIZE_PARAMS: dict[str, Any] = {
     "code_challenge_method": {"type": "string", "enum": ["S256"]},
     "nonce": {"type": "string", "maxLength": MAX_NONCE_LENGTH},
     "prompt": {"type": "string", "description": "none, or login and/or consent"},
+    "max_age": {"type": "integer", "minimum": 0, "description": "seconds since sign-in"},
+    "acr_values": {"type": "string", "description": "accepted classes, preferred first"},
+    "request_uri": {"type": "string", "description": "a pushed request (RFC 9126)"},
     "resource": {"type": "string", "description": "RFC 8707 target"},
 }
 _AUTHORIZE_REQUIRED = ["response_type", "client_id", "redirect_uri", "code_challenge",
@@ -230,10 +259,10 @@ openapi_paths: dict[str, Any] = {AUTHORIZE_PATH: {
             "operationId": "authorize",
             "parameters": [{"name": name, "in": "query", "schema": schema,
                             "required": name in _AUTHORIZE_REQUIRED}
-                           for name, schema in _AUTHORIZE_PARAMS.items()],
+                           for name, schema in AUTHORIZE_PARAMS.items()],
             "responses": _AUTHORIZE_RESPONSES},
     "post": {"summary": "Authorization endpoint, form-encoded (OIDC Core §3.1.2.1)",
              "operationId": "authorize_post",
-             "requestBody": form_body(_AUTHORIZE_PARAMS, _AUTHORIZE_REQUIRED),
+             "requestBody": form_body(AUTHORIZE_PARAMS, _AUTHORIZE_REQUIRED),
              "responses": _AUTHORIZE_RESPONSES},
 }}

@@ -17,9 +17,10 @@ from ...errors import InvalidScope, InvalidTarget
 from ...scopes import Catalog, format_scope, resource_scopes
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
-from ..dpop.binding import bound_jkt
+from ..dpop.binding import bound_claims
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
+from .auth_level import ACR_PASSWORD
 from .resources import Resource, ResourceDirectory
 
 __all__ = ["Issued", "ResponseHook", "Target", "TokenIssuer", "resolve_audience"]
@@ -139,15 +140,6 @@ def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[
     return Target((resource.identifier, *along), granted)
 
 
-def _bound(extra: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str]:
-    """The claims and ``token_type`` of a token bound to the key the request proved (RFC
-    9449 §6: ``cnf.jkt``, ``DPoP``), or of a bearer token."""
-    jkt = bound_jkt()
-    if jkt is None:
-        return extra, "Bearer"
-    return {**(extra or {}), "cnf": {"jkt": jkt}}, "DPoP"
-
-
 class TokenIssuer:
     """Builds and signs access tokens and assembles the token response.
 
@@ -259,7 +251,10 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
         scope_text = self._scope_text_for(scopes)
-        extra_claims, token_type = _bound(extra_claims)
+        if user_grant is not None:  # RFC 9470 §3: how recent and how strong the sign-in was
+            extra_claims = {**(extra_claims or {}), "auth_time": user_grant.auth_time,
+                            "acr": ACR_PASSWORD}
+        extra_claims, token_type = bound_claims(extra_claims)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,

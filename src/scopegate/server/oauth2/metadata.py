@@ -21,6 +21,7 @@ from ..oidc.id_token import ID_TOKEN_SIGNING_ALGS
 from ..shared.client_auth import AUTH_METHODS
 from ..shared.cors import cors_route
 from ..state import ServerState
+from .auth_level import ACR_VALUES_SUPPORTED
 
 __all__ = ["OIDC_PATH", "PATH", "build_metadata", "routes"]
 
@@ -34,6 +35,7 @@ _OPTIONAL_ENDPOINTS = {
     "revoke": "revocation_endpoint",
     "authorize": "authorization_endpoint",
     "device_authorization": "device_authorization_endpoint",
+    "par": "pushed_authorization_request_endpoint",  # RFC 9126 §5
     "userinfo": "userinfo_endpoint",
     "jwks": "jwks_uri",
     "scopes": "scope_catalog_endpoint",  # extension: the public catalog for SDKs
@@ -63,11 +65,15 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         "id_token_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),
         "subject_types_supported": ["public"],
         "claims_supported": list(dict.fromkeys(
-            ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "subject_type"]
+            ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "subject_type",
+             "auth_time", "acr"]
             + (list(OIDC_CLAIMS) if "userinfo" in paths else []))),
         "service_documentation": issuer + "/openapi.json",
         "dpop_signing_alg_values_supported": list(DPOP_ALGS),  # RFC 9449 §5.1
     })
+    if "authorize" in paths:  # RFC 9126 §5, RFC 9470 §6 (OIDC Discovery)
+        doc["require_pushed_authorization_requests"] = state.settings.par_required
+        doc["acr_values_supported"] = list(ACR_VALUES_SUPPORTED)
     registration = state.registration  # RFC 7591 and metadata documents (server/registration)
     if "register" in paths and registration is not None and registration.enabled:
         doc["registration_endpoint"] = issuer + str(paths["register"])

@@ -37,7 +37,7 @@ ID_TOKEN_TYP = "JWT"
 # registered ``id_token_signed_response_alg`` yet, so every ID token is RS256.
 ID_TOKEN_SIGNING_ALGS: tuple[str, ...] = (ID_TOKEN_ALG,)
 CLAIMS_SUPPORTED: tuple[str, ...] = (
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "at_hash", "azp",
     "name", "email", "email_verified",
 )
 
@@ -83,6 +83,8 @@ def id_token_hook(state: ServerState) -> ResponseHook:
         }
         if grant.nonce:
             claims["nonce"] = grant.nonce
+        if "acr" in issued.claims:
+            claims["acr"] = issued.claims["acr"]
         return {"id_token": signer.sign(claims, typ=ID_TOKEN_TYP)}
 
     return add_id_token

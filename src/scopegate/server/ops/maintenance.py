@@ -16,6 +16,7 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``revoked_tokens``: deny-list entries of tokens that have expired anyway;
 - ``api_keys``: rotated-out secrets past their grace period are cleared (the key stays);
 - ``consents``: rows whose user or client is gone;
+- ``pushed_authorization_requests``: past their deadline (RFC 9126, used or not);
 - ``user_sessions``: browser sessions past their idle or absolute deadline (a live
   session moves its deadline at most once a minute, see :mod:`.sessions`);
 - ``clients``: public clients that registered themselves (RFC 7591, or a metadata
@@ -45,6 +46,7 @@ from ...store.models import utcnow
 from ...store.repositories.api_keys import ApiKeyRepository
 from ...store.repositories.authorization_codes import AuthorizationCodeRepository
 from ...store.repositories.device_codes import DeviceCodeRepository
+from ...store.repositories.pushed_requests import PushedRequestRepository
 from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.revocations import RevocationRepository
 from ...store.repositories.sessions import SessionRepository
@@ -68,7 +70,8 @@ __all__ = [
 PRUNE_BATCH = 500
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
-                 "api_keys", "consents", "user_sessions", "clients")
+                 "api_keys", "consents", "user_sessions", "pushed_authorization_requests",
+                 "clients")
 
 #: One batch of one table: (database, now, limit) -> rows pruned.
 PruneStep = Callable[[Database, datetime, int], int]
@@ -81,6 +84,8 @@ _STEPS: dict[str, PruneStep] = {
     "api_keys": lambda db, now, n: ApiKeyRepository(db).prune_rotated(now, n),
     "consents": lambda db, _now, n: ConsentRepository(db).prune_orphans(n),
     "user_sessions": lambda db, now, n: SessionRepository(db).prune(now, n),
+    "pushed_authorization_requests":
+        lambda db, now, n: PushedRequestRepository(db).prune(now, n),
 }
 
 

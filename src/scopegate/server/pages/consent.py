@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...errors import AccessDenied, OAuthError
+from ...store.models import utcnow
 from ..management.openapi import form_body, html_responses
 from ..oauth2.authorization_request import AuthorizationRequest, error_redirect, issue_code
 from ..oauth2.authorize import (
@@ -53,6 +54,8 @@ async def decide(request: Request, session: BrowserSession,
         return message_page("Bad request", "Choose Allow or Deny.", status=400,
                             error_code="invalid_request")
     if decision == "deny":
+        if req.pushed is not None:
+            await run_in_threadpool(services.pushed.use, req.pushed, utcnow())
         return error_redirect(req.redirect_uri, AccessDenied("the user denied the request"),
                               req.state, issuer, status_code=303)
     user = session.user  # read with the session: one query for both

@@ -18,6 +18,7 @@ from ...scopes import Catalog, ScopeError, format_scope
 from ..admin.client_spec import ClientSpec, client_spec
 from ..admin.errors import Invalid
 from ..oauth2.grants.base import normalize_grant_type
+from ..oauth2.pushed import REQUIRE_PUSHED
 from ..oauth2.redirect_uri import MAX_REDIRECT_URI_LENGTH, validate_registered
 from .errors import InvalidClientMetadata, InvalidRedirectUri
 
@@ -179,6 +180,11 @@ def _extras(body: Mapping[str, Any]) -> dict[str, Any]:
         if any(not 0 < len(c) <= MAX_TEXT or not c.isprintable() for c in contacts):
             raise InvalidClientMetadata(f"each contact must be 1 to {MAX_TEXT} characters")
         out["contacts"] = contacts
+    pushed = body.get(REQUIRE_PUSHED)
+    if pushed is not None:
+        if not isinstance(pushed, bool):
+            raise InvalidClientMetadata(f"{REQUIRE_PUSHED} must be true or false")
+        out[REQUIRE_PUSHED] = pushed
     return out
 
 

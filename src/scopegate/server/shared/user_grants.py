@@ -14,6 +14,7 @@ from ...scopes import Catalog, ScopeError
 from ...store import Database
 from ...store.repositories.authorization_codes import AuthorizationCodeRepository
 from ...store.repositories.device_codes import DeviceCodeRepository
+from ...store.repositories.pushed_requests import PushedRequestRepository
 from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.sessions import SessionRepository
 from ...store.repositories.users import ConsentRepository, UserRecord, UserRepository
@@ -73,6 +74,7 @@ class UserGrantServices:
     sessions: BrowserSessions
     throttle: FailureStore
     login_limits: LoginLimits
+    pushed: PushedRequestRepository
     limits: PageLimits = field(default_factory=lambda: PageLimits())
 
 
@@ -143,4 +145,5 @@ def build_user_grant_services(db: Database, settings: Settings,
                                  absolute_s=settings.session_absolute_ttl),
         throttle=create_failure_store(settings.redis_url, prefix="scopegate:failures:"),
         login_limits=LoginLimits.from_settings(settings),
+        pushed=PushedRequestRepository(db),
     )

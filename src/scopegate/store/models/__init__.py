@@ -7,6 +7,7 @@ from .api_keys import ApiKey
 from .base import Base, UTCDateTime, created_at_column, utcnow
 from .clients import Client
 from .keys import RevokedToken, ServerSecret, SigningKey
+from .pushed_requests import PushedRequest
 from .resources import ResourceServer
 from .sessions import UserSession
 from .users import (
@@ -27,6 +28,7 @@ __all__ = [
     "Consent",
     "DeviceCode",
     "Membership",
+    "PushedRequest",
     "RefreshToken",
     "ResourceServer",
     "RevokedToken",
