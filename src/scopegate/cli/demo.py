@@ -50,6 +50,7 @@ from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 from ._demo_delegation import DelegationFailed, delegated_call, register_delegation, start_reports
+from ._demo_keep import leave_running
 from ._local_stack import LocalService, ServiceError, start_auth_server, start_example_api
 
 require_extra("scopegate demo", "fastapi", "fastapi")  # its example API is a FastAPI app
@@ -200,39 +201,6 @@ def _dpop_call(console: Console, issuer: str, api_url: str, client_id: str,
                   soft_wrap=True)
 
 
-def _write_config(workdir: Path, issuer: str, api_url: str, client_id: str,
-                  secret: str) -> Path:
-    """Write a config dir with a ``demo`` environment so the user CLI can talk to the stack."""
-    config = workdir / "config"
-    config.mkdir(mode=0o700)
-    env = {"issuer": issuer, "api_base_url": api_url, "credentials": "credentials.json",
-           "scopes": list(REQUESTED_SCOPES)}
-    (config / "environments.json").write_text(json.dumps({"environments": {"demo": env}},
-                                                         indent=2))
-    creds = config / "credentials.json"
-    creds.touch(mode=0o600)
-    creds.write_text(json.dumps({"clientId": client_id, "clientSecret": secret}))
-    return config
-
-
-def _keep_message(console: Console, services: list[LocalService], workdir: Path,
-                  config: Path) -> None:
-    pids = " ".join(str(s.pid) for s in services)
-    lines = [f"{s.name}: {s.url}  (pid {s.pid}, log {s.log_path})" for s in services]
-    lines += [
-        "",
-        "Try the user CLI against it:",
-        f"  SCOPEGATE_CONFIG_DIR={config} SCOPEGATE_NO_KEYRING=1 "
-        f"scopegate token --env demo --scope {RUN_SCOPE} --decode",
-        "",
-        f"Stop them with:  kill {pids}   (data in {workdir})",
-    ]
-    console.print()
-    console.rule("[bold]services left running", align="left")
-    for line in lines:
-        console.print(line, highlight=False, soft_wrap=True)
-
-
 def _start_services(console: Console, database_url: str, workdir: Path, keep: bool,
                     services: list[LocalService]) -> dict[str, str]:
     """Start the server, the example API and reports (in ``services``, in that order);
@@ -293,8 +261,8 @@ def demo(
         raise typer.Exit(1) from None
     finally:
         if ok and keep:
-            config = _write_config(workdir, services[0].url, services[1].url, client_id, secret)
-            _keep_message(console, services, workdir, config)
+            leave_running(console, services, workdir, (client_id, secret), REQUESTED_SCOPES,
+                          RUN_SCOPE)
         else:
             for service in reversed(services):
                 service.stop()

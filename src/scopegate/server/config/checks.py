@@ -7,11 +7,13 @@ A check returns None when a value is allowed, else the phrase after "must be"
 from __future__ import annotations
 
 import ipaddress
+from typing import Protocol
 
 import sqlalchemy as sa
 
 from ...config_checks import (
     Check,
+    ConfigError,
     absolute_uri,
     existing_file,
     http_url,
@@ -24,7 +26,7 @@ from ...config_checks import (
 from ...tokens.api_keys import validate_prefix
 
 __all__ = ["FIELD_CHECKS", "MAX_LIFETIME", "MAX_LOGIN_FAILURES", "MAX_LOGIN_WAIT",
-           "proxy_items", "setting_name"]
+           "check_cross_field_rules", "proxy_items", "setting_name"]
 
 MAX_LIFETIME = 10 * 365 * 24 * 3600
 MAX_LOGIN_FAILURES = 100_000
@@ -143,3 +145,25 @@ FIELD_CHECKS: dict[str, Check] = {
     "dpop_nonce": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""
+
+
+class _Paired(Protocol):
+    """The settings that must agree with one another."""
+
+    login_first_wait: float
+    login_max_wait: float
+    session_idle_ttl: int
+    session_absolute_ttl: int
+
+
+def check_cross_field_rules(settings: _Paired) -> None:
+    """Rules between two settings, checked after each one's own."""
+    # The longest wait is not shorter than the first; idle ends no later than absolute.
+    if settings.login_max_wait < settings.login_first_wait:
+        raise ConfigError(setting_name("login_max_wait"),
+                          f"at least LOGIN_FIRST_WAIT ({settings.login_first_wait:g})",
+                          settings.login_max_wait)
+    if settings.session_idle_ttl > settings.session_absolute_ttl:
+        raise ConfigError(setting_name("session_idle_ttl"),
+                          f"at most SESSION_ABSOLUTE_TTL ({settings.session_absolute_ttl})",
+                          settings.session_idle_ttl)

@@ -71,7 +71,7 @@ from pydantic_settings import (
 )
 
 from ...config_checks import ConfigError, check_fields
-from .checks import FIELD_CHECKS, proxy_items, setting_name
+from .checks import FIELD_CHECKS, check_cross_field_rules, proxy_items, setting_name
 
 __all__ = ["ENV_PREFIX", "FIELD_CHECKS", "SECRET_FIELDS", "Features", "Settings",
            "default_database_url", "setting_name"]
@@ -215,7 +215,7 @@ class Settings(_FromEnvironment):
         for name, value in derived.items():
             object.__setattr__(self, name, value)  # frozen: set once, while being built
         check_fields(self, FIELD_CHECKS, setting_name, secrets=SECRET_FIELDS)
-        _check_cross_field_rules(self)
+        check_cross_field_rules(self)
         object.__setattr__(self, "forwarded_allow_ips",
                            ",".join(proxy_items(self.forwarded_allow_ips)))
         return self
@@ -269,18 +269,6 @@ def _derived_defaults(settings: Settings) -> dict[str, str]:
     return {"issuer": issuer,
             "database_url": settings.database_url or default_database_url(),
             "management_audience": settings.management_audience or issuer + "/api/v1/"}
-
-
-def _check_cross_field_rules(settings: Settings) -> None:
-    # The longest wait is not shorter than the first; idle ends no later than absolute.
-    if settings.login_max_wait < settings.login_first_wait:
-        raise ConfigError(setting_name("login_max_wait"),
-                          f"at least LOGIN_FIRST_WAIT ({settings.login_first_wait:g})",
-                          settings.login_max_wait)
-    if settings.session_idle_ttl > settings.session_absolute_ttl:
-        raise ConfigError(setting_name("session_idle_ttl"),
-                          f"at most SESSION_ABSOLUTE_TTL ({settings.session_absolute_ttl})",
-                          settings.session_idle_ttl)
 
 
 def _operator_error(exc: ValidationError) -> ValueError:

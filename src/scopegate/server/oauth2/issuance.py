@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
-from ...errors import InvalidScope, InvalidTarget
-from ...scopes import Catalog, format_scope, resource_scopes
+from ...scopes import Catalog, format_scope
 from ...store.repositories import ClientRecord
 from ...tokens import ACCESS_TOKEN_TYP, SubjectType, access_token_claims
 from ..dpop.binding import bound_claims
 from ..shared.user_grants import UserGrant
 from ..signing.signing_keys import SigningKeys
+from .audience import Target, registered_target, resolve_audience
 from .auth_level import ACR_PASSWORD
 from .resources import Resource, ResourceDirectory
 
-__all__ = ["Issued", "ResponseHook", "Target", "TokenIssuer", "resolve_audience"]
+__all__ = ["Issued", "ResponseHook", "TokenIssuer"]
 
 _MAX_MEMO = 4096
 
@@ -49,95 +48,13 @@ class Issued(NamedTuple):
 ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
 
 
-class Target(NamedTuple):
-    """A token's ``aud`` and the scopes it carries for that audience."""
-
-    audience: tuple[str, ...]
-    scopes: frozenset[str]
-
-
-def _valid_resource(value: str) -> bool:
-    # RFC 8707 §2: an absolute URI without a fragment.
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
-        return False
-    return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
-
-
-def resolve_audience(
-    catalog: Catalog,
-    issuer: str,
-    allowed_scopes: Iterable[str],
-    scopes: Iterable[str],
-    resources: Iterable[str] = (),
-    companions: Iterable[str] = (),
-) -> tuple[str, ...]:
-    """The token ``aud``: one resource, then the companion audiences its scopes target.
-
-    RFC 8707 with node-oidc-provider's and Auth0's rule, one resource per access token:
-    ``resource`` picks it among those the allowed scopes target; without it, the scopes
-    must target exactly one resource. A companion (the issuer's UserInfo, targeted by
-    ``openid``) rides along with any resource; a token whose scopes target nothing is
-    for the issuer.
-
-    :raises InvalidTarget: a resource is malformed, not permitted, more than one is
-        asked for, or none is and the scopes target several.
-    """
-    scopes = frozenset(scopes)
-    extras = tuple(companions)
-    targeted = catalog.audiences(scopes)
-    riders = tuple(a for a in targeted if a in extras)
-    wanted = tuple(dict.fromkeys(resources))
-    if len(wanted) > 1:
-        raise InvalidTarget("send one resource parameter: an access token serves one "
-                            "resource; a refresh token can then get a token for each other")
-    if wanted:
-        resource = wanted[0]
-        if not _valid_resource(resource):
-            raise InvalidTarget("resource must be an absolute URI without a fragment")
-        if resource not in catalog.all_audiences():
-            raise InvalidTarget(f"no resource server {resource[:200]!r} is registered here")
-        if resource not in catalog.audiences(catalog.expand(allowed_scopes)):
-            raise InvalidTarget(f"this client may not request tokens for {resource[:200]!r}")
-        return (resource, *(a for a in riders if a != resource))
-    primary = [a for a in targeted if a not in extras]
-    if len(primary) > 1:
-        raise InvalidTarget(_ambiguous(catalog, scopes, primary))
-    return (*primary, *riders) or (issuer,)
-
-
-def _ambiguous(catalog: Catalog, scopes: frozenset[str], resources: list[str]) -> str:
-    """The sentence telling the client what to send (the scope list last: it may be cut)."""
-    which = "; ".join(
-        f"{r}: " + " ".join(sorted(s for s in scopes if r in catalog.audiences([s])))
-        for r in resources)
-    return ("send " + " or ".join(f"resource={r}" for r in resources)
-            + ": these scopes are for several resources and an access token serves one; "
-            f"a refresh token can then get a token for each ({which})")
-
-
-def registered_target(catalog: Catalog, resource: Resource, permitted: Iterable[str],
-                      scopes: Iterable[str], companions: Iterable[str] = ()) -> Target:
-    """The token for a registered resource: ``aud`` is its identifier (plus the companion
-    audiences its scopes target), its scopes those of ``scopes`` that it offers.
-
-    :raises InvalidTarget: the client may use none of the scopes the resource offers.
-    :raises InvalidScope: none of the requested scopes is offered by the resource.
-    """
-    name = resource.identifier[:200]
-    offered = " ".join(sorted(resource.scopes))
-    if not resource_scopes(catalog, permitted, resource.scopes):
-        raise InvalidTarget(f"this client may not request tokens for {name!r}: none of "
-                            f"the scopes it offers ({offered}) is one this client may use "
-                            "here")
-    riders = tuple(companions)
-    granted = resource_scopes(catalog, scopes, resource.scopes, riders)
-    if not resource_scopes(catalog, granted, resource.scopes):
-        raise InvalidScope(f"none of the requested scopes is offered by {name!r}; "
-                           f"it offers: {offered}")
-    along = tuple(a for a in catalog.audiences(granted) if a in riders)
-    return Target((resource.identifier, *along), granted)
+def _sign_in_and_binding(extra: Mapping[str, Any] | None, user_grant: UserGrant | None
+                         ) -> tuple[Mapping[str, Any] | None, str]:
+    """More claims: how recent and how strong a user's sign-in was (RFC 9470 §3), and the
+    key a DPoP request proved; with the ``token_type`` that follows."""
+    if user_grant is not None:
+        extra = {**(extra or {}), "auth_time": user_grant.auth_time, "acr": ACR_PASSWORD}
+    return bound_claims(extra)
 
 
 class TokenIssuer:
@@ -251,10 +168,7 @@ class TokenIssuer:
                                                       permitted_scopes, defaulted)
         aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
         scope_text = self._scope_text_for(scopes)
-        if user_grant is not None:  # RFC 9470 §3: how recent and how strong the sign-in was
-            extra_claims = {**(extra_claims or {}), "auth_time": user_grant.auth_time,
-                            "acr": ACR_PASSWORD}
-        extra_claims, token_type = bound_claims(extra_claims)
+        extra_claims, token_type = _sign_in_and_binding(extra_claims, user_grant)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,
             client_id=client.client_id, audience=aud, scopes=scopes,
@@ -263,13 +177,15 @@ class TokenIssuer:
         response: dict[str, Any] = {"access_token": token, "token_type": token_type,
                                     "expires_in": lifetime, "scope": scope_text}
         if user_grant is not None and self.response_hooks:
-            issued = Issued(client, subject, subject_type, scopes, aud, grant_type, claims,
-                            token, user_grant)
-            for hook in self.response_hooks:
-                response.update(await hook(issued))
+            await self._run_hooks(response, Issued(client, subject, subject_type, scopes, aud,
+                                                   grant_type, claims, token, user_grant))
         if self._on_issued is not None:
             self._on_issued(grant_type)
         return response
+
+    async def _run_hooks(self, response: dict[str, Any], issued: Issued) -> None:
+        for hook in self.response_hooks:
+            response.update(await hook(issued))
 
     async def _target_for(self, client: ClientRecord, scopes: frozenset[str],
                           resources: tuple[str, ...], permitted_scopes: frozenset[str] | None,
