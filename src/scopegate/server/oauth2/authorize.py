@@ -30,9 +30,10 @@ from ...errors import (
 )
 from ...scopes import ScopeError
 from ..management.openapi import form_body, html_responses
+from ..pages.client_info import client_info, image_source
 from ..pages.forms import read_form
-from ..pages.login import LOGIN_PATH
-from ..pages.render import message_page, page, scope_rows
+from ..pages.login import LOGIN_PATH, LOGOUT_PATH
+from ..pages.render import Link, allow_image, message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pkce import challenge as pkce
 from ..shared.user_grants import cap_to_role
@@ -72,10 +73,27 @@ feature = "authorization_code"
 class _PageError(Exception):
     """A problem with the client or redirect URI: shown to the person, never redirected."""
 
-    def __init__(self, text: str, error: str = "invalid_request") -> None:
+    def __init__(self, text: str, error: str = "invalid_request",
+                 client: ClientRecord | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.error = error
+        self.client = client
+
+    def page(self) -> Response:
+        """The error page: what went wrong, what to do, and back to the app if we know it."""
+        app = "the application"
+        back = None
+        if self.client is not None:
+            shown = client_info(self.client.name, self.client.client_metadata)
+            app = shown.name
+            back = Link(shown.home, f"Back to {shown.name}") if shown.home else None
+        return message_page(
+            "This sign-in link is not valid", f"{self.text[:1].upper()}{self.text[1:]}.",
+            status=400, error_code=self.error, back=back,
+            next_step=f"Go back to {app} and start signing in again. If this happens "
+                      "again, tell the people who run it: the link it sent you here with "
+                      "is wrong.")
 
 
 async def _read_params(request: Request, state: ServerState) -> dict[str, str]:
@@ -107,10 +125,11 @@ async def _client_and_redirect(state: ServerState, params: dict[str, str]
         raise _PageError("this application is not registered here", "invalid_client")
     requested = params.get("redirect_uri")
     if not requested:
-        raise _PageError("the request has no redirect_uri")
+        raise _PageError("the request has no redirect_uri", client=client)
     redirect_uri = match_redirect_uri(client.redirect_uris, requested)
     if redirect_uri is None:
-        raise _PageError("the redirect_uri is not registered for this application")
+        raise _PageError("the redirect_uri is not registered for this application",
+                         client=client)
     return client, redirect_uri
 
 
@@ -149,14 +168,19 @@ async def _validate(state: ServerState, client: ClientRecord, redirect_uri: str,
                                 challenge.challenge, challenge.method, prompt)
 
 
-def _login_redirect(params: dict[str, str]) -> RedirectResponse:
-    """Go to the login page, then come back here (without ``prompt=login``: no loop)."""
+def _restart(params: dict[str, str]) -> str:
+    """This request again, for after a sign-in (without ``prompt=login``: no loop)."""
     back = dict(params)
     prompt = [p for p in back.pop("prompt", "").split() if p != "login"]
     if prompt:
         back["prompt"] = " ".join(prompt)
-    target = AUTHORIZE_PATH + "?" + urlencode(back)
-    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": target}), status_code=302)
+    return AUTHORIZE_PATH + "?" + urlencode(back)
+
+
+def _login_redirect(params: dict[str, str]) -> RedirectResponse:
+    """Go to the login page, then come back here."""
+    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": _restart(params)}),
+                            status_code=302)
 
 
 async def authorize(request: Request) -> Response:
@@ -167,8 +191,7 @@ async def authorize(request: Request) -> Response:
         params = await _read_params(request, state)
         client, redirect_uri = await _client_and_redirect(state, params)
     except _PageError as exc:
-        return message_page("This sign-in link is not valid", exc.text, status=400,
-                            error_code=exc.error)
+        return exc.page()
     try:
         req = await _validate(state, client, redirect_uri, params)
         session = await services.sessions.read(request)
@@ -183,20 +206,25 @@ async def authorize(request: Request) -> Response:
         if asked or "consent" in req.prompt:
             if "none" in req.prompt:
                 raise ConsentRequired("the user has not granted every requested scope")
-            return _consent_page(state, session, client, req, user.id, user.email, granted)
+            return _consent_page(state, session, client, req, params, granted)
         return await issue_code(state, req, user.id, session.auth_time or 0)
     except OAuthError as exc:
         return error_redirect(redirect_uri, exc, params.get("state"), state.settings.issuer)
 
 
 def _consent_page(state: ServerState, session: BrowserSession, client: ClientRecord,
-                  req: AuthorizationRequest, user_id: str, email: str,
+                  req: AuthorizationRequest, params: dict[str, str],
                   granted: frozenset[str]) -> Response:
-    token = state.user_grants.sessions.sign(req.to_payload(user_id), PENDING_SALT)
-    return page("consent.html", action=DECISION_PATH, csrf=session.csrf,
-                request_token=token, client_name=client.name, email=email,
-                scopes=scope_rows(state.catalog, req.scopes, granted),
-                redirect_host=urlsplit(req.redirect_uri).netloc)
+    user = session.user
+    assert user is not None  # the caller checked
+    token = state.user_grants.sessions.sign(req.to_payload(user.id), PENDING_SALT)
+    shown = client_info(client.name, client.client_metadata)
+    response = page("consent.html", action=DECISION_PATH, csrf=session.csrf,
+                    request_token=token, client=shown, email=user.email,
+                    scopes=scope_rows(state.catalog, req.scopes, granted),
+                    redirect_host=urlsplit(req.redirect_uri).netloc,
+                    logout_action=LOGOUT_PATH, restart=_restart(params))
+    return allow_image(response, image_source(shown.logo))
 
 
 routes: list[BaseRoute] = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from ..crypto.passwords import hash_password, needs_rehash, verify_password_or_d
 from ..management.openapi import form_body, html_responses
 from ..shared.user_grants import UserGrantServices
 from .forms import csrf_checked
-from .render import page, safe_next
+from .render import Link, page, safe_next
 from .sessions import BrowserSession
 from .throttle import client_address, wait_phrase
 
@@ -74,7 +75,7 @@ def _too_many(again: Callable[[str, int], Response], wait_s: int) -> Response:
     return response
 
 
-@csrf_checked(expired="Your sign-in form expired. Go back and reload the page.")
+@csrf_checked(expired="Open the sign-in page again.", back=Link(LOGIN_PATH, "Sign in"))
 async def login_submit(request: Request, session: BrowserSession,
                        form: dict[str, str]) -> Response:
     """POST: check CSRF, the throttle, then the password; log in and go ``next``."""
@@ -104,11 +105,18 @@ async def login_submit(request: Request, session: BrowserSession,
     return response
 
 
-@csrf_checked(expired="Reload the page and try again.")
+@csrf_checked(expired="Open the sign-in page to continue.", back=Link(LOGIN_PATH, "Sign in"))
 async def logout(request: Request, session: BrowserSession,
                  form: dict[str, str]) -> Response:
-    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
-    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in.
+
+    With ``next`` ("Not you?" on the consent page) the sign-in page goes back there, so
+    another account continues the same authorization request.
+    """
+    target = LOGIN_PATH
+    if form.get("next"):
+        target += "?" + urlencode({"next": safe_next(form["next"])})
+    response = RedirectResponse(target, status_code=303)
     await request.app.state.server.user_grants.sessions.log_out(request, response)
     return response
 
@@ -145,7 +153,7 @@ openapi_paths: dict[str, Any] = {
     },
     LOGOUT_PATH: {"post": {
         "summary": "Log out", "operationId": "logout",
-        "requestBody": form_body({"csrf": {"type": "string"}}, ["csrf"]),
+        "requestBody": form_body({"csrf": {"type": "string"}, "next": _NEXT}, ["csrf"]),
         "responses": {"303": {"description": "Logged out: to the login page"},
                       **html_responses(_FORM_ERRORS)}}},
 }
