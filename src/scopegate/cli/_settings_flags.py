@@ -67,6 +67,8 @@ SETTING_FLAGS: dict[str, str] = {
     "client_id_documents": "Accept an https URL as client_id (client ID metadata documents)",
     "client_id_documents_allow_loopback": "Fetch client ID metadata documents from loopback "
                                           "addresses too (tests only)",
+    "access_log": "Log every request as one JSON line: method, path (no query), status, "
+                  "duration and client address",
 }
 #: Settings without a flag, and why.
 NO_FLAG = FLAGLESS

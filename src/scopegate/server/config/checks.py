@@ -138,5 +138,6 @@ FIELD_CHECKS: dict[str, Check] = {
     "registration_unused_ttl": _LIFETIME,
     "client_id_documents": _on_or_off,
     "client_id_documents_allow_loopback": _on_or_off,
+    "access_log": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""

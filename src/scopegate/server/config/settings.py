@@ -204,6 +204,7 @@ class Settings(_FromEnvironment):
     registration_unused_ttl: int = 30 * 86_400
     client_id_documents: bool = True
     client_id_documents_allow_loopback: bool = False
+    access_log: bool = False  # one JSON line per request (server/ops/access_log.py)
     features: Features = Field(default_factory=Features)
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from ...store.repositories.users import UserRecord
 from ..crypto.passwords import hash_password, needs_rehash, verify_password_or_dummy
 from ..management.openapi import form_body, html_responses
+from ..ops.logs import security_event
 from ..shared.user_grants import UserGrantServices
 from .forms import csrf_checked
 from .render import Link, page, safe_next
@@ -55,6 +56,7 @@ async def _check_password(request: Request, email: str, password: str
     counters = services.login_limits.counters(email, client_address(request))
     ticket = await services.throttle.reserve(counters)
     if not ticket.admitted:
+        security_event(request.scope, "login_throttled", retry_after_s=ticket.retry_after_s)
         return ticket.retry_after_s
     try:
         user = await run_in_threadpool(services.users.by_email, email)
@@ -64,6 +66,11 @@ async def _check_password(request: Request, email: str, password: str
         await services.throttle.release(ticket)  # an outage is not a wrong password
         raise
     if user is None or not ok:
+        # The user id when the account exists, never what was typed (a password pasted
+        # into the email field must not reach the logs).
+        security_event(request.scope, "login_failed",
+                       reason="unknown_account" if user is None else "wrong_password",
+                       user_id=user.id if user else None)
         return None
     await services.throttle.release(ticket, forget={counters[0][0]})
     return user
@@ -96,6 +103,8 @@ async def login_submit(request: Request, session: BrowserSession,
     if user is None:
         return again(_WRONG, 401)
     if user.disabled:
+        security_event(request.scope, "login_failed", reason="account_disabled",
+                       user_id=user.id)
         return again(_DISABLED, 403)
     if needs_rehash(user.password_hash):
         await run_in_threadpool(services.users.set_password_hash, user.id,
