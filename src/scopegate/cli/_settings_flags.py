@@ -71,6 +71,8 @@ SETTING_FLAGS: dict[str, str] = {
                                           "addresses too (tests only)",
     "dpop_nonce": "Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 "
                   "§8; stateless, valid on every replica sharing the session secret)",
+    "access_log": "Log every request as one JSON line: method, path (no query), status, "
+                  "duration and client address",
 }
 #: Settings without a flag, and why.
 NO_FLAG = FLAGLESS

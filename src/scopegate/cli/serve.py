@@ -61,7 +61,7 @@ def _check_can_listen(host: str, port: int) -> None:
         fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}", code=1)
 
 
-def serve(access_log: bool = False, **flags: Any) -> None:
+def serve(**flags: Any) -> None:
     """Start the authorization server (creates and upgrades an SQLite database itself)."""
     settings = load_settings(**flags)
     if not settings.host.strip():
@@ -87,7 +87,7 @@ def serve(access_log: bool = False, **flags: Any) -> None:
     try:
         uvicorn.run("scopegate.server.app:app_from_env", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, loop="uvloop",
-                    http="httptools", access_log=access_log, log_config=None,
+                    http="httptools", access_log=False, log_config=None,
                     server_header=False, proxy_headers=bool(settings.forwarded_allow_ips),
                     forwarded_allow_ips=settings.forwarded_allow_ips or None)
     finally:
@@ -95,12 +95,9 @@ def serve(access_log: bool = False, **flags: Any) -> None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-# Typer reads the parameters from the signature: one flag per setting, then --access-log.
-serve.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-    *setting_parameters(),
-    inspect.Parameter("access_log", inspect.Parameter.KEYWORD_ONLY, default=False,
-                      annotation=Annotated[bool, typer.Option(help="Log every request.")]),
-])
+# Typer reads the parameters from the signature: one flag per setting (--access-log is
+# one: our structured line replaces uvicorn's, hence access_log=False above).
+serve.__signature__ = inspect.Signature(setting_parameters())  # type: ignore[attr-defined]
 
 
 @admin_command(db_app, "upgrade")

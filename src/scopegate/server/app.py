@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from ..errors import NotFound, OAuthError, ServerError
 from ..store import DatabaseUnavailable
@@ -211,9 +212,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> ASGIApp:
     """The uvicorn factory used by ``scopegate serve`` (settings from ``SCOPEGATE_*``)."""
+    from .ops.access_log import AccessLog
     from .ops.logs import configure_logging
 
     configure_logging()
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    app = create_app(settings)
+    return AccessLog(app) if settings.access_log else app

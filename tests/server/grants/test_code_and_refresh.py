@@ -212,3 +212,23 @@ def test_refresh_token_is_introspectable_and_revocable(logged_in: TestClient,
     assert logged_in.post("/oauth/introspect", data={"token": body["refresh_token"]},
                           auth=(client_id, secret)).json() == {"active": False}
     assert _userinfo(logged_in, body["access_token"]).status_code == 401
+
+
+def test_public_client_revokes_its_own_tokens_with_none(logged_in: TestClient,
+                                                        state: ServerState) -> None:
+    """A CLI (public client, no secret) signs out: metadata says ``none`` works, and it does."""
+    meta = logged_in.get("/.well-known/oauth-authorization-server").json()
+    assert "none" in meta["token_endpoint_auth_methods_supported"]
+    assert "none" in meta["revocation_endpoint_auth_methods_supported"]
+    assert "none" not in meta["introspection_endpoint_auth_methods_supported"]
+    client_id, body = _tokens(logged_in, state, scope="openid offline_access")
+    for token in (body["access_token"], body["refresh_token"]):
+        revoked = logged_in.post("/oauth/revoke", data={"token": token, "client_id": client_id})
+        assert revoked.status_code == 200, revoked.text
+    assert _userinfo(logged_in, body["access_token"]).status_code == 401
+    assert refresh(logged_in, client_id, body["refresh_token"]).json()["error"] == "invalid_grant"
+    other, _ = make_client(state)  # another public client cannot revoke them
+    _, second = _tokens(logged_in, state, scope="openid offline_access")
+    refused = logged_in.post("/oauth/revoke", data={"token": second["access_token"],
+                                                    "client_id": other})
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"

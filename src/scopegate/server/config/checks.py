@@ -143,6 +143,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "client_id_documents": _on_or_off,
     "client_id_documents_allow_loopback": _on_or_off,
     "dpop_nonce": _on_or_off,
+    "access_log": _on_or_off,
 }
 """Start-up check of each field (None values are skipped); a new setting adds its row."""
 

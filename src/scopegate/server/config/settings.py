@@ -207,6 +207,7 @@ class Settings(_FromEnvironment):
     client_id_documents: bool = True
     client_id_documents_allow_loopback: bool = False
     dpop_nonce: bool = False
+    access_log: bool = False  # one JSON line per request (server/ops/access_log.py)
     features: Features = Field(default_factory=Features)
 
     @model_validator(mode="after")

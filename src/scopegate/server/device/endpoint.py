@@ -28,9 +28,10 @@ from ...store.models import utcnow
 from ...store.repositories.device_codes import DeviceCodeRecord
 from ..management.openapi import error_responses, form_body, html_responses, json_response
 from ..oauth2.grants.base import GRANT_TYPE_URN_PREFIX
+from ..pages.client_info import client_info, image_source
 from ..pages.forms import csrf_checked
 from ..pages.login import LOGIN_PATH
-from ..pages.render import message_page, page, scope_rows
+from ..pages.render import Link, allow_image, message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pages.throttle import wait_phrase
 from ..shared import Context, action
@@ -160,7 +161,8 @@ async def _find_code(state: ServerState, request: Request, session: BrowserSessi
     return code, *found
 
 
-@csrf_checked(require_login=True, expired="Reload the page and sign in again.")
+@csrf_checked(require_login=True, expired="Sign in again and enter the code once more.",
+              back=Link(VERIFICATION_PATH, "Enter the code again"))
 async def verification_submit(request: Request, session: BrowserSession,
                               form: dict[str, str]) -> Response:
     """POST ``/device``: look the code up (wrong codes throttled), then confirm or decide."""
@@ -187,11 +189,12 @@ async def verification_submit(request: Request, session: BrowserSession,
     code, record, client = found
     if decision is None:
         granted = await run_in_threadpool(services.consents.granted, user.id, client.client_id)
-        return page("device_confirm.html", action=VERIFICATION_PATH, csrf=session.csrf,
-                    client_name=client.name, email=user.email,
-                    user_code=format_user_code(code),
-                    confirm=confirm_proof(state, session, code),
-                    scopes=scope_rows(state.catalog, record.scopes, granted))
+        shown = client_info(client.name, client.client_metadata)
+        return allow_image(page(
+            "device_confirm.html", action=VERIFICATION_PATH, csrf=session.csrf, client=shown,
+            email=user.email, user_code=format_user_code(code),
+            confirm=confirm_proof(state, session, code),
+            scopes=scope_rows(state.catalog, record.scopes, granted)), image_source(shown.logo))
     if decision not in ("approve", "deny"):
         return retry("Choose Allow or Deny.", 400)
     outcome = await _decide(state, session, user, code, record, client,
@@ -212,7 +215,10 @@ async def _decide(state: ServerState, session: BrowserSession, user: UserRecord,
                                     user_id=user.id, approve=False,
                                     auth_time=utcnow())
             return message_page("Request denied", exc.description, status=403,
-                                error_code=exc.error)
+                                error_code=exc.error, back=Link(VERIFICATION_PATH,
+                                                                "Connect a device"),
+                                next_step="Ask an administrator for these permissions, "
+                                          "or start again on the device asking for fewer.")
     auth_time = (utcnow() if session.auth_time is None
                  else datetime.fromtimestamp(session.auth_time, UTC))
     done = await run_in_threadpool(services.devices.decide, hash_secret(code),

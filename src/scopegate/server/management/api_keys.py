@@ -40,11 +40,13 @@ from ...errors import (
     InvalidToken,
     NotFound,
 )
+from ...store.repositories.api_key_records import ApiKeyRecord
 from ...store.repositories.api_keys import ApiKeyRepository as Repository
 from ..admin import keys as admin_keys
 from ..admin.errors import NotAMember
 from ..admin.errors import NotFound as AdminNotFound
 from ..admin.keys import NewKey, grace_period, key_json, plan_key, store_key
+from ..ops.logs import security_event
 from ..shared import Context, action, no_store
 from ..shared.responses import JSONResponse
 from ..state import ServerState
@@ -140,7 +142,15 @@ async def create_key(ctx: Context) -> Response:
         raise AccessDenied(f"you are not a member of workspace {body.workspace!r}") from None
     except AdminNotFound:
         raise InvalidToken("the access token's user no longer exists", realm=REALM) from None
+    _key_event(ctx, "api_key_created", record)
     return JSONResponse({**key_json(state.catalog, record, now), "key": key}, status_code=201)
+
+
+def _key_event(ctx: Context, event: str, record: ApiKeyRecord) -> None:
+    """The security event of a new key secret: who, which key, what it may do; not the key."""
+    security_event(ctx.scope, event, user_id=record.user_id, key_id=record.id,
+                   scopes=list(record.scopes), workspace_id=record.workspace_id,
+                   expires_at=record.expires_at.isoformat() if record.expires_at else None)
 
 
 async def list_keys(ctx: Context) -> Response:
@@ -174,6 +184,7 @@ async def rotate_key(ctx: Context) -> Response:
             token_scopes=ctx.require_caller().granted))
     except AdminNotFound:
         raise NotFound("no such API key") from None
+    _key_event(ctx, "api_key_rotated", record)
     return JSONResponse({**key_json(ctx.server.catalog, record, repo.clock()), "key": key})
 
 

@@ -19,6 +19,7 @@ from ..shared.user_grants import hash_secret
 from .redirect_uri import add_query
 
 if TYPE_CHECKING:
+    from ...store.repositories import ClientRecord
     from ..state import ServerState
 
 __all__ = ["AuthorizationRequest", "PageError", "error_redirect", "issue_code"]
@@ -28,10 +29,12 @@ class PageError(Exception):
     """A problem with the client, redirect URI or ``request_uri``: shown to the person,
     never redirected (RFC 6749 §4.1.2.1)."""
 
-    def __init__(self, text: str, error: str = "invalid_request") -> None:
+    def __init__(self, text: str, error: str = "invalid_request",
+                 client: ClientRecord | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.error = error
+        self.client = client  # when known: its error page links back to the app
 
 
 @dataclass(frozen=True, slots=True)

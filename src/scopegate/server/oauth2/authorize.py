@@ -31,9 +31,10 @@ from ...errors import (
 )
 from ...scopes import ScopeError
 from ..management.openapi import form_body, html_responses
+from ..pages.client_info import client_info, image_source
 from ..pages.forms import read_form
-from ..pages.login import LOGIN_PATH
-from ..pages.render import message_page, page, scope_rows
+from ..pages.login import LOGIN_PATH, LOGOUT_PATH
+from ..pages.render import Link, allow_image, message_page, page, scope_rows
 from ..pages.sessions import BrowserSession
 from ..pkce import challenge as pkce
 from ..shared.user_grants import cap_to_role
@@ -72,6 +73,20 @@ AUTHORIZATION_CODE = "authorization_code"
 feature = "authorization_code"
 
 
+def _error_page(exc: PageError) -> Response:
+    """The error page: what went wrong, what to do, and back to the app if we know it."""
+    app, back = "the application", None
+    if exc.client is not None:
+        shown = client_info(exc.client.name, exc.client.client_metadata)
+        app = shown.name
+        back = Link(shown.home, f"Back to {shown.name}") if shown.home else None
+    return message_page(
+        "This sign-in link is not valid", f"{exc.text[:1].upper()}{exc.text[1:]}.",
+        status=400, error_code=exc.error, back=back,
+        next_step=f"Go back to {app} and start signing in again. If this happens again, "
+                  "tell the people who run it: the link it sent you here with is wrong.")
+
+
 async def _read_params(request: Request, state: ServerState) -> dict[str, str]:
     if request.method == "POST":
         try:
@@ -105,10 +120,11 @@ async def client_and_redirect(state: ServerState, params: dict[str, str], pushed
                         "to the pushed_authorization_request_endpoint, then send request_uri")
     requested = params.get("redirect_uri")
     if not requested:
-        raise PageError("the request has no redirect_uri")
+        raise PageError("the request has no redirect_uri", client=client)
     redirect_uri = match_redirect_uri(client.redirect_uris, requested)
     if redirect_uri is None:
-        raise PageError("the redirect_uri is not registered for this application")
+        raise PageError("the redirect_uri is not registered for this application",
+                        client=client)
     return client, redirect_uri
 
 
@@ -149,8 +165,8 @@ async def validate_request(state: ServerState, client: ClientRecord, redirect_ur
                                 challenge.challenge, challenge.method, prompt, max_age)
 
 
-def _login_redirect(state: ServerState, params: dict[str, str]) -> RedirectResponse:
-    """Go to the login page, then come back here (without ``prompt=login``, and with the
+def _restart(state: ServerState, params: dict[str, str]) -> str:
+    """This request again, for after a sign-in (without ``prompt=login``, and with the
     signed time of this demand, which a sign-in after it satisfies: no loop)."""
     back = dict(params)
     prompt = [p for p in back.pop("prompt", "").split() if p != "login"]
@@ -158,8 +174,13 @@ def _login_redirect(state: ServerState, params: dict[str, str]) -> RedirectRespo
         back["prompt"] = " ".join(prompt)
     sessions = state.user_grants.sessions
     back[LOGIN_MARK] = login_mark(sessions, int(sessions.clock().timestamp()))
-    target = AUTHORIZE_PATH + "?" + urlencode(back)
-    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": target}), status_code=302)
+    return AUTHORIZE_PATH + "?" + urlencode(back)
+
+
+def _login_redirect(state: ServerState, params: dict[str, str]) -> RedirectResponse:
+    """Go to the login page, then come back here."""
+    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": _restart(state, params)}),
+                            status_code=302)
 
 
 async def authorize(request: Request) -> Response:
@@ -174,8 +195,7 @@ async def authorize(request: Request) -> Response:
         req = replace(await validate_request(state, client, redirect_uri, params),
                       pushed=pushed)
     except PageError as exc:
-        return message_page("This sign-in link is not valid", exc.text, status=400,
-                            error_code=exc.error)
+        return _error_page(exc)
     except OAuthError as exc:
         await spend(state, pushed)
         return error_redirect(redirect_uri, exc, params.get("state"), state.settings.issuer)
@@ -193,7 +213,7 @@ async def authorize(request: Request) -> Response:
         if asked or "consent" in req.prompt:
             if "none" in req.prompt:
                 raise ConsentRequired("the user has not granted every requested scope")
-            return _consent_page(state, session, client, req, user.id, user.email, granted)
+            return _consent_page(state, session, client, req, query, granted)
         return await issue_code(state, req, user.id, session.auth_time or 0)
     except OAuthError as exc:
         await spend(state, pushed)
@@ -216,13 +236,20 @@ def _sign_in_demanded(state: ServerState, req: AuthorizationRequest, session: Br
 
 
 def _consent_page(state: ServerState, session: BrowserSession, client: ClientRecord,
-                  req: AuthorizationRequest, user_id: str, email: str,
+                  req: AuthorizationRequest, query: dict[str, str],
                   granted: frozenset[str]) -> Response:
-    token = state.user_grants.sessions.sign(req.to_payload(user_id), PENDING_SALT)
-    return page("consent.html", action=DECISION_PATH, csrf=session.csrf,
-                request_token=token, client_name=client.name, email=email,
-                scopes=scope_rows(state.catalog, req.scopes, granted),
-                redirect_host=urlsplit(req.redirect_uri).netloc)
+    """Ask the user; "not you?" signs out and comes back to this request (``query``: as
+    the browser sent it, a pushed request by its ``request_uri``)."""
+    user = session.user
+    assert user is not None  # the caller checked
+    token = state.user_grants.sessions.sign(req.to_payload(user.id), PENDING_SALT)
+    shown = client_info(client.name, client.client_metadata)
+    response = page("consent.html", action=DECISION_PATH, csrf=session.csrf,
+                    request_token=token, client=shown, email=user.email,
+                    scopes=scope_rows(state.catalog, req.scopes, granted),
+                    redirect_host=urlsplit(req.redirect_uri).netloc,
+                    logout_action=LOGOUT_PATH, restart=_restart(state, query))
+    return allow_image(response, image_source(shown.logo))
 
 
 routes: list[BaseRoute] = [

@@ -55,10 +55,12 @@ def build_metadata(state: ServerState, app_routes: list[BaseRoute]) -> dict[str,
         "scopes_supported": [scope.name for scope in state.catalog.public()],
         "grant_types_supported": list(state.grants.supported),
         "response_types_supported": ["code"] if "authorize" in paths else [],
-        # "none": public clients (PKCE) name themselves; a registering client checks this
+        # "none": public clients (PKCE) name themselves; a registering client checks this.
+        # They revoke their own tokens the same way (a CLI's logout); introspection is for
+        # confidential resource servers only.
         "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
         "code_challenge_methods_supported": ["S256"],
         "resource_indicators_supported": state.settings.features.resource_indicators,
         "authorization_response_iss_parameter_supported": True,

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 __all__ = ["feature", "openapi_paths", "routes"]
 
 feature = "authorization_code"
+_AGAIN = "Go back to the application and sign in again."
 
 
-@csrf_checked(require_login=True, expired="Start signing in again from the application.")
+@csrf_checked(require_login=True, expired="Go back to the application and sign in again.")
 async def decide(request: Request, session: BrowserSession,
                  form: dict[str, str]) -> Response:
     """POST: approve or deny the signed pending request for the logged-in user."""
@@ -42,17 +43,22 @@ async def decide(request: Request, session: BrowserSession,
     payload = services.sessions.unsign(form.get("request", ""), PENDING_SALT,
                                        PENDING_MAX_AGE_S)
     if payload is None:
-        return message_page("Request expired", "Start signing in again from the application.",
-                            status=400, error_code="invalid_request")
+        return message_page("Request expired", "This sign-in request is more than ten "
+                            "minutes old.", status=400, error_code="invalid_request",
+                            next_step=_AGAIN)
     req, user_id = AuthorizationRequest.from_payload(payload)
     if user_id != session.user_id:
         return message_page("Wrong account", "This request was started by another account.",
-                            status=403, error_code="access_denied")
+                            status=403, error_code="access_denied",
+                            next_step="You signed in as someone else meanwhile. Start "
+                                      "again from the application to continue as this "
+                                      "account.")
     issuer = state.settings.issuer
     decision = form.get("decision")
     if decision not in ("approve", "deny"):
-        return message_page("Bad request", "Choose Allow or Deny.", status=400,
-                            error_code="invalid_request")
+        return message_page("Bad request", "The form did not say Allow or Deny.", status=400,
+                            error_code="invalid_request",
+                            next_step="Go back and choose Allow or Deny.")
     if decision == "deny":
         if req.pushed is not None:
             await run_in_threadpool(services.pushed.use, req.pushed, utcnow())
@@ -61,8 +67,9 @@ async def decide(request: Request, session: BrowserSession,
     user = session.user  # read with the session: one query for both
     client = await state.clients.get(req.client_id)
     if user is None or client is None:
-        return message_page("Request no longer valid", "Start again from the application.",
-                            status=400, error_code="invalid_request")
+        return message_page("Request no longer valid", "The account or the application "
+                            "was removed meanwhile.", status=400,
+                            error_code="invalid_request", next_step=_AGAIN)
     try:
         cap_to_role(state.catalog, user.role, req.scopes)
     except OAuthError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,9 +23,10 @@ from starlette.routing import BaseRoute, Route
 from ...store.repositories.users import UserRecord
 from ..crypto.passwords import hash_password, needs_rehash, verify_password_or_dummy
 from ..management.openapi import form_body, html_responses
+from ..ops.logs import security_event
 from ..shared.user_grants import UserGrantServices
 from .forms import csrf_checked
-from .render import page, safe_next
+from .render import Link, page, safe_next
 from .sessions import BrowserSession
 from .throttle import client_address, wait_phrase
 
@@ -54,6 +56,7 @@ async def _check_password(request: Request, email: str, password: str
     counters = services.login_limits.counters(email, client_address(request))
     ticket = await services.throttle.reserve(counters)
     if not ticket.admitted:
+        security_event(request.scope, "login_throttled", retry_after_s=ticket.retry_after_s)
         return ticket.retry_after_s
     try:
         user = await run_in_threadpool(services.users.by_email, email)
@@ -63,6 +66,11 @@ async def _check_password(request: Request, email: str, password: str
         await services.throttle.release(ticket)  # an outage is not a wrong password
         raise
     if user is None or not ok:
+        # The user id when the account exists, never what was typed (a password pasted
+        # into the email field must not reach the logs).
+        security_event(request.scope, "login_failed",
+                       reason="unknown_account" if user is None else "wrong_password",
+                       user_id=user.id if user else None)
         return None
     await services.throttle.release(ticket, forget={counters[0][0]})
     return user
@@ -74,7 +82,7 @@ def _too_many(again: Callable[[str, int], Response], wait_s: int) -> Response:
     return response
 
 
-@csrf_checked(expired="Your sign-in form expired. Go back and reload the page.")
+@csrf_checked(expired="Open the sign-in page again.", back=Link(LOGIN_PATH, "Sign in"))
 async def login_submit(request: Request, session: BrowserSession,
                        form: dict[str, str]) -> Response:
     """POST: check CSRF, the throttle, then the password; log in and go ``next``."""
@@ -95,6 +103,8 @@ async def login_submit(request: Request, session: BrowserSession,
     if user is None:
         return again(_WRONG, 401)
     if user.disabled:
+        security_event(request.scope, "login_failed", reason="account_disabled",
+                       user_id=user.id)
         return again(_DISABLED, 403)
     if needs_rehash(user.password_hash):
         await run_in_threadpool(services.users.set_password_hash, user.id,
@@ -104,11 +114,18 @@ async def login_submit(request: Request, session: BrowserSession,
     return response
 
 
-@csrf_checked(expired="Reload the page and try again.")
+@csrf_checked(expired="Open the sign-in page to continue.", back=Link(LOGIN_PATH, "Sign in"))
 async def logout(request: Request, session: BrowserSession,
                  form: dict[str, str]) -> Response:
-    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
-    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in.
+
+    With ``next`` ("Not you?" on the consent page) the sign-in page goes back there, so
+    another account continues the same authorization request.
+    """
+    target = LOGIN_PATH
+    if form.get("next"):
+        target += "?" + urlencode({"next": safe_next(form["next"])})
+    response = RedirectResponse(target, status_code=303)
     await request.app.state.server.user_grants.sessions.log_out(request, response)
     return response
 
@@ -145,7 +162,7 @@ openapi_paths: dict[str, Any] = {
     },
     LOGOUT_PATH: {"post": {
         "summary": "Log out", "operationId": "logout",
-        "requestBody": form_body({"csrf": {"type": "string"}}, ["csrf"]),
+        "requestBody": form_body({"csrf": {"type": "string"}, "next": _NEXT}, ["csrf"]),
         "responses": {"303": {"description": "Logged out: to the login page"},
                       **html_responses(_FORM_ERRORS)}}},
 }

@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse
 
 from ...scopes import Catalog
 
-__all__ = ["PAGE_HEADERS", "ScopeRow", "client_ip", "message_page", "page", "safe_next",
-           "scope_rows"]
+__all__ = ["PAGE_HEADERS", "Link", "ScopeRow", "allow_image", "client_ip", "message_page",
+           "page", "safe_next", "scope_rows"]
 
 _env = Environment(loader=PackageLoader("scopegate.server.pages", "templates"),
                    autoescape=select_autoescape(["html"]), auto_reload=False)
@@ -39,17 +39,35 @@ class ScopeRow:
     already: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Where an error page sends the person next (a local path or a checked URL)."""
+
+    href: str
+    label: str
+
+
 def page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with ``context`` into an uncacheable, unframeable page."""
     html = _env.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
-def message_page(title: str, text: str, *, status: int = 200,
-                 error_code: str | None = None) -> HTMLResponse:
-    """A page that only says something (a result, or an error we cannot redirect)."""
-    return page("message.html", status=status, title=title, text=text,
-                error_code=error_code, is_error=status >= 400)
+def message_page(title: str, text: str, *, status: int = 200, error_code: str | None = None,
+                 next_step: str | None = None, back: Link | None = None) -> HTMLResponse:
+    """A page that only says something (a result, or an error we cannot redirect).
+
+    :param next_step: what the person can do now (shown under ``text``).
+    :param back: a link to where that can be done (the app's home, the flow's start).
+    """
+    return page("message.html", status=status, title=title, text=text, error_code=error_code,
+                is_error=status >= 400, next_step=next_step, back=back)
+
+
+def allow_image(response: HTMLResponse, source: str) -> HTMLResponse:
+    """Let ``response`` load images from ``source`` only (a CSP source expression)."""
+    response.headers["Content-Security-Policy"] += f"; img-src {source}"
+    return response
 
 
 def scope_rows(catalog: Catalog, scopes: Iterable[str],

@@ -20,6 +20,7 @@ from ...scopes import ScopeError
 from ...store.models import utcnow
 from ...tokens import InvalidDPoPProof
 from ..oauth2.grants.base import Grant
+from ..ops.logs import security_event
 from ..shared.context import Context
 from ..shared.user_grants import (
     RefreshPlan,
@@ -65,6 +66,8 @@ class RefreshTokenGrant(Grant):
         if record.revoked_at is not None:
             raise InvalidGrant("refresh token revoked")
         if record.rotated_at is not None:
+            security_event(ctx.scope, "refresh_token_reuse", client_id=client.client_id,
+                           user_id=record.user_id, family_id=record.family_id)
             await revoke_family(state, record.family_id)
             raise InvalidGrant("refresh token already used; its grant has been revoked")
         if record.expires_at <= utcnow():

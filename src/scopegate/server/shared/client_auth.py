@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidClient, InvalidRequest
 from ...tokens import verify_client_secret
+from ..ops.logs import security_event
 from .action import Step
 from .context import Context
 
@@ -66,30 +67,42 @@ def read_credentials(ctx: Context) -> tuple[str | None, str | None, str | None]:
 
 
 def client_auth(*, allow_public: bool = False) -> Step:
-    """Build the step that sets ``ctx.client``.
+    """Build the step that sets ``ctx.client``; each refusal is a security event.
 
     :param allow_public: accept a bare ``client_id`` of a public client (the grant must
         then prove possession some other way, e.g. PKCE).
     """
 
     async def client_auth(ctx: Context) -> Response | None:
-        client_id, secret, _method = read_credentials(ctx)
-        if not client_id:
-            raise InvalidClient("client authentication required")
-        if len(client_id) > MAX_CREDENTIAL_LENGTH or (
-                secret is not None and len(secret) > MAX_CREDENTIAL_LENGTH):
-            raise InvalidClient("credentials too long")
-        server = ctx.server
-        client = await server.clients.get(client_id)
-        if secret is None:
-            if allow_public and client is not None and client.is_public:
-                ctx.client, ctx.client_authenticated = client, False
-                return None
-            raise InvalidClient("client authentication required")
-        stored = client.secret_hash if client is not None else None
-        if not verify_client_secret(server.pepper, secret, stored) or client is None:
-            raise InvalidClient(detail=f"bad credentials for client {client_id[:64]!r}")
-        ctx.client, ctx.client_authenticated = client, True
+        named: list[str] = []  # the client id the request gave, once it was read
+        try:
+            await _authenticate(ctx, allow_public, named)
+        except InvalidClient as exc:
+            security_event(ctx.scope, "client_auth_failed",
+                           client_id=named[0][:64] if named else None,
+                           reason=exc.description)
+            raise
         return None
 
     return client_auth
+
+
+async def _authenticate(ctx: Context, allow_public: bool, named: list[str]) -> None:
+    client_id, secret, _method = read_credentials(ctx)
+    if not client_id:
+        raise InvalidClient("client authentication required")
+    named.append(client_id)
+    if len(client_id) > MAX_CREDENTIAL_LENGTH or (
+            secret is not None and len(secret) > MAX_CREDENTIAL_LENGTH):
+        raise InvalidClient("credentials too long")
+    server = ctx.server
+    client = await server.clients.get(client_id)
+    if secret is None:
+        if allow_public and client is not None and client.is_public:
+            ctx.client, ctx.client_authenticated = client, False
+            return
+        raise InvalidClient("client authentication required")
+    stored = client.secret_hash if client is not None else None
+    if not verify_client_secret(server.pepper, secret, stored) or client is None:
+        raise InvalidClient(detail=f"bad credentials for client {client_id[:64]!r}")
+    ctx.client, ctx.client_authenticated = client, True
