@@ -165,22 +165,23 @@ async def validate_request(state: ServerState, client: ClientRecord, redirect_ur
                                 challenge.challenge, challenge.method, prompt, max_age)
 
 
-def _restart(state: ServerState, params: dict[str, str]) -> str:
-    """This request again, for after a sign-in (without ``prompt=login``, and with the
-    signed time of this demand, which a sign-in after it satisfies: no loop)."""
-    back = dict(params)
+def _restart(state: ServerState, params: dict[str, str], *, mark: bool) -> str:
+    """This request again, for after a sign-in (without ``prompt=login``; with ``mark``,
+    the signed time of this demand, which a sign-in after it satisfies: no loop)."""
+    back = {k: v for k, v in params.items() if k != LOGIN_MARK}  # an earlier demand's
     prompt = [p for p in back.pop("prompt", "").split() if p != "login"]
     if prompt:
         back["prompt"] = " ".join(prompt)
-    sessions = state.user_grants.sessions
-    back[LOGIN_MARK] = login_mark(sessions, int(sessions.clock().timestamp()))
+    if mark:
+        sessions = state.user_grants.sessions
+        back[LOGIN_MARK] = login_mark(sessions, int(sessions.clock().timestamp()))
     return AUTHORIZE_PATH + "?" + urlencode(back)
 
 
 def _login_redirect(state: ServerState, params: dict[str, str]) -> RedirectResponse:
     """Go to the login page, then come back here."""
-    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": _restart(state, params)}),
-                            status_code=302)
+    back = _restart(state, params, mark=True)
+    return RedirectResponse(LOGIN_PATH + "?" + urlencode({"next": back}), status_code=302)
 
 
 async def authorize(request: Request) -> Response:
@@ -248,7 +249,7 @@ def _consent_page(state: ServerState, session: BrowserSession, client: ClientRec
                     request_token=token, client=shown, email=user.email,
                     scopes=scope_rows(state.catalog, req.scopes, granted),
                     redirect_host=urlsplit(req.redirect_uri).netloc,
-                    logout_action=LOGOUT_PATH, restart=_restart(state, query))
+                    logout_action=LOGOUT_PATH, restart=_restart(state, query, mark=False))
     return allow_image(response, image_source(shown.logo))
 
 
