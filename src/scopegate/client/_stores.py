@@ -257,8 +257,13 @@ def _announce_fallback(reason: str, path: Path) -> None:
             return
         _announced = True
     message = f"OS keyring unavailable ({reason}); storing tokens in {path} (mode 0600)"
-    log.warning(message)
-    warnings.warn(message, KeyringFallbackWarning, stacklevel=3)
+    # One channel, so the user reads it once: the application's logging when it has any
+    # (the CLI's one-line handler too), else a warning; logging with no handler at all
+    # would print it a second time through its last-resort handler.
+    if log.hasHandlers():
+        log.warning(message)
+    else:
+        warnings.warn(message, KeyringFallbackWarning, stacklevel=4)
 
 
 class PersistentTokenStore:
