@@ -23,15 +23,8 @@ import filelock
 from ._config_files import KEYRING_SERVICE, keyring_call, warn_if_open
 from ._exceptions import TokenStoreError
 
-__all__ = [
-    "Document",
-    "FileTokenStore",
-    "KeyringFallbackWarning",
-    "KeyringTokenStore",
-    "MemoryTokenStore",
-    "PersistentTokenStore",
-    "TokenStore",
-]
+__all__ = ["Document", "FileTokenStore", "KeyringFallbackWarning", "KeyringTokenStore",
+           "MemoryTokenStore", "PersistentTokenStore", "TokenStore"]
 
 log = logging.getLogger("scopegate.client")
 
@@ -257,9 +250,8 @@ def _announce_fallback(reason: str, path: Path) -> None:
             return
         _announced = True
     message = f"OS keyring unavailable ({reason}); storing tokens in {path} (mode 0600)"
-    # One channel, so the user reads it once: the application's logging when it has any
-    # (the CLI's one-line handler too), else a warning; logging with no handler at all
-    # would print it a second time through its last-resort handler.
+    # One channel, read once: the app's logging if any, else a warning (with no handler,
+    # logging's last resort would print it a second time).
     if log.hasHandlers():
         log.warning(message)
     else:
