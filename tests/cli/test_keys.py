@@ -111,3 +111,11 @@ def test_revoke_and_rotate(db_url: str) -> None:
     assert repo.verify(str(rotated["key"])) is None and repo.verify(str(body["key"])) is None
     assert run(db_url, "keys", "revoke", "missing")[0] == 1
     assert run(db_url, "keys", "rotate", str(body["id"]))[0] == 2  # revoked: cannot rotate
+
+
+def test_a_member_may_be_given_an_all_key(db_url: str) -> None:
+    """Seed 004: "all" is everything the member may do, so it is not "beyond the role"."""
+    code, out, err = run(db_url, "keys", "create", "--email", "m@example.com",
+                         "--scope", "all", "--json")
+    assert code == 0, err
+    assert json.loads(out)["scopes"] == ["scopegate:all"]

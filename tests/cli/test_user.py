@@ -182,3 +182,23 @@ def test_keyring_fallback_is_announced_once_as_one_line(
     assert len(lines) == 1
     assert lines[0].startswith("warning: OS keyring unavailable")
     assert "(mode 0600)" in lines[0]
+
+
+def test_token_checks_the_cached_token_against_the_configured_scopes(
+    fake: FakeIssuer, tmp_path: Path
+) -> None:
+    """The environment now asks for apps:read; a cached token without it is not handed out."""
+    seed_user_token(tmp_path, {"openid", "api"})
+    envs = json.loads((tmp_path / "environments.json").read_text())
+    envs["environments"]["prod"]["scopes"] = ["openid", "offline_access", "api", "apps:read"]
+    (tmp_path / "environments.json").write_text(json.dumps(envs))
+    code, out, err = invoke("token", "--env", "prod")
+    assert (code, out) == (4, "")
+    assert "apps:read" in err and "scopegate login --env prod" in err
+    # A client-credentials environment gets a token that carries them, silently.
+    TokenCache(FileTokenStore(tmp_path / "tokens.json")).save(Token(
+        access_token="opaque-narrow", issuer=ISSUER, client_id="svc",
+        scopes=frozenset({"api"}), expires_at=time.time() + 3600))
+    code, out, err = invoke("token", "--env", "svc", "--decode")
+    assert code == 0, err
+    assert json.loads(out)["scope"] == "api apps:read"

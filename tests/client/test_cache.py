@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import httpx
@@ -193,11 +196,15 @@ def test_a_hanging_keyring_falls_back_to_the_file_and_says_so(
     try:
         store = PersistentTokenStore(tmp_path / "tokens.json", timeout=0.2)
         cache = TokenCache(store)
-        with pytest.warns(KeyringFallbackWarning, match="keyring did not answer within 0.2s"):
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             cache.save(make_token({"api"}))
         assert store.keyring is None
         assert stat.S_IMODE((tmp_path / "tokens.json").stat().st_mode) == 0o600
+        assert "keyring did not answer within 0.2s" in caplog.text
         assert "storing tokens in" in caplog.text
+        # The application logs: said there, once, and not again as a Python warning.
+        assert not [w for w in warned if issubclass(w.category, KeyringFallbackWarning)]
         cache.save(make_token({"apps:read"}))  # announced once, no second warning needed
     finally:
         backend.release.set()
@@ -254,3 +261,30 @@ def test_processes_meeting_a_corrupt_cache_set_it_aside_once(tmp_path: Path) -> 
     assert [run.returncode for run in runs] == [0] * 6, errors
     assert sum("moved it to" in err for err in errors) == 1, errors
     assert len(list(tmp_path.glob("tokens.json.corrupt-*"))) == 1
+
+
+FALLBACK_PROGRAM = """
+from scopegate.client import session_from_env
+session = session_from_env("svc")
+session.cache.reload()
+session.cache.reload()
+"""
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param([sys.executable, "-c", FALLBACK_PROGRAM], id="a program on the SDK"),
+    pytest.param([str(Path(sys.executable).with_name("scopegate")), "status", "--env", "svc"],
+                 id="scopegate status"),
+])
+def test_the_keyring_fallback_is_announced_once_per_process(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "environments.json").write_text(json.dumps({"environments": {
+        "svc": {"issuer": "http://127.0.0.1:9", "credentials": "creds.json"}}}))
+    (tmp_path / "creds.json").write_text(json.dumps({"clientId": "a", "clientSecret": "b"}))
+    (tmp_path / "creds.json").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEGATE_") and k != "CI"}
+    env.update(SCOPEGATE_CONFIG_DIR=str(tmp_path),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stderr.count("OS keyring unavailable") == 1, done.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from pathlib import Path
 
 import httpx
@@ -9,6 +11,7 @@ import pytest
 
 from scopegate.client import LoginRequired, TokenSession, requires_scopes, use_session
 from scopegate.client._cache import TokenCache
+from scopegate.client._context import current_session
 from scopegate.client._exceptions import IdentityChanged, ScopeNotGranted
 from scopegate.client._login import login_flow
 from scopegate.client._stores import FileTokenStore
@@ -167,3 +170,48 @@ def _with_http(session: TokenSession, http: httpx.Client):  # type: ignore[no-un
         return original(required, http=http)
 
     return get_token
+
+
+def test_requires_scopes_on_an_async_function_awaits_the_step_up(
+    issuer: FakeIssuer, http: httpx.Client, cache: TokenCache
+) -> None:
+    session, login = logged_in(issuer, http, cache)
+    transport = httpx.MockTransport(issuer)
+    original = session.aget_token
+
+    async def aget_token(required=(), **_):  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(transport=transport) as ahttp:
+            return await original(required, http=ahttp)
+
+    session.aget_token = aget_token  # type: ignore[method-assign]
+    session.get_token = None  # type: ignore[assignment,method-assign]  # never blocks the loop
+
+    @requires_scopes("keys:read")
+    async def list_keys(limit: int = 5) -> int:
+        await asyncio.sleep(0)
+        return limit
+
+    assert inspect.iscoroutinefunction(list_keys)  # frameworks still see an async def
+    with use_session(session):
+        assert asyncio.run(list_keys(limit=3)) == 3
+    assert "keys:read" in login.logins[-1]
+    assert list_keys.__scopegate_scopes__ == {"keys:read"}  # type: ignore[attr-defined]
+
+
+def test_use_session_binds_for_a_with_block_and_restores_the_previous(
+    issuer: FakeIssuer, http: httpx.Client, cache: TokenCache
+) -> None:
+    outer, _ = logged_in(issuer, http, cache)
+    inner = TokenSession(FakeLoginProvider(issuer), cache=cache)
+    use_session(outer)  # the old way: bound until changed
+    try:
+        with use_session(inner) as bound:
+            assert bound is inner and current_session() is inner
+        assert current_session() is outer
+        with pytest.raises(RuntimeError), use_session(inner):
+            raise RuntimeError("the block failed")
+        assert current_session() is outer
+    finally:
+        use_session(None)
+    with pytest.raises(LookupError):
+        current_session()

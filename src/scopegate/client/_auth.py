@@ -30,6 +30,8 @@ from ._http import adopt_timeout, aread_bounded, guard_redirects, read_bounded
 from ._session import TokenSession
 from ._sign_in import sign_in_again_flow
 from ._tokens import Token
+from ._user_agent import replaces_default
+from ._user_agent import user_agent as sdk_user_agent
 
 __all__ = [
     "REQUIRED_SCOPES_EXTENSION",
@@ -52,6 +54,8 @@ class ScopegateAuth(FromEnv, httpx.Auth):
 
     :param session: where tokens come from.
     :param required_scopes: scopes every request needs (added to the session's).
+    :param user_agent: an API SDK's own product token(s), sent before
+        ``scopegate-python/<version>`` in place of the HTTP library's ``User-Agent``.
     """
 
     requires_request_body = True  # the body must be replayable for the one retry
@@ -63,9 +67,11 @@ class ScopegateAuth(FromEnv, httpx.Auth):
         required_scopes: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        user_agent: str | None = None,
     ) -> None:
         self.session = session
         self.required_scopes = scope_set(validate_tokens(required_scopes))
+        self.user_agent = sdk_user_agent(user_agent)
         self._sleep = sleep
         self._async_sleep = async_sleep
 
@@ -78,6 +84,8 @@ class ScopegateAuth(FromEnv, httpx.Auth):
     ) -> Generator[httpx.Request | Effect, Any, None]:
         """Attach a token, send, and on 401 / insufficient_scope get a better one and retry once."""
         required = self._required(request)
+        if replaces_default(request.headers.get("user-agent")):
+            request.headers["User-Agent"] = self.user_agent
         token = self.session.cached(required)
         if token is None:
             token = yield from self.session.token_flow(required)
@@ -162,7 +170,8 @@ def _origin(url: str | None) -> tuple[str, str, int | None]:
 class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
     """The same behaviour for ``requests``: attach, and on 401/insufficient_scope retry once.
 
-    Token-endpoint calls go through ``http`` (an ``httpx.Client``).
+    Token-endpoint calls go through ``http`` (an ``httpx.Client``); ``user_agent`` as for
+    :class:`ScopegateAuth`.
     """
 
     def __init__(
@@ -172,9 +181,11 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
         required_scopes: Iterable[str] = (),
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        user_agent: str | None = None,
     ) -> None:
         self.session = session
         self.required_scopes = scope_set(validate_tokens(required_scopes))
+        self.user_agent = sdk_user_agent(user_agent)
         self.http = http or httpx.Client(timeout=30)
         self._sleep = sleep
 
@@ -193,6 +204,8 @@ class ScopegateRequestsAuth(FromEnv, requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         """Attach the bearer token and a hook that retries once after a refusal."""
         token = self._token(self.required_scopes)
+        if replaces_default(r.headers.get("User-Agent")):
+            r.headers["User-Agent"] = self.user_agent
         authorize(r, token, self.session.dpop)
         r._scopegate_token = token  # type: ignore[attr-defined]
         # The one origin this token may go to (RFC 6750 §5.3): requests copies the hook,

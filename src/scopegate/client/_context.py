@@ -1,16 +1,20 @@
 """Scopes declared where they are needed: a bound session, ``requires_scopes``, ``get_token``.
 
-``use_session`` binds a session for the current context (thread or task);
-``requires_scopes`` gets a token covering a command's scopes before it runs, stepping
-up if needed; ``get_token`` / ``aget_token`` are the one-call way to a token.
+``use_session`` binds a session for the current context (thread or task), for good or
+for a ``with`` block; ``requires_scopes`` gets a token covering a command's scopes before
+it runs (``async def`` functions await it), stepping up if needed; ``get_token`` /
+``aget_token`` are the one-call way to a token.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from contextvars import Token as VarToken
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast
 
 from scopegate.scopes import scope_set, validate_tokens
 
@@ -18,7 +22,8 @@ from ._factory import session_from_env
 from ._session import TokenSession
 from ._tokens import Token
 
-__all__ = ["aget_token", "current_session", "get_token", "requires_scopes", "use_session"]
+__all__ = ["BoundSession", "aget_token", "current_session", "get_token", "requires_scopes",
+           "use_session"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,18 +39,38 @@ def current_session() -> TokenSession:
     return session
 
 
-def use_session(session: TokenSession | None) -> object:
+class BoundSession:
+    """The binding :func:`use_session` made; leaving a ``with`` block restores the previous one."""
+
+    def __init__(self, session: TokenSession | None) -> None:
+        self.session = session
+        self.token: VarToken[TokenSession | None] = _current.set(session)
+
+    def reset(self) -> None:
+        """Restore the binding that was in place before this one."""
+        _current.reset(self.token)
+
+    def __enter__(self) -> TokenSession | None:
+        return self.session
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.reset()
+
+
+def use_session(session: TokenSession | None) -> BoundSession:
     """Bind ``session`` for :func:`requires_scopes` and :func:`current_session`.
 
-    Returns the ContextVar token that restores the previous binding.
+    The binding holds at once (``use_session(s)`` on its own line binds it for the rest of
+    the context); ``with use_session(s):`` binds it for the block only.
     """
-    return _current.set(session)
+    return BoundSession(session)
 
 
 def requires_scopes(
     *scopes: str, session: Callable[[Mapping[str, Any]], TokenSession] | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Declare the scopes a Typer/Click command (or any function) needs.
+    """Declare the scopes a Typer/Click command (or any function, ``async def`` too) needs.
 
     Before the function runs, the bound session gets a token covering them, stepping
     up (or raising :class:`ScopeStepUpRequired`) if the cached token lacks them. The
@@ -56,13 +81,29 @@ def requires_scopes(
     """
     declared = scope_set(validate_tokens(scopes))
 
+    def bound(kwargs: Mapping[str, Any]) -> TokenSession:
+        found = _current.get()
+        if found is None and session is not None:
+            found = session(kwargs)
+        return found or current_session()
+
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        if inspect.iscoroutinefunction(func):
+            # An ``async def`` stays one (Typer, FastAPI and anyio look), and the token is
+            # awaited instead of blocking the event loop.
+            run = cast(Callable[P, Awaitable[Any]], func)
+
+            @wraps(func)
+            async def awrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                await bound(kwargs).aget_token(declared)
+                return await run(*args, **kwargs)
+
+            awrapper.__scopegate_scopes__ = declared  # type: ignore[attr-defined]
+            return cast(Callable[P, R], awrapper)
+
         @wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            bound = _current.get()
-            if bound is None and session is not None:
-                bound = session(kwargs)
-            (bound or current_session()).get_token(declared)
+            bound(kwargs).get_token(declared)
             return func(*args, **kwargs)
 
         wrapper.__scopegate_scopes__ = declared  # type: ignore[attr-defined]

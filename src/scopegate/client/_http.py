@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from ._exceptions import AuthenticationError, ConfigError, TokenEndpointError
+from ._user_agent import SDK_PRODUCT
 
 __all__ = [
     "DEFAULT_HTTP_TIMEOUT",
@@ -116,7 +117,7 @@ def sdk_request(
 ) -> httpx.Request:
     """Build a request to the authorization server (a form POST when ``form`` is given,
     a JSON POST, such as an RFC 7591 registration, when ``json`` is)."""
-    all_headers = {"Accept": "application/json", **(headers or {})}
+    all_headers = {"Accept": "application/json", "User-Agent": SDK_PRODUCT, **(headers or {})}
     extensions: dict[str, Any] = {"timeout": httpx.Timeout(timeout).as_dict()}
     if form is None and json is None:
         return httpx.Request(method, url, headers=all_headers, extensions=extensions)

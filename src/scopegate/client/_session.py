@@ -24,6 +24,7 @@ from scopegate.scopes import (
     Catalog,
     canonical_names,
     covers,
+    permission_scopes,
     scope_set,
     union,
     validate_tokens,
@@ -74,6 +75,10 @@ class TokenSession:
         self.cache = cache or TokenCache()
         self.scopes = scope_set(validate_tokens(scopes)) if scopes is not None else provider.scopes
         self.required_scopes = scope_set(validate_tokens(required_scopes))
+        # Seed 001: every token served must carry the configured scopes too, so a wider
+        # configuration never gets a narrower token cached by another (sign-in scopes are
+        # not shown in an access token's scope, so they are not part of the check).
+        self._always = union(self.required_scopes, permission_scopes(self.scopes))
         self._interactive = interactive
         self.environment = environment
         self.locks = locks or LockRegistry()
@@ -98,7 +103,7 @@ class TokenSession:
 
     def cached(self, required: frozenset[str] = frozenset()) -> Token | None:
         """Return a valid in-memory token covering ``required`` (no I/O): the hot path."""
-        need = union(self.required_scopes, required) if required else self.required_scopes
+        need = union(self._always, required) if required else self._always
         return self._find(need, None, self.provider.catalog)
 
     def _find(
@@ -120,7 +125,7 @@ class TokenSession:
         :param rejected: a token the API just refused (401 or insufficient_scope).
         """
         catalog = self.provider.catalog
-        need = canonical_names(union(self.required_scopes, required), catalog)
+        need = canonical_names(union(self._always, required), catalog)
         exclude = rejected.access_token if rejected else None
         token = self._find(need, exclude, catalog)
         if token is not None:

@@ -23,15 +23,8 @@ import filelock
 from ._config_files import KEYRING_SERVICE, keyring_call, warn_if_open
 from ._exceptions import TokenStoreError
 
-__all__ = [
-    "Document",
-    "FileTokenStore",
-    "KeyringFallbackWarning",
-    "KeyringTokenStore",
-    "MemoryTokenStore",
-    "PersistentTokenStore",
-    "TokenStore",
-]
+__all__ = ["Document", "FileTokenStore", "KeyringFallbackWarning", "KeyringTokenStore",
+           "MemoryTokenStore", "PersistentTokenStore", "TokenStore"]
 
 log = logging.getLogger("scopegate.client")
 
@@ -257,8 +250,12 @@ def _announce_fallback(reason: str, path: Path) -> None:
             return
         _announced = True
     message = f"OS keyring unavailable ({reason}); storing tokens in {path} (mode 0600)"
-    log.warning(message)
-    warnings.warn(message, KeyringFallbackWarning, stacklevel=3)
+    # One channel, read once: the app's logging if any, else a warning (with no handler,
+    # logging's last resort would print it a second time).
+    if log.hasHandlers():
+        log.warning(message)
+    else:
+        warnings.warn(message, KeyringFallbackWarning, stacklevel=4)
 
 
 class PersistentTokenStore:

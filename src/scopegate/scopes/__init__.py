@@ -28,7 +28,7 @@ from ._listing import MAX_LISTED_SCOPES, catalog_from_listing, public_implies, p
 from ._loader import catalog_from_mapping, default_catalog, load_catalog
 from ._resources import resource_scopes, static_resources
 from ._scope_set import ScopeSet, format_scope
-from ._well_known import OFFLINE_ACCESS, OPENID, SIGN_IN_SCOPES
+from ._well_known import OFFLINE_ACCESS, OPENID, SIGN_IN_SCOPES, permission_scopes
 
 __all__ = [
     "MAX_LISTED_SCOPES",
@@ -59,6 +59,7 @@ __all__ = [
     "load_catalog",
     "missing",
     "parse_scope",
+    "permission_scopes",
     "public_implies",
     "public_listing",
     "resource_scopes",

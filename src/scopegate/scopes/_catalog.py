@@ -286,6 +286,14 @@ class Catalog:
         """Return the scopes a role may hold (empty for an unknown role)."""
         return self.roles.get(role, frozenset())
 
+    def role_relative(self, names: Iterable[str]) -> frozenset[str]:
+        """Those of the canonical names that mean "everything the holder may do".
+
+        ``<ns>:all`` on a credential is judged against the holder's role each time it is
+        used (:meth:`intersect`), so any role may hold it: it never grants beyond the role.
+        """
+        return frozenset(names) & {self.all_scope}
+
     def stored_key_scopes(self, stored: Iterable[str]) -> frozenset[str]:
         """Interpret scopes stored on a credential: an empty list predates scopes and means all."""
         names = frozenset(stored)

@@ -63,8 +63,11 @@ def test_role_caps_the_request() -> None:
     capped_by_roles(CATALOG, {"scopegate:all"}, ["admin"])
     with pytest.raises(InvalidScope, match=r"beyond your role \(member\): apps:write"):
         capped_by_roles(CATALOG, {"apps:read", "apps:write"}, ["member"])
-    with pytest.raises(InvalidScope, match="scopegate:all"):
-        capped_by_roles(CATALOG, {"scopegate:all"}, ["viewer"])
+    # Seed 004: "all" means what the role allows, judged at use, so every role may hold it.
+    capped_by_roles(CATALOG, {"scopegate:all"}, ["member"])
+    capped_by_roles(CATALOG, {"scopegate:all", "apps:read"}, ["viewer"])
+    with pytest.raises(InvalidScope, match=r"beyond your role \(viewer\): apps:run$"):
+        capped_by_roles(CATALOG, {"scopegate:all", "apps:run"}, ["viewer"])
 
 
 def test_effective_scopes_follow_the_role_held_now() -> None:

@@ -132,7 +132,7 @@ def test_internal_scope_is_refused_and_nothing_stored(
 
 def test_scopes_beyond_the_owners_role_are_refused(
         http: TestClient, state: ServerState, member: tuple[str, dict[str, str]]) -> None:
-    for body in ({"scopes": ["apps:read", "apps:write"]}, {"scope": "all"}):
+    for body in ({"scopes": ["apps:read", "apps:write"]}, {"scope": "all apps:write"}):
         r = http.post(KEYS, json=body, headers=member[1])
         assert r.status_code == 400
         assert r.json()["error"] == "invalid_scope"

@@ -166,3 +166,43 @@ def test_typo_key_is_refused(http: TestClient, guard: GuardHarness,
     typo = key[:-1] + ("A" if key[-1] != "A" else "B")
     with pytest.raises(InvalidToken):
         guard.check(typo, "apps:read")
+
+
+def member_token(state: ServerState, scopes: list[str]) -> tuple[str, dict[str, str]]:
+    """A member and an access token of theirs for the management API."""
+    user_id = f"usr_{uuid.uuid4().hex[:12]}"
+    with state.db.session() as session:
+        session.add(User(id=user_id, email=f"{user_id}@example.com", password_hash="x",
+                         role="member"))
+    claims = access_token_claims(issuer=ISSUER, subject=user_id, subject_type="user",
+                                 client_id="cli", audience=(ISSUER + "/api/v1/",),
+                                 scopes=scopes, ttl=300)
+    signed = state.signing_keys.signer.sign(claims, typ="at+jwt")
+    return user_id, {"Authorization": "Bearer " + signed}
+
+
+@pytest.mark.parametrize("body", [{"scopes": ["scopegate:all"]}, {"scope": "all"}])
+def test_a_members_all_key_does_what_a_member_may_and_no_more(
+        http: TestClient, guard: GuardHarness, state: ServerState, body: dict[str, Any]) -> None:
+    """Seed 004: "all" is everything the holder's role allows, judged when the key is used."""
+    member_scopes = sorted(default_catalog().role_scopes("member"))
+    _, headers = member_token(state, member_scopes)  # all a member's token can carry
+    r = http.post(KEYS, json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["scopes"] == ["scopegate:all"] and r.json()["scope"] == "all"
+    caller, _ = guard.check(r.json()["key"], "apps:run", "workspace:read")
+    assert "apps:write" not in caller.scopes and "admin:users" not in caller.scopes
+    for beyond in ("apps:write", "admin:users"):  # an admin's, not a member's
+        with pytest.raises(InsufficientScope) as refused:
+            guard.check(r.json()["key"], beyond)
+        assert refused.value.status_code == 403
+        assert refused.value.required == (beyond,)
+
+
+def test_an_all_key_never_exceeds_the_token_that_creates_it(
+        http: TestClient, state: ServerState) -> None:
+    _, headers = member_token(state, ["keys:write", "keys:read", "apps:read"])
+    r = http.post(KEYS, json={"scopes": ["scopegate:all"]}, headers=headers)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    assert "beyond your access token" in r.json()["error_description"]
+    assert "apps:run" in r.json()["error_description"]

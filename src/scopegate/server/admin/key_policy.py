@@ -11,6 +11,9 @@ Every scope question goes to the catalog:
 - a key's scopes never exceed its owner's role, at creation (refused, naming the excess)
   and at every use (:func:`effective_key_scopes` intersects with the role held *now*, so a
   demoted owner's keys shrink at once);
+- ``<ns>:all`` (``Catalog.role_relative``) means everything the owner's role allows, judged
+  at every use, so any role may put it on a key (seed 004, as in Coder); a token creating
+  or rotating such a key must cover what it means for the owner now;
 - an empty stored list (a key from before scopes) is read through
   ``Catalog.stored_key_scopes``, the one place that decides it means ``<ns>:all``;
 - responses carry the canonical ``scopes`` list and the legacy ``scope`` string.
@@ -142,9 +145,10 @@ def capped_by_roles(catalog: Catalog, wanted: Iterable[str], roles: Iterable[str
     :raises InvalidScope: naming every scope beyond the role.
     """
     wanted = frozenset(wanted)
+    fixed = wanted - catalog.role_relative(wanted)  # "all" follows the role at each use
     for role in roles:
         try:
-            catalog.cap(wanted, role)
+            catalog.cap(fixed, role)
         except ScopeError as exc:
             raise InvalidScope(str(exc)) from None
 

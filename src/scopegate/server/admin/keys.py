@@ -27,6 +27,7 @@ from .key_policy import (
     MAX_GRACE,
     capped_by_roles,
     capped_by_token,
+    effective_key_scopes,
     expiry,
     parse_duration,
     requested_key_scopes,
@@ -58,6 +59,8 @@ class KeyPlan:
     scopes: frozenset[str]
     expires_at: datetime
     workspace: str | None
+    #: The creating token's scopes; None for an operator at the CLI.
+    token_scopes: frozenset[str] | None = None
 
 
 #: What the key operations work on (callers only pass it along).
@@ -80,9 +83,10 @@ def plan_key(catalog: Catalog, request: NewKey, now: datetime, *,
     """
     wanted = requested_key_scopes(catalog, scopes=request.scopes, scope=request.scope)
     if token_scopes is not None:
-        capped_by_token(catalog, wanted, token_scopes)
+        # "all" is checked in store_key, once the owner's roles say what it means.
+        capped_by_token(catalog, wanted - catalog.role_relative(wanted), token_scopes)
     expires_at = expiry(now, expires_in=request.expires_in, expires_at=request.expires_at)
-    return KeyPlan(request.name, wanted, expires_at, request.workspace)
+    return KeyPlan(request.name, wanted, expires_at, request.workspace, token_scopes)
 
 
 def owner_id(repo: ApiKeyRepository, email: str) -> str:
@@ -104,22 +108,42 @@ def store_key(repo: ApiKeyRepository, catalog: Catalog, plan: KeyPlan,
     :raises NotAMember: the owner is not in the plan's workspace.
     :raises InvalidScope: a scope beyond a role.
     """
-    role = repo.owner_role(user_id)
-    if role is None:
-        raise NotFound(f"no user {quoted(user_id)}")
-    roles, workspace_id = [role], None
-    if plan.workspace is not None:
-        found = repo.workspace_role(user_id, plan.workspace)
-        if found is None:
-            raise NotAMember(plan.workspace)
-        workspace_id, workspace_role = found
-        roles.append(workspace_role)
+    roles, workspace_id = owner_roles(repo, user_id, plan.workspace)
     capped_by_roles(catalog, plan.scopes, roles)
+    capped_by_token_as_held(catalog, plan.scopes, roles, plan.token_scopes)
     try:
         return repo.create(user_id=user_id, name=plan.name, scopes=plan.scopes,
                            expires_at=plan.expires_at, workspace_id=workspace_id)
     except ApiKeyError as exc:
         raise InvalidRequest(str(exc)) from None
+
+
+def owner_roles(repo: ApiKeyRepository, user_id: str,
+                workspace: str | None) -> tuple[list[str], str | None]:
+    """The owner's roles now (theirs, and in ``workspace`` if given) and the workspace id.
+
+    :raises NotFound: the owner no longer exists.
+    :raises NotAMember: the owner is not in ``workspace``.
+    """
+    role = repo.owner_role(user_id)
+    if role is None:
+        raise NotFound(f"no user {quoted(user_id)}")
+    if workspace is None:
+        return [role], None
+    found = repo.workspace_role(user_id, workspace)
+    if found is None:
+        raise NotAMember(workspace)
+    return [role, found[1]], found[0]
+
+
+def capped_by_token_as_held(catalog: Catalog, scopes: frozenset[str], roles: list[str],
+                            token_scopes: frozenset[str] | None) -> None:
+    """A token may hand out "all" only as far as it covers what "all" means for the owner.
+
+    :raises InvalidScope: naming what the owner's "all" holds beyond the token.
+    """
+    if token_scopes is not None and catalog.role_relative(scopes):
+        capped_by_token(catalog, effective_key_scopes(catalog, scopes, roles), token_scopes)
 
 
 def grace_period(value: int | str | None, *, field: str = "grace_period") -> timedelta:
@@ -147,7 +171,11 @@ def rotate_key(repo: ApiKeyRepository, catalog: Catalog, key_id: str, grace: tim
     try:
         if token_scopes is not None:
             current = repo.get(key_id, user_id=user_id)
-            capped_by_token(catalog, catalog.stored_key_scopes(current.scopes), token_scopes)
+            held = catalog.stored_key_scopes(current.scopes)
+            capped_by_token(catalog, held - catalog.role_relative(held), token_scopes)
+            if catalog.role_relative(held):
+                roles, _ = owner_roles(repo, current.user_id, current.workspace_id)
+                capped_by_token_as_held(catalog, held, roles, token_scopes)
         return repo.rotate(key_id, grace=grace, user_id=user_id)
     except ApiKeyNotFound as exc:
         raise NotFound(str(exc)) from None
