@@ -341,7 +341,11 @@ def test_bad_input_fails_in_one_line_and_stores_nothing(
     (["serve", "--kek-file", "{missing}"], 2, "No such file"),
     (["secrets", "rotate-kek", "--new-kek-file", "{malformed}"], 2, "base64url of 32"),
     (["secrets", "generate-kek", "--output", "{malformed}"], 1, "already exists"),
-    (["token", "--env", "dev"], 2, "environments file not found"),
+    (["token", "--env", "dev"], 2, "no environments yet; run: scopegate env add"),
+    (["env", "add", "dev", "--issuer", "http://auth.example.com"], 2, "clear text"),
+    (["env", "add", "dev", "--issuer", "https://auth.example.com?x=1"], 2, "no ?query"),
+    (["env", "add", "a b", "--issuer", "https://auth.example.com"], 2, "environment name"),
+    (["env", "remove", "dev"], 1, "no environment named 'dev'"),
     (["login", "--scope", ""], 2, "--scope needs a scope name"),
     (["clients", "lst"], 2, "Did you mean 'list'"),
 ])
