@@ -84,6 +84,9 @@ def test_login_asks_userinfo_when_the_id_token_names_no_email(
     code, _, err = scopegate("login", "--device")
     assert code == 0, err
     assert "Logged in to prod as bob@example.com" in one_line(err)
+    server.overrides.pop("/oauth/userinfo")  # status asks nobody: the name was kept
+    code, out, _ = scopegate("status")
+    assert code == 0 and out.startswith("bob@example.com @ prod (valid")
 
 
 def test_login_falls_back_to_the_subject_and_ignores_another_users_userinfo(

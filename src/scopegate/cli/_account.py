@@ -1,14 +1,16 @@
 """Who a token belongs to, in the words a person knows: an email, not a user id.
 
-Like MSAL's ``account.username``: the ID token's ``email`` (or ``preferred_username``);
-failing that, the issuer's OpenID Connect UserInfo answer; failing that, the subject.
-Claims are read unverified: they only label what is printed, never decide anything.
+Like MSAL's ``account.username``: the ID token's ``email`` (or ``preferred_username``,
+see ``Token.account``); failing that, the issuer's OpenID Connect UserInfo answer at
+login, kept with the token for ``status``; failing that, the subject. Claims only label
+what is printed, never decide anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -19,26 +21,15 @@ from scopegate.client._flow import Flow, drive_sync
 from scopegate.client._http import Sender
 from scopegate.client._locks import LockRegistry
 from scopegate.client._providers import TokenProvider
-from scopegate.client._tokens import decode_claims
+from scopegate.client._tokens import account_from_claims
 from scopegate.scopes import OPENID, ScopeSet
 
-__all__ = ["account_name", "token_view", "userinfo"]
-
-_NAMES = ("email", "preferred_username")
+__all__ = ["account_name", "token_view", "when", "with_account"]
 
 
-def _named(claims: Mapping[str, Any]) -> str | None:
-    for key in _NAMES:
-        value = claims.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def account_name(token: Token, info: Mapping[str, Any] | None = None) -> str:
-    """The ID token's email, else UserInfo's (``info``), else the subject or client id."""
-    return (_named(decode_claims(token.id_token)) or _named(info or {})
-            or token.subject or token.client_id)
+def account_name(token: Token) -> str:
+    """The account in words (email), else the subject, else the client id (a machine)."""
+    return token.account or token.subject or token.client_id
 
 
 def _userinfo_flow(provider: TokenProvider, token: Token) -> Flow[Mapping[str, Any]]:
@@ -54,15 +45,20 @@ def _userinfo_flow(provider: TokenProvider, token: Token) -> Flow[Mapping[str, A
     return body if token.subject in (None, body.get("sub")) else {}
 
 
-def userinfo(provider: TokenProvider, token: Token, send: Sender,
-             locks: LockRegistry) -> Mapping[str, Any]:
-    """The UserInfo claims when the ID token names no email; {} if there are none to get."""
-    if _named(decode_claims(token.id_token)) or OPENID not in token.scopes:
-        return {}
+def with_account(provider: TokenProvider, token: Token, send: Sender,
+                 locks: LockRegistry) -> Token | None:
+    """The token named by its UserInfo email, when its ID token named nobody; else None.
+
+    Best effort: the login itself succeeded, so a failure only leaves the subject shown.
+    """
+    if token.account or OPENID not in token.scopes:
+        return None
     try:
-        return drive_sync(_userinfo_flow(provider, token), send, locks)
+        info = drive_sync(_userinfo_flow(provider, token), send, locks)
     except (httpx.HTTPError, ClientError):
-        return {}  # a label only: the login itself succeeded
+        return None
+    name = account_from_claims(info)
+    return replace(token, account=name) if name else None
 
 
 def when(timestamp: float | None) -> str | None:

@@ -39,7 +39,7 @@ from scopegate.client._login import login_flow
 from scopegate.client._revocation import revoke_flow
 from scopegate.scopes import ScopeSet, format_scope
 
-from ._account import account_name, token_view, userinfo, when
+from ._account import account_name, token_view, when, with_account
 from ._user_io import err, error, friendly, out, warn
 from ._user_options import ApiOption, ClientIdOption, EnvOption, ScopeOption
 
@@ -92,8 +92,11 @@ def login(
                               interactive=True, device=device, open_browser=not no_browser)
     with http_client_factory() as http:
         token = drive_sync(login_flow(session, extra), http.send, session.locks, sleep)
-        info = userinfo(session.provider, token, http.send, session.locks)
-    who = terminal_text(account_name(token, info))
+        named = with_account(session.provider, token, http.send, session.locks)
+    if named is not None:  # kept with the token, so `status` names the account too
+        session.cache.save(named)
+        token = named
+    who = terminal_text(account_name(token))
     err.print(
         f"[green]✓[/] Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "
         f"with scopes: {terminal_text(format_scope(token.scopes))}",

@@ -132,6 +132,7 @@ class TokenProvider(Discovery):
             requested=requested,
             now=self.clock(),
             previous_refresh_token=previous.refresh_token if previous else None,
+            previous_account=previous.account if previous else None,
         )
 
     def acquire_flow(self, scopes: frozenset[str]) -> Flow[Token]:
