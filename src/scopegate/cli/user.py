@@ -112,7 +112,7 @@ def _revoke(session: EnvSession, tokens: list[Token]) -> str | None:
             try:
                 if not drive_sync(revoke_flow(session.provider, token), http.send, session.locks):
                     warn("the server offers no token revocation; the tokens stay valid "
-                          "until they expire")
+                         "until they expire")
                     return None
             except RevocationError as exc:
                 problems.append(str(exc))
