@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import version
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -18,3 +21,13 @@ def test_version_flag_prints_the_package_version() -> None:
 
 def test_installed_metadata_reads_the_same_version() -> None:
     assert version("scopegate") == scopegate.__version__
+
+
+def test_the_installed_command_prints_the_version_and_lists_it_in_help() -> None:
+    script = Path(sys.executable).with_name("scopegate")
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, f"scopegate {scopegate.__version__}\n", "")
+    page = CliRunner().invoke(app, ["--help"]).output
+    assert "--version" in page and "Print the version and exit." in page

@@ -288,3 +288,24 @@ def test_the_keyring_fallback_is_announced_once_per_process(
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.stderr.count("OS keyring unavailable") == 1, done.stderr
+
+
+def test_the_account_name_is_stored_and_survives_a_refresh(tmp_path: Path) -> None:
+    """``status`` after a refresh still names the person (the refresh carries no ID token)."""
+    id_token = jwt.encode({"sub": "u-1", "email": "ada@example.com"}, "k" * 32, algorithm="HS256")
+    first = Token.from_response({"access_token": "a1", "expires_in": 60, "id_token": id_token,
+                                 "refresh_token": "r1"}, issuer=ISSUER, client_id="c",
+                                requested=["openid"])
+    assert first.account == "ada@example.com"
+    cache = TokenCache(FileTokenStore(tmp_path / "tokens.json"))
+    cache.save(first)
+    again = TokenCache(FileTokenStore(tmp_path / "tokens.json"))
+    again.reload()
+    assert [t.account for t in again.tokens(ISSUER, "c")] == ["ada@example.com"]
+    refreshed = Token.from_response({"access_token": "a2", "expires_in": 60}, issuer=ISSUER,
+                                    client_id="c", requested=["openid"],
+                                    previous_refresh_token="r1", previous_account=first.account)
+    assert refreshed.account == "ada@example.com"
+    hostile = jwt.encode({"email": "x\x1b[2J@example.com"}, "k" * 32, algorithm="HS256")
+    assert Token.from_response({"access_token": "a3", "id_token": hostile}, issuer=ISSUER,
+                               client_id="c", requested=[]).account is None

@@ -197,7 +197,7 @@ def test_cli_device_login_approved_in_chromium_then_step_up_needs_a_tty(
         if login.poll() is None:
             login.kill()
             login.wait()
-    assert f"as {carol.id}" in stderr.text()
+    assert f"Logged in to local as {carol.email} with scopes:" in stderr.text()  # not the id
 
     status = _cli(config, "status", "--env", "local", "--json")
     assert status.returncode == 0, status.stderr

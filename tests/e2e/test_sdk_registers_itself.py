@@ -182,3 +182,23 @@ def test_scopegate_login_needs_no_client_id(config: Path, issuer: str,
     registered = _stored(config)[issuer]["client_id"]
     tokens = json.loads((config / "tokens.json").read_text())["tokens"]
     assert {entry["client_id"] for entry in tokens.values()} == {registered}
+
+
+def test_first_run_against_the_real_server_names_the_account_by_email(
+        config: Path, issuer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first run: env add, login, status, token --json (no file written by hand)."""
+    monkeypatch.setenv("SCOPEGATE_CONFIG_DIR", str(config))
+    monkeypatch.setattr(providers, "_announce_url", lambda url: threading.Thread(
+        target=_sign_in, args=(issuer, url), daemon=True).start())
+    steps = [["env", "add", "dev", "--issuer", issuer, "--default"],
+             ["login", "--no-browser"], ["status"], ["token", "--json"]]
+    runs = [CliRunner().invoke(cli, step) for step in steps]
+    assert [run.exit_code for run in runs] == [0, 0, 0, 0], [r.output for r in runs]
+    assert "next: scopegate login --env dev" in runs[0].stderr
+    assert f"Logged in to dev as {EMAIL} with scopes:" in " ".join(runs[1].stderr.split())
+    assert runs[2].stdout.startswith(f"{EMAIL} @ dev (valid")
+    shown = json.loads(runs[3].stdout)
+    assert sorted(shown) == ["expires_at", "scopes", "token", "token_type"]
+    answer = httpx.get(issuer + "/userinfo", headers={
+        "Authorization": f"Bearer {shown['token']}"})
+    assert answer.json().get("email") == EMAIL, (answer.text, shown)

@@ -28,13 +28,15 @@ def _check_scopes(values: list[str] | None) -> list[str]:
 
 EnvOption = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment from environments.json (or SCOPEGATE_ENV)."),
+    typer.Option("--env", "-e", metavar="NAME",
+                 help="Environment from environments.json (or SCOPEGATE_ENV)."),
 ]
 ScopeOption = Annotated[
     list[str] | None,
     typer.Option(
         "--scope",
         "-s",
+        metavar="SCOPE",
         help="A scope to request; repeat for several (--scope a --scope b).",
         callback=_check_scopes,
     ),
@@ -43,10 +45,12 @@ ScopeOption = Annotated[
 
 ApiOption = Annotated[
     str | None,
-    typer.Option("--api", help="An API's URL alone (or SCOPEGATE_API_URL): its RFC 9728 "
-                 "metadata names the issuer and scopes. With --env: that environment's API."),
+    typer.Option("--api", metavar="URL",
+                 help="An API's URL alone (or SCOPEGATE_API_URL): its RFC 9728 metadata names "
+                 "the issuer and scopes. With --env: that environment's API."),
 ]
 ClientIdOption = Annotated[
     str | None,
-    typer.Option("--client-id", help="The client to log in with (replaces the environment's)."),
+    typer.Option("--client-id", metavar="ID",
+                 help="The client to log in with (replaces the environment's)."),
 ]

@@ -8,13 +8,14 @@ one says which extra to install instead of failing on a missing module.
 from __future__ import annotations
 
 import importlib
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from .. import __version__
 from .._extras import MissingExtra, install_hint
+from ._help_words import in_words
 
 RootGroup: type[TyperGroup]
 try:
@@ -22,13 +23,23 @@ try:
 except ImportError:  # bare install: _common reads the server's settings; keep typer's group
     RootGroup = TyperGroup
 
+
+
+class _WordsGroup(RootGroup):  # type: ignore[misc,valid-type]
+    """The root group, whose help pages (and all its commands') say values in words."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        in_words(self)
+
+
 app = typer.Typer(
     name="scopegate",
     help="Define, issue, enforce and request OAuth 2 scopes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    cls=RootGroup,
+    cls=_WordsGroup,
 )
 
 # module -> the commands it adds, in the order `scopegate --help` lists them
@@ -43,6 +54,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "admin_secrets": ("secrets",),
     "routes": ("routes",),
     "user": (),  # bare package: always importable
+    "user_env": (),
     "demo": ("demo",),
 }
 

@@ -15,20 +15,15 @@ characters, escape sequences, line breaks or rich markup reach the terminal.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import json
-import logging
 import re
 import sys
 import time
-import warnings
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 
 from scopegate.client import (
     ClientError,
@@ -37,20 +32,18 @@ from scopegate.client import (
     session_from_env,
     terminal_text,
 )
-from scopegate.client._exceptions import RevocationError
+from scopegate.client._exceptions import RevocationError, login_command
 from scopegate.client._factory import EnvSession
 from scopegate.client._flow import drive_sync
 from scopegate.client._login import login_flow
 from scopegate.client._revocation import revoke_flow
-from scopegate.client._stores import KeyringFallbackWarning
 from scopegate.scopes import ScopeSet, format_scope
 
+from ._account import account_name, token_view, when, with_account
+from ._user_io import err, error, friendly, out, warn
 from ._user_options import ApiOption, ClientIdOption, EnvOption, ScopeOption
 
 __all__ = ["EXIT_CODES_HELP", "register"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 authentication failed, 2 usage or config error, "
@@ -70,54 +63,6 @@ sleep: Callable[[float], None] = time.sleep
 #: RFC 6749 Appendix A.12: an access token is visible ASCII (and spaces).
 _VSCHAR = re.compile(r"[\x20-\x7e]+")
 
-_out = Console()
-_err = Console(stderr=True)
-
-
-class _WarningLine(logging.Handler):
-    """Show the SDK's warnings (e.g. the keyring fallback) as one line on stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        _warn(record.getMessage())
-
-
-def _warn(message: object) -> None:
-    _err.print(f"[yellow]warning:[/] {terminal_text(message)}", highlight=False, soft_wrap=True)
-
-
-def _error(message: object) -> None:
-    _err.print(f"[red]error:[/] {terminal_text(message)}", highlight=False, soft_wrap=True)
-
-
-def _friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn client errors into one readable line and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        sdk_log = logging.getLogger("scopegate.client")
-        handler = _WarningLine(logging.WARNING)
-        sdk_log.addHandler(handler)
-        try:
-            with warnings.catch_warnings():
-                # The same announcement arrives as a log line; show it once.
-                warnings.simplefilter("ignore", KeyringFallbackWarning)
-                return func(*args, **kwargs)
-        except ClientError as exc:
-            _error(exc)
-            raise typer.Exit(exc.exit_code) from None
-        except httpx.HTTPError as exc:
-            try:
-                where = str(exc.request.url)
-            except RuntimeError:  # an error raised before any request was built
-                where = "the server"
-            _error(f"cannot reach {where}: {exc}")
-            raise typer.Exit(1) from None
-        finally:
-            sdk_log.removeHandler(handler)
-
-    return wrapper
-
-
 def _session(env: str | None, scopes: list[str], **kwargs: object) -> tuple[EnvSession, list[str]]:
     """Build the session; return it with the scopes to require on top of its own.
 
@@ -131,13 +76,7 @@ def _session(env: str | None, scopes: list[str], **kwargs: object) -> tuple[EnvS
     return session, scopes
 
 
-def _when(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
-
-
-@_friendly
+@friendly
 def login(
     env: EnvOption = None,
     scope: ScopeOption = None,
@@ -156,11 +95,14 @@ def login(
     session, extra = _session(env, scope or [], api_url=api, client_id=client_id,
                               interactive=True, device=device, open_browser=not no_browser)
     with http_client_factory() as http:
-        token = drive_sync(login_flow(session, extra, max_age), http.send, session.locks,
-                           sleep)
-    who = terminal_text(token.subject or token.client_id)
-    _err.print(
-        f"Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "
+        token = drive_sync(login_flow(session, extra, max_age), http.send, session.locks, sleep)
+        named = with_account(session.provider, token, http.send, session.locks)
+    if named is not None:  # kept with the token, so `status` names the account too
+        session.cache.save(named)
+        token = named
+    who = terminal_text(account_name(token))
+    err.print(
+        f"[green]✓[/] Logged in to [bold]{terminal_text(session.env.name)}[/] as [bold]{who}[/] "
         f"with scopes: {terminal_text(format_scope(token.scopes))}",
         highlight=False,
     )
@@ -173,8 +115,8 @@ def _revoke(session: EnvSession, tokens: list[Token]) -> str | None:
         for token in tokens:
             try:
                 if not drive_sync(revoke_flow(session.provider, token), http.send, session.locks):
-                    _warn("the server offers no token revocation; the tokens stay valid "
-                          "until they expire")
+                    warn("the server offers no token revocation; the tokens stay valid "
+                         "until they expire")
                     return None
             except RevocationError as exc:
                 problems.append(str(exc))
@@ -183,7 +125,7 @@ def _revoke(session: EnvSession, tokens: list[Token]) -> str | None:
     return problems[0] if problems else None
 
 
-@_friendly
+@friendly
 def logout(env: EnvOption = None, api: ApiOption = None,
            client_id: ClientIdOption = None) -> None:
     """Revoke this environment's tokens at the server and forget them here.
@@ -198,13 +140,13 @@ def logout(env: EnvOption = None, api: ApiOption = None,
     removed = session.cache.remove(session.provider.issuer, session.provider.client_id)
     name = terminal_text(session.env.name)
     if problem is not None:
-        _error(f"{problem}; it is still valid until it expires. Removed {removed} token(s) "
+        error(f"{problem}; it is still valid until it expires. Removed {removed} token(s) "
                f"of {session.env.name} from this machine.")
         raise typer.Exit(1)
-    _err.print(f"Logged out of [bold]{name}[/] ({removed} token(s) removed)", highlight=False)
+    err.print(f"Logged out of [bold]{name}[/] ({removed} token(s) removed)", highlight=False)
 
 
-@_friendly
+@friendly
 def status(
     env: EnvOption = None,
     api: ApiOption = None,
@@ -221,10 +163,11 @@ def status(
             "environment": session.env.name,
             "issuer": token.issuer,
             "client_id": token.client_id,
+            "account": account_name(token),
             "subject": token.subject,
             "scopes": ScopeSet(token.scopes).to_list(),
             "audience": list(token.audience),
-            "expires_at": _when(token.expires_at),
+            "expires_at": when(token.expires_at),
             "valid": token.is_valid(now, session.cache.margin),
             "refreshable": token.refresh_token is not None,
         }
@@ -233,11 +176,12 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps({"logged_in": bool(rows), "tokens": rows}, indent=2) + "\n")
     elif not rows:
-        _out.print(f"Not logged in to {session.env.name}.", highlight=False)
+        out.print(f"Not logged in to {terminal_text(session.env.name)}; run: "
+                  f"{terminal_text(login_command(session.env.name))}", highlight=False)
     for row in [] if as_json else rows:
         state = "valid" if row["valid"] else "expired"
-        who = terminal_text(row["subject"] or row["client_id"])
-        _out.print(
+        who = terminal_text(row["account"])
+        out.print(
             f"[bold]{who}[/] @ {terminal_text(row['environment'])} "
             f"({state}, expires {row['expires_at'] or 'never'})\n"
             f"  scopes:   {terminal_text(' '.join(row['scopes']))}\n"  # type: ignore[arg-type]
@@ -248,7 +192,7 @@ def status(
         raise typer.Exit(1)
 
 
-@_friendly
+@friendly
 def token(
     env: EnvOption = None,
     scope: ScopeOption = None,
@@ -257,8 +201,12 @@ def token(
     decode: Annotated[
         bool, typer.Option("--decode", help="Print the token's claims (unverified) as JSON.")
     ] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON for scripts: token, token_type, expires_at, scopes.")] = False,
 ) -> None:
     """Print an access token covering the given scopes (stepping up if needed)."""
+    if decode and as_json:
+        raise typer.BadParameter("choose one of --decode and --json", param_hint="--json")
     session, required = _session(env, scope or [], api_url=api, client_id=client_id)
     with http_client_factory() as http:
         found = session.get_token(required, http=http, sleep=sleep)
@@ -269,6 +217,8 @@ def token(
         raise TokenEndpointError(  # printed raw it could drive the terminal
             "invalid_response", "the access token has characters RFC 6749 does not allow"
         )
+    elif as_json:
+        sys.stdout.write(json.dumps(token_view(found), indent=2) + "\n")
     else:
         sys.stdout.write(found.access_token + "\n")
 

@@ -3,9 +3,12 @@
 Files live in ``platformdirs.user_config_dir("scopegate")`` unless ``SCOPEGATE_CONFIG_DIR``
 or an explicit path says otherwise (reading them: :mod:`._config_files`)::
 
-    environments.json  {"environments": {"prod": {"issuer": ..., "api_base_url": ...,
+    environments.json  {"default": "prod",
+                        "environments": {"prod": {"issuer": ..., "api_base_url": ...,
                         "client_id": ..., "credentials": "keyring://prod", "scopes": [...],
                         "dpop": true}}}
+
+``scopegate env add`` writes ``environments.json`` (:mod:`._config_write`).
     credentials.json   {"clientId": ..., "clientSecret": ..., "scopes": [...]}
 
 Scope precedence (a bug here hands a read-only environment a write token):
@@ -16,6 +19,7 @@ names (RFC 9728, when the issuer is discovered) > provider defaults.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +39,7 @@ from ._exceptions import ConfigError
 from ._https import insecure_http_allowed, secure_url
 
 __all__ = [
+    "ADD_HINT",
     "ENVIRONMENTS_FILE",
     "ENV_SELECT_ENV",
     "Environment",
@@ -42,11 +47,14 @@ __all__ = [
     "ScopeSource",
     "load_environment",
     "load_environments",
+    "parse_environments",
     "resolve_scopes",
 ]
 
 ENV_SELECT_ENV = "SCOPEGATE_ENV"
 ENVIRONMENTS_FILE = "environments.json"
+#: What creates the first environment (said wherever none is found).
+ADD_HINT = "scopegate env add NAME --issuer https://..."
 _ENVIRONMENT_KEYS = frozenset({"issuer", "api_base_url", "client_id", "credentials", "scopes",
                                "dpop"})
 
@@ -123,6 +131,42 @@ def _flag(entry: Mapping[str, Any], name: str, where: str) -> bool:
     return value
 
 
+def _environments_file(path: str | os.PathLike[str] | None) -> Path:
+    return Path(path) if path is not None else config_dir() / ENVIRONMENTS_FILE
+
+
+def _read_environments(
+    file: Path, insecure: bool
+) -> tuple[dict[str, Environment], str | None]:
+    """Every environment of ``file`` and the name its ``default`` picks (if any)."""
+    try:
+        data = read_json(file, "environments file")
+    except ConfigError:
+        if not file.exists():  # the first run: say what creates the file
+            raise ConfigError(f"{file}: no environments yet; run: {ADD_HINT}") from None
+        raise
+    return parse_environments(data, file, insecure)
+
+
+def parse_environments(
+    data: Any, file: Path, insecure: bool
+) -> tuple[dict[str, Environment], str | None]:
+    """Check a parsed ``environments.json``: every environment, and the ``default`` name."""
+    envs = data.get("environments") if isinstance(data, dict) else None
+    if not isinstance(envs, dict):
+        raise ConfigError(f"{file}: expected an object with an 'environments' object")
+    default = data.get("default")
+    if default is not None and (not isinstance(default, str) or default not in envs):
+        raise ConfigError(f"{file}: 'default' must name one of the environments "
+                          f"({', '.join(sorted(envs)) or 'none defined'}); fix it by hand or "
+                          f"run: {ADD_HINT} --default")
+    loaded = {
+        name: _environment(name, entry, f"{file}: environment {name!r}", str(file), insecure)
+        for name, entry in envs.items()
+    }
+    return loaded, default
+
+
 def load_environments(
     path: str | os.PathLike[str] | None = None, *, allow_insecure_http: bool | None = None
 ) -> dict[str, Environment]:
@@ -131,15 +175,7 @@ def load_environments(
     URLs must be https, or http to loopback (see :mod:`._https`); unknown keys are errors.
     """
     insecure = insecure_http_allowed(allow_insecure_http)  # a bad value fails even if unused
-    file = Path(path) if path is not None else config_dir() / ENVIRONMENTS_FILE
-    data = read_json(file, "environments file")
-    envs = data.get("environments") if isinstance(data, dict) else None
-    if not isinstance(envs, dict):
-        raise ConfigError(f"{file}: expected an object with an 'environments' object")
-    return {
-        name: _environment(name, entry, f"{file}: environment {name!r}", str(file), insecure)
-        for name, entry in envs.items()
-    }
+    return _read_environments(_environments_file(path), insecure)[0]
 
 
 def load_environment(
@@ -148,19 +184,26 @@ def load_environment(
     *,
     allow_insecure_http: bool | None = None,
 ) -> Environment:
-    """Return one environment: ``name``, else ``SCOPEGATE_ENV``, else the only one defined."""
-    envs = load_environments(path, allow_insecure_http=allow_insecure_http)
-    chosen = name or os.environ.get(ENV_SELECT_ENV)
-    file = Path(path) if path is not None else config_dir() / ENVIRONMENTS_FILE
+    """Return one environment: ``name``, else ``SCOPEGATE_ENV``, else the file's
+    ``default``, else the only one defined. Every refusal names the command to run."""
+    file = _environments_file(path)
+    envs, default = _read_environments(file, insecure_http_allowed(allow_insecure_http))
+    chosen = name or os.environ.get(ENV_SELECT_ENV) or default
+    names = ", ".join(sorted(envs)) or "none defined"
     if not chosen:
         if len(envs) == 1:
             return next(iter(envs.values()))
-        names = ", ".join(sorted(envs)) or "none defined"
-        raise ConfigError(f"{file}: choose an environment with --env or {ENV_SELECT_ENV} ({names})")
+        if not envs:
+            raise ConfigError(f"{file}: no environments yet; run: {ADD_HINT}")
+        first = shlex.quote(sorted(envs)[0])
+        raise ConfigError(f"{file}: choose an environment with --env or {ENV_SELECT_ENV} "
+                          f"({names}; none is the default), e.g. run: "
+                          f"scopegate login --env {first}")
     if chosen not in envs:
-        names = ", ".join(sorted(envs)) or "none defined"
         origin = "" if name else f"{ENV_SELECT_ENV}={chosen!r}: "
-        raise ConfigError(f"{file}: {origin}no environment named {chosen!r} ({names})")
+        add = f"scopegate env add {shlex.quote(chosen)} --issuer https://..."
+        raise ConfigError(f"{file}: {origin}no environment named {chosen!r} ({names}); "
+                          f"run: {add} (or scopegate env list)")
     return envs[chosen]
 
 

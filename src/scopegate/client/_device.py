@@ -104,11 +104,18 @@ class DeviceDisplay(Protocol):
 
 
 class RichDeviceDisplay:
-    """A rich panel with the code and a live spinner counting down to expiry (on stderr)."""
+    """A rich panel with the code and a live spinner (on stderr) that counts down, between
+    polls, the seconds to the next check and the time left until the code expires.
 
-    def __init__(self, console: Console | None = None) -> None:
+    :param monotonic: the clock of the countdown (tests inject a fake).
+    """
+
+    def __init__(self, console: Console | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.console = console or Console(file=sys.stderr)
+        self.monotonic = monotonic
         self._status: Status | None = None
+        self._expires_at = self._next_poll_at = 0.0
 
     def show(self, prompt: DevicePrompt) -> None:
         """Print the URL and code, then start the spinner."""
@@ -122,18 +129,29 @@ class RichDeviceDisplay:
             self.console.print(
                 f"or open {terminal_text(prompt.verification_uri_complete)}", highlight=False
             )
-        self._status = self.console.status(self._text(prompt.expires_in, prompt.interval))
+        self._plan(prompt.expires_in, prompt.interval)
+        # The spinner re-renders this object ~12 times a second: the countdown is live.
+        self._status = self.console.status(self)
         self._status.start()
 
-    @staticmethod
-    def _text(remaining: float, interval: float) -> str:
-        minutes, seconds = divmod(max(0, int(remaining)), 60)
-        return f"Waiting for approval… {minutes}:{seconds:02d} left (polling every {interval:g}s)"
+    def _plan(self, remaining: float, interval: float) -> None:
+        now = self.monotonic()
+        self._expires_at, self._next_poll_at = now + remaining, now + interval
+
+    def text(self) -> str:
+        """The countdown as it reads now: next check in N s, the code expires in M:SS."""
+        now = self.monotonic()
+        minutes, seconds = divmod(max(0, math.ceil(self._expires_at - now)), 60)
+        next_poll = max(0, math.ceil(self._next_poll_at - now))
+        return (f"Waiting for approval… next check in {next_poll}s, "
+                f"code expires in {minutes}:{seconds:02d}")
+
+    def __rich__(self) -> str:
+        return self.text()
 
     def update(self, remaining: float, interval: float) -> None:
-        """Update the countdown text."""
-        if self._status is not None:
-            self._status.update(self._text(remaining, interval))
+        """After a poll: restart the countdown to the next one (``interval`` may have grown)."""
+        self._plan(remaining, interval)
 
     def close(self) -> None:
         """Stop the spinner."""

@@ -138,6 +138,7 @@ class TokenProvider(Discovery):
             now=self.clock(),
             previous_refresh_token=previous.refresh_token if previous else None,
             dpop=self.dpop is not None,
+            previous_account=previous.account if previous else None,
         )
 
     def _token_exchange(self, url: str, form: dict[str, str],

@@ -24,7 +24,7 @@ from scopegate.scopes import (
 
 from ._exceptions import TokenEndpointError
 
-__all__ = ["Token", "decode_claims"]
+__all__ = ["Token", "account_from_claims", "decode_claims"]
 
 _MAX_TOKEN_LENGTH = 16_384
 #: The longest ``expires_in`` taken at its word (a year); anything longer is odd.
@@ -46,6 +46,15 @@ def decode_claims(token: str | None) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
+def account_from_claims(claims: Mapping[str, Any]) -> str | None:
+    """The person in words: ``email``, else ``preferred_username`` (OIDC Core §5.1)."""
+    for key in ("email", "preferred_username"):
+        value = claims.get(key)
+        if isinstance(value, str) and value.strip() and value.isprintable():
+            return value.strip()
+    return None
+
+
 def _audience(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -60,6 +69,8 @@ class Token:
 
     ``scopes`` is the granted set: the token response ``scope``, else the JWT
     ``scope``/``scp`` claims, else the set that was requested (opaque tokens).
+    ``account`` names the person in words (an email, as MSAL's ``username``): the ID
+    token's ``email`` or ``preferred_username``, or what UserInfo said at login.
     ``repr()`` masks the access, refresh and ID tokens.
     """
 
@@ -73,6 +84,7 @@ class Token:
     subject: str | None = None
     audience: tuple[str, ...] = ()
     token_type: str = "Bearer"
+    account: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -86,12 +98,14 @@ class Token:
         now: float | None = None,
         previous_refresh_token: str | None = None,
         dpop: bool = False,
+        previous_account: str | None = None,
     ) -> Token:
         """Build a token from an RFC 6749 §5.1 response body.
 
         :param requested: the scopes asked for, recorded as granted for opaque tokens.
         :param previous_refresh_token: kept when a refresh response omits a new one.
         :param dpop: the request carried a DPoP proof, so ``token_type`` may be ``DPoP``.
+        :param previous_account: kept when a refresh response carries no ID token naming one.
         """
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
@@ -117,6 +131,7 @@ class Token:
             subject=subject if isinstance(subject, str) else None,
             audience=_audience(claims.get("aud")),
             token_type="DPoP" if token_type.lower() == "dpop" else "Bearer",
+            account=account_from_claims(decode_claims(id_token)) or previous_account,
         )
 
     @property
@@ -164,6 +179,7 @@ class Token:
             "subject": self.subject,
             "audience": list(self.audience),
             "token_type": self.token_type,
+            "account": self.account,
         }
 
     @classmethod
@@ -196,6 +212,7 @@ class Token:
             subject=subject if isinstance(subject, str) else None,
             audience=_audience(audience if audience is not None else claims.get("aud")),
             token_type=_opt_str(data.get("token_type")) or "Bearer",
+            account=_opt_str(data.get("account")),
         )
 
     def without_refresh_token(self) -> Token:
