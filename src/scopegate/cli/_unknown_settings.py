@@ -23,8 +23,8 @@ from ..server.config.settings import ENV_PREFIX, Features, Settings
 
 __all__ = ["known_variables", "unknown_variables", "warn_unknown_variables"]
 
-# Read by the examples (SCOPEGATE_EXAMPLE_*) and the test suite (SCOPEGATE_TEST_*).
-_OWNED_PREFIXES = (ENV_PREFIX + "EXAMPLE_", ENV_PREFIX + "TEST_")
+# Read by the examples, the test suite and the benchmarks (SCOPEGATE_EXAMPLE_* and so on).
+_OWNED_PREFIXES = tuple(ENV_PREFIX + part for part in ("EXAMPLE_", "TEST_", "BENCH_"))
 _OTHERS = (ENV_SELECT_ENV, CONFIG_DIR_ENV, API_URL_ENV, NO_KEYRING_ENV, HTTP_TIMEOUT_ENV,
            INSECURE_HTTP_ENV, ENV_PREFIX + "REQUIRE_SERVICES")
 
