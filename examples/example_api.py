@@ -4,10 +4,15 @@ Routes: list apps (``apps:read``), read one app (``apps:read``) and run one (``a
 each inside a workspace the caller must belong to; ``/health`` is public. Everything else
 would be refused by the deny-by-default middleware.
 
-Run it::
+Run it from the clone (it listens on http://127.0.0.1:8001)::
 
-    SCOPEGATE_ISSUER=http://127.0.0.1:8000 python -m examples.example_api
-    # or: uvicorn examples.example_api:app --port 8001
+    SCOPEGATE_ISSUER=http://127.0.0.1:8000 .venv/bin/python -m examples.example_api
+    # or: .venv/bin/uvicorn examples.example_api:app --port 8001 (no audit lines: uvicorn's
+    # own log config leaves the scopegate loggers alone)
+
+Started with ``python -m``, it logs the guard's lines to stderr: one ``scopegate.audit``
+line per guarded call (who, which scopes, which workspace, the status) and the
+``scopegate.guard`` warnings (a token refused, introspection failing).
 
 Environment: ``SCOPEGATE_ISSUER``, ``SCOPEGATE_AUDIENCE`` (default the catalog's API
 audience), ``SCOPEGATE_AUDIENCE_MODE`` (off/warn/enforce), ``SCOPEGATE_GUARD_CLIENT_ID`` and
@@ -33,7 +38,9 @@ unset, the files of the ``fastapi-offline`` package if it is installed, else the
 # which name dependencies built inside build_app().
 
 
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -266,9 +273,32 @@ app = build_app(_guard_from_env(),
                 swagger_ui_dir(dict(os.environ)), _downstream_from_env())
 
 
+class _AuditFormatter(logging.Formatter):
+    """A line per record; an audit record's fields follow as ``key=value``."""
+
+    _FIELDS = ("subject", "client_id", "token_kind", "scopes", "workspace")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if getattr(record, "audit", False):
+            line += "".join(f" {name}={getattr(record, name, None)}" for name in self._FIELDS)
+        return line
+
+
+def configure_logging() -> None:
+    """Show the guard's audit and security lines on stderr (nothing configures them else)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_AuditFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log = logging.getLogger("scopegate")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def main() -> None:
-    """Serve the example API with uvicorn."""
+    """Serve the example API with uvicorn, with the guard's log lines shown."""
     import uvicorn
+
+    configure_logging()
 
     uvicorn.run(app, host=os.environ.get("SCOPEGATE_EXAMPLE_HOST", "127.0.0.1"),
                 port=int(os.environ.get("SCOPEGATE_EXAMPLE_PORT", "8001")))

@@ -68,3 +68,24 @@ def test_every_setting_but_the_secrets_and_feature_flags_is_a_serve_flag() -> No
     shown = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "400"}).output
     for setting in Settings.model_fields:
         assert (f"{flag_name(setting)} " in shown) is (setting not in NO_FLAG), setting
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
+    """SCOPEGATE_CATALOG (for SCOPEGATE_CATALOG_PATH) was ignored without a word."""
+    env = {**os.environ, "SCOPEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+           "SCOPEGATE_CATALOG": "/no/such/scopes.toml", "SCOPEGATE_REDISURL": "redis://x",
+           # the guard's, the SDK's and the examples' variables are not warned about
+           "SCOPEGATE_GUARD_CLIENT_ID": "c", "SCOPEGATE_ENV": "local",
+           "SCOPEGATE_EXAMPLE_PORT": "8001", "SCOPEGATE_FEATURE_METRICS": "on"}
+    done = subprocess.run([SCOPEGATE, "scopes", "list"], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "scopegate: warning: SCOPEGATE_CATALOG is not a scopegate setting and is ignored "
+        "(did you mean SCOPEGATE_CATALOG_PATH?)",
+        "scopegate: warning: SCOPEGATE_REDISURL is not a scopegate setting and is ignored "
+        "(did you mean SCOPEGATE_REDIS_URL?)"]
+    started = subprocess.run([SCOPEGATE, "serve", "--port", "0"], capture_output=True,
+                             env={**env, "SCOPEGATE_CATALOG": "x"}, text=True, timeout=30,
+                             check=False)
+    assert "SCOPEGATE_CATALOG is not a scopegate setting" in started.stderr.splitlines()[0]

@@ -14,6 +14,7 @@ An error is one ``error: ...`` line on stderr, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from ..server.config.settings import Settings
 from ..server.state import prepare_database
 from ..store import Database, DatabaseError
 from ..store.sealing import KekRing, SealError
+from ._unknown_settings import warn_unknown_variables
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -176,6 +178,7 @@ def load_settings(**overrides: Any) -> Settings:
     kek_file = overrides.get("kek_file")
     if kek_file is not None and not kek_file.strip():
         fail("--kek-file needs a file path, not an empty value")
+    warn_unknown_variables(os.environ)
     try:
         return Settings.from_env(**overrides)
     except ValueError as exc:
