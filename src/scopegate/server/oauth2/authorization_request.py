@@ -65,8 +65,10 @@ def error_redirect(redirect_uri: str, exc: OAuthError, state: str | None, issuer
 
 
 async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str,
-                     auth_time: int, status_code: int = 302) -> RedirectResponse:
-    """Store a fresh single-use code and redirect to the client with it."""
+                     auth_time: int, session_id: str | None,
+                     status_code: int = 302) -> RedirectResponse:
+    """Store a fresh single-use code, approved in browser session ``session_id``, and
+    redirect to the client with it."""
     code = secrets.token_urlsafe(32)
     now = utcnow()
     await run_in_threadpool(
@@ -75,7 +77,7 @@ async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str
         scopes=req.scopes, resources=req.resources, code_challenge=req.code_challenge,
         code_challenge_method=req.code_challenge_method, nonce=req.nonce,
         auth_time=datetime.fromtimestamp(auth_time, UTC),
-        expires_at=now + timedelta(seconds=state.settings.code_ttl))
+        expires_at=now + timedelta(seconds=state.settings.code_ttl), session_id=session_id)
     params = {"code": code}
     if req.state is not None:
         params["state"] = req.state

@@ -245,6 +245,8 @@ class TokenIssuer:
             audience, scopes = await self._target_for(client, scopes, resources,
                                                       permitted_scopes, defaulted)
         aud = audience
+        if user_grant is not None and user_grant.session_id:  # ending that session denies it
+            extra_claims = {**(extra_claims or {}), "sid": user_grant.session_id}
         scope_text = self._scope_text_for(scopes)
         claims = access_token_claims(
             issuer=self.issuer, subject=subject, subject_type=subject_type,

@@ -77,7 +77,8 @@ def refresh_token_hook(state: ServerState) -> ResponseHook:
             client_id=issued.client.client_id, user_id=grant.user.id,
             scopes=plan.grant_scopes, resources=plan.resources,
             auth_time=datetime.fromtimestamp(grant.auth_time, UTC), expires_at=now + ttl,
-            access_jti=str(issued.claims["jti"]), access_expires_at=access_exp)
+            access_jti=str(issued.claims["jti"]), access_expires_at=access_exp,
+            session_id=grant.session_id)
         if plan.parent_hash is None:
             await run_in_threadpool(repo.add, row)
         elif not await run_in_threadpool(repo.rotate, plan.parent_hash, row, now):
