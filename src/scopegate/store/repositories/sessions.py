@@ -116,10 +116,10 @@ class SessionRepository:
                         now: datetime | None = None) -> list[tuple[str, datetime]] | None:
         """End one of a user's sessions and what was approved in it, in one transaction.
 
-        Its refresh families are revoked and the access tokens issued with them that are
-        still valid are deny-listed (returned as (jti, expiry)); its codes not yet
-        exchanged and device approvals not yet collected are deleted, so nothing more is
-        minted from it. None (and nothing changed) if it was not a live session of the user.
+        Its refresh families are revoked; the access tokens issued with them or from its
+        codes that are still valid are deny-listed (returned as (jti, expiry)); its codes
+        not yet exchanged and device approvals not yet collected are deleted, so nothing
+        more is minted from it. None (nothing changed) if it was not the user's session.
         """
         when = now or utcnow()
         with self.db.session() as session:
@@ -131,9 +131,13 @@ class SessionRepository:
                 AuthorizationCode.session_id == session_id, AuthorizationCode.used_at.is_(None)))
             session.execute(sa.delete(DeviceCode).where(
                 DeviceCode.session_id == session_id, DeviceCode.status == "approved"))
+            code = AuthorizationCode  # a client without refresh tokens: the code's token
+            minted = session.execute(sa.select(code.access_jti, code.access_expires_at).where(
+                code.session_id == session_id, code.access_jti.is_not(None))).tuples().all()
             denied = [(jti, exp) for jti, exp in
-                      revoke_where(session, RefreshToken.session_id == session_id, when)
-                      if exp > when]
+                      [*minted, *revoke_where(session, RefreshToken.session_id == session_id,
+                                              when)]
+                      if jti is not None and exp is not None and exp > when]
             deny_in(session, denied)
             return denied
 
