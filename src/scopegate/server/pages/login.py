@@ -107,7 +107,13 @@ async def login_submit(request: Request, session: BrowserSession,
 @csrf_checked(expired="Reload the page and try again.")
 async def logout(request: Request, session: BrowserSession,
                  form: dict[str, str]) -> Response:
-    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in."""
+    """POST: end the session for every copy of the cookie (CSRF-checked); to sign-in.
+
+    Signing out does not revoke the tokens issued through this browser (their ``sid``):
+    as signing out of github.com leaves the gh CLI logged in, a CLI's tokens outlive the
+    browser it was approved in. Ending the session from the sessions list
+    (:func:`..admin.sessions.end_sessions`) is what revokes them.
+    """
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     await request.app.state.server.user_grants.sessions.log_out(request, response)
     return response
