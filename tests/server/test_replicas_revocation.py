@@ -2,7 +2,8 @@
 
 Two server apps run on one database (two replicas); a guard is built apart, as an API's
 replica would be, and hears the servers only through Redis (its JWKS come from replica 1).
-Each test uses its own issuer, so its Redis keys are its own.
+Each test uses its own issuer, so its Redis keys are its own. Without Redis, a guard polls
+the server's revocation feed instead.
 """
 
 from __future__ import annotations
@@ -27,12 +28,21 @@ from scopegate.scopes import default_catalog
 from scopegate.server.admin.client_spec import ClientSpec
 from scopegate.server.admin.clients import delete_client, register_client
 from scopegate.server.admin.keys import NewKey, key_store, plan_key, revoke_key, store_key
+from scopegate.server.admin.sessions import end_sessions
 from scopegate.server.app import create_app
 from scopegate.server.state import ServerState
 from tcp_proxy import CuttableProxy
 
 from .conftest import settings_for
-from .grants.flow import exchange, get_code, login, make_client, make_user, refresh
+from .grants.flow import (
+    exchange,
+    get_code,
+    login,
+    make_client,
+    make_user,
+    refresh,
+    token_claims,
+)
 
 DEADLINE_S = 1.0
 FORM = "application/x-www-form-urlencoded"
@@ -67,6 +77,18 @@ class Replicas:
     def token(self, replica: int, client: tuple[str, str]) -> httpx.Response:
         return self.http[replica].post("/oauth/token", auth=client,
                                        data={"grant_type": "client_credentials"})
+
+    def signed_in_tokens(self, email: str, client_id: str) -> dict[str, Any]:
+        """Sign in from a new browser on replica 1 and get tokens there (code + PKCE)."""
+        self.state(0).user_grants.login_limits.failures_per_address = 10_000
+        browser = TestClient(self.apps[0], base_url=self.issuer)
+        try:
+            assert login(browser, email).status_code == 303
+            code, verifier, _ = get_code(browser, client_id)
+            tokens: dict[str, Any] = exchange(browser, client_id, code, verifier).json()
+        finally:
+            browser.close()
+        return tokens
 
     def close(self) -> None:
         for client in self.http:
@@ -113,8 +135,45 @@ async def refused_within(guard: Authenticator, token: str, limit_s: float) -> fl
     raise AssertionError(f"the guard still accepts the token after {limit_s} s")
 
 
+def polling_guard(server: Replicas, resource_server: tuple[str, str]) -> Authenticator:
+    """A guard without Redis: it polls replica 1's revocation feed every 0.2 s."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.apps[0]),
+                             base_url=server.issuer)
+    config = GuardConfig(issuer=server.issuer, audience_mode="off",
+                         client_id=resource_server[0], client_secret=resource_server[1],
+                         revocation_poll_s=0.2)
+    return Authenticator(config, catalog=default_catalog(), limiter=MemoryRateLimiter(),
+                         http=http)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
+
+
+def two_sessions(replicas: Replicas) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A user signed in from two browsers, with tokens got through each: (user, the
+    tokens of the session to end, the tokens of the one kept)."""
+    user = make_user(replicas.state(0))
+    client_id, _ = make_client(replicas.state(0))
+    ended, kept = (replicas.signed_in_tokens(user.email, client_id) for _ in range(2))
+    sid = token_claims(ended["access_token"])["sid"]
+    assert sid.startswith("ses_") and token_claims(ended["id_token"])["sid"] == sid
+    assert token_claims(kept["access_token"])["sid"] not in (sid, None)
+    return user, {**ended, "client_id": client_id, "sid": sid}, kept
+
+
+async def only_its_tokens_are_refused(guard: Authenticator, ended: str, kept: str,
+                                      end: Callable[[], object]) -> None:
+    """Both tokens pass; ``end`` ends the first one's session; within a second the
+    guard refuses that token and still accepts the other."""
+    try:
+        await started(guard, ended)
+        await guard.authenticate(kept)
+        await asyncio.to_thread(end)
+        assert await refused_within(guard, ended, DEADLINE_S) < DEADLINE_S
+        await guard.authenticate(kept)
+    finally:
+        await guard.aclose()
 
 
 def test_a_token_revoked_on_one_replica_is_refused_by_a_separate_guard_within_a_second(
@@ -253,13 +312,7 @@ def test_without_redis_a_guard_polling_the_revocation_feed_refuses_within_its_po
         assert not_a_resource_server.json()["error"] == "unauthorized_client"
 
         async def scenario() -> None:
-            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.apps[0]),
-                                     base_url=server.issuer)
-            config = GuardConfig(issuer=server.issuer, audience_mode="off",
-                                 client_id=resource_server[0],
-                                 client_secret=resource_server[1], revocation_poll_s=0.2)
-            guard = Authenticator(config, catalog=default_catalog(),
-                                  limiter=MemoryRateLimiter(), http=http)
+            guard = polling_guard(server, resource_server)
             try:
                 await started(guard, token)
                 await asyncio.to_thread(server.http[0].post, "/oauth/revoke", auth=client,
@@ -285,3 +338,45 @@ def test_a_client_deleted_with_the_cli_stops_at_a_running_replica_within_a_secon
     while replicas.token(0, client).status_code == 200:
         assert time.monotonic() - start < DEADLINE_S, "the replica still issues to the client"
         time.sleep(0.01)
+
+
+def test_ending_one_session_ends_its_tokens_at_a_polling_guard_and_keeps_the_others(
+        tmp_path: Any) -> None:
+    server = Replicas(f"sqlite:///{tmp_path / 'scopegate.db'}", None)
+    try:
+        user, ended, kept = two_sessions(server)
+        resource_server = server.new_client(resource_servers=("https://api.scopegate.example",))
+        run(lambda: only_its_tokens_are_refused(
+            polling_guard(server, resource_server), ended["access_token"],
+            kept["access_token"], lambda: end_sessions(server.state(0).db, user, ended["sid"])))
+        client_id = ended["client_id"]
+        assert refresh(server.http[1], client_id, ended["refresh_token"]).json()["error"] \
+            == "invalid_grant"
+        assert refresh(server.http[1], client_id, kept["refresh_token"]).status_code == 200
+        feeds = [{(i["kind"], i["value"]) for i in server.http[replica].post(
+            "/oauth/revocations", auth=resource_server, content=b"",
+            headers={"Content-Type": FORM}).json()["revocations"]} for replica in (0, 1)]
+        jti = token_claims(ended["access_token"])["jti"]
+        assert feeds[0] >= {("sid", ended["sid"]), ("jti", jti)}
+        assert ("jti", jti) in feeds[1]  # the other replica has the deny-listed id (store)
+    finally:
+        server.close()
+
+
+def test_a_session_ended_with_the_cli_ends_its_tokens_at_a_redis_guard_within_a_second(
+        replicas: Replicas, redis_url: str) -> None:
+    user, ended, kept = two_sessions(replicas)
+    env = {"SCOPEGATE_DATABASE_URL": replicas.database_url, "SCOPEGATE_ISSUER": replicas.issuer,
+           "SCOPEGATE_REDIS_URL": redis_url}
+
+    def end() -> None:
+        result = CliRunner().invoke(cli, ["users", "end-sessions", "--email", user.email,
+                                          "--session", ended["sid"]], env=env)
+        assert result.exit_code == 0, result.output
+
+    run(lambda: only_its_tokens_are_refused(guard_for(replicas, redis_url),
+                                            ended["access_token"], kept["access_token"], end))
+    client_id = ended["client_id"]
+    assert refresh(replicas.http[1], client_id, ended["refresh_token"]).json()["error"] \
+        == "invalid_grant"
+    assert refresh(replicas.http[1], client_id, kept["refresh_token"]).status_code == 200

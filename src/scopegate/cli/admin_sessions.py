@@ -1,8 +1,10 @@
 """CLI commands: ``users sessions`` and ``users end-sessions``.
 
 A session is a signed-in browser. Ending one deletes its row, so every copy of its
-cookie is signed out at the next page request, on every replica. A session is named by
-its public id (``ses_…``); the cookie's token is never stored or shown.
+cookie is signed out at the next page request, on every replica. Ending one with
+``--session`` also revokes the tokens issued through it (their ``sid``); ending all of
+them cuts the user off. A session is named by its public id (``ses_…``); the cookie's
+token is never stored or shown.
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ def users_sessions(email: EmailOption, database_url: DatabaseUrlOption = None,
 def users_end_sessions(
     email: EmailOption,
     session_id: Annotated[str | None, typer.Option(
-        "--session", help="End only this session (an id from `users sessions`).")] = None,
+        "--session", help="End only this session (an id from `users sessions`) and revoke "
+                          "the tokens issued through it.")] = None,
     database_url: DatabaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """End a user's browser sessions (all of them, or one with --session)."""
+    """End a user's browser sessions (all of them, or one with --session, revoking the
+    tokens issued through it)."""
     with store_at(database_url) as db:
         user = find_user(db, email)
         ended = end_sessions(db, user, session_id)

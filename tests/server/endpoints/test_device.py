@@ -13,11 +13,21 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scopegate.server.admin.sessions import end_sessions, list_sessions
 from scopegate.server.shared.user_grants import hash_secret
 from scopegate.server.state import ServerState
 from scopegate.store.models import DeviceCode
+from scopegate.store.repositories.users import UserRepository
 
-from ..grants.flow import DEVICE, hidden, log_in_new_member, make_client, open_browser
+from ..grants.flow import (
+    DEVICE,
+    hidden,
+    log_in_new_member,
+    make_client,
+    open_browser,
+    refresh,
+    token_claims,
+)
 
 
 @pytest.fixture
@@ -111,6 +121,30 @@ def test_approved_device_gets_tokens_once(logged_in: TestClient, http: TestClien
     _forget_last_poll(state)
     again = _poll(http, client_id, body["device_code"])
     assert again.json()["error"] == "invalid_grant"
+
+
+def _approved(browser: TestClient, http: TestClient, state: ServerState,
+              client_id: str) -> str:
+    """Start a device authorization and approve it in ``browser``; the device code."""
+    body = _start(http, client_id, scope="openid api").json()
+    assert "Device connected" in _decide(browser, _enter(browser, body["user_code"]),
+                                         "approve").text
+    _forget_last_poll(state)
+    return str(body["device_code"])
+
+
+def test_a_device_approved_in_a_session_loses_its_grant_when_that_session_ends(
+        logged_in: TestClient, http: TestClient, state: ServerState) -> None:
+    client_id, _ = make_client(state)
+    tokens = _poll(http, client_id, _approved(logged_in, http, state, client_id)).json()
+    sid = token_claims(tokens["access_token"])["sid"]
+    assert token_claims(tokens["id_token"])["sid"] == sid
+    user = UserRepository(state.db).get(token_claims(tokens["access_token"])["sub"])
+    assert user is not None and [s.id for s in list_sessions(state.db, user)] == [sid]
+    not_collected = _approved(logged_in, http, state, client_id)
+    assert end_sessions(state.db, user, sid) == 1
+    assert refresh(http, client_id, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert _poll(http, client_id, not_collected).json()["error"] == "invalid_grant"
 
 
 def test_denied_device_gets_access_denied(logged_in: TestClient, http: TestClient,

@@ -39,6 +39,7 @@ from ..grants.flow import (
     pkce_pair,
     redirect_query,
     refresh,
+    token_claims,
 )
 
 IDLE = 30 * 60  # the defaults
@@ -124,6 +125,21 @@ def test_a_cookie_copied_before_logout_is_refused_at_authorize(
         "csrf": hidden(before.text, "csrf"), "request": hidden(before.text, "request"),
         "decision": "approve"}, follow_redirects=False)
     assert decided.status_code == 403
+
+
+def test_signing_out_keeps_the_tokens_got_through_the_browser(
+        browser: TestClient, state: ServerState) -> None:
+    # As signing out of github.com leaves the gh CLI logged in: only ending the session
+    # from the sessions list revokes them (tests/server/test_replicas_revocation.py).
+    _signed_in(browser, state)
+    client_id, _ = make_client(state)
+    code, verifier, _ = get_code(browser, client_id)
+    tokens = exchange(browser, client_id, code, verifier).json()
+    _logout(browser)
+    refreshed = refresh(browser, client_id, tokens["refresh_token"])
+    assert refreshed.status_code == 200
+    sid = token_claims(tokens["access_token"])["sid"]
+    assert token_claims(refreshed.json()["access_token"])["sid"] == sid
 
 
 def test_logout_at_one_replica_ends_the_session_at_every_other(

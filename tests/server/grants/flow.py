@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -134,6 +135,14 @@ def refresh(http: TestClient, client_id: str, token: str, **extra: str) -> httpx
                                            "refresh_token": token, "client_id": client_id,
                                            **extra})
 
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, unverified (a test that checks signatures uses a real guard)."""
+    payload = token.split(".")[1]
+    padded = payload + "=" * (-len(payload) % 4)
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
+    return claims
 
 
 def open_browser(app: Starlette, state: ServerState) -> Iterator[TestClient]:

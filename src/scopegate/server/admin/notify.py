@@ -19,7 +19,7 @@ from ...store import Database
 from ..config.settings import Settings
 
 __all__ = ["attach", "client_changed", "client_deleted", "horizon_s", "key_revoked", "notify",
-           "user_cut_off"]
+           "session_ended", "user_cut_off"]
 
 log = logging.getLogger("scopegate.events")
 
@@ -81,3 +81,8 @@ def key_revoked(db: Database, key_id: str) -> None:
 def user_cut_off(db: Database, user_id: str) -> None:
     """Tokens issued to the user before now are denied (Keycloak's "not before")."""
     notify(db, revoked("sub", user_id, _horizon(db), not_before=time.time()))
+
+
+def session_ended(db: Database, session_id: str) -> None:
+    """Tokens issued through the browser session (their ``sid``) are denied."""
+    notify(db, revoked("sid", session_id, _horizon(db)))

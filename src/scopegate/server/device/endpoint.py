@@ -222,7 +222,8 @@ async def _decide(state: ServerState, session: BrowserSession, user: UserRecord,
     auth_time = (utcnow() if session.auth_time is None
                  else datetime.fromtimestamp(session.auth_time, UTC))
     done = await run_in_threadpool(services.devices.decide, hash_secret(code),
-                                   user_id=user.id, approve=approve, auth_time=auth_time)
+                                   user_id=user.id, approve=approve, auth_time=auth_time,
+                                   session_id=session.session_id)
     if not done:
         return None
     if not approve:

@@ -68,7 +68,8 @@ class DeviceCodeGrant(Grant):
             raise InvalidGrant("the approving user no longer exists or is disabled")
         cap_to_role(ctx.server.catalog, user.role, record.scopes)
         grant = UserGrant(user=user, auth_time=int(record.auth_time.timestamp()),
-                          refresh=refresh_plan_for(ctx, record.scopes, record.resources))
+                          refresh=refresh_plan_for(ctx, record.scopes, record.resources),
+                          session_id=record.session_id)
         return await ctx.server.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,

@@ -82,9 +82,11 @@ def error_redirect(redirect_uri: str, exc: OAuthError, state: str | None, issuer
 
 
 async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str,
-                     auth_time: int, status_code: int = 302) -> Response:
-    """Store a fresh single-use code and redirect to the client with it (a pushed request
-    is used up first: a second authorization with it gets a page, no code)."""
+                     auth_time: int, session_id: str | None,
+                     status_code: int = 302) -> Response:
+    """Store a fresh single-use code, approved in browser session ``session_id``, and
+    redirect to the client with it (a pushed request is used up first: a second
+    authorization with it gets a page, no code)."""
     now = utcnow()
     if req.pushed is not None and not await run_in_threadpool(
             state.user_grants.pushed.use, req.pushed, now):
@@ -98,7 +100,7 @@ async def issue_code(state: ServerState, req: AuthorizationRequest, user_id: str
         scopes=req.scopes, resources=req.resources, code_challenge=req.code_challenge,
         code_challenge_method=req.code_challenge_method, nonce=req.nonce,
         auth_time=datetime.fromtimestamp(auth_time, UTC),
-        expires_at=now + timedelta(seconds=state.settings.code_ttl))
+        expires_at=now + timedelta(seconds=state.settings.code_ttl), session_id=session_id)
     params = {"code": code}
     if req.state is not None:
         params["state"] = req.state

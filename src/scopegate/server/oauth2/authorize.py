@@ -215,7 +215,8 @@ async def authorize(request: Request) -> Response:
             if "none" in req.prompt:
                 raise ConsentRequired("the user has not granted every requested scope")
             return _consent_page(state, session, client, req, query, granted)
-        return await issue_code(state, req, user.id, session.auth_time or 0)
+        return await issue_code(state, req, user.id, session.auth_time or 0,
+                                session.session_id)
     except OAuthError as exc:
         await spend(state, pushed)
         return error_redirect(redirect_uri, exc, params.get("state"), state.settings.issuer)

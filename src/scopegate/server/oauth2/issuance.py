@@ -167,6 +167,8 @@ class TokenIssuer:
             audience, scopes = await self._target_for(client, scopes, resources,
                                                       permitted_scopes, defaulted)
         aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
+        if user_grant is not None and user_grant.session_id:  # ending that session denies it
+            extra_claims = {**(extra_claims or {}), "sid": user_grant.session_id}
         scope_text = self._scope_text_for(scopes)
         extra_claims, token_type = _sign_in_and_binding(extra_claims, user_grant)
         claims = access_token_claims(

@@ -38,7 +38,7 @@ ID_TOKEN_TYP = "JWT"
 ID_TOKEN_SIGNING_ALGS: tuple[str, ...] = (ID_TOKEN_ALG,)
 CLAIMS_SUPPORTED: tuple[str, ...] = (
     "sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "at_hash", "azp",
-    "name", "email", "email_verified",
+    "name", "email", "email_verified", "sid",
 )
 
 
@@ -85,6 +85,8 @@ def id_token_hook(state: ServerState) -> ResponseHook:
             claims["nonce"] = grant.nonce
         if "acr" in issued.claims:
             claims["acr"] = issued.claims["acr"]
+        if grant.session_id:  # OIDC front- and back-channel logout name the session by it
+            claims["sid"] = grant.session_id
         return {"id_token": signer.sign(claims, typ=ID_TOKEN_TYP)}
 
     return add_id_token

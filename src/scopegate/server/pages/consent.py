@@ -75,7 +75,8 @@ async def decide(request: Request, session: BrowserSession,
     except OAuthError as exc:
         return error_redirect(req.redirect_uri, exc, req.state, issuer, status_code=303)
     await run_in_threadpool(services.consents.grant, user.id, client.client_id, req.scopes)
-    return await issue_code(state, req, user.id, session.auth_time or 0, status_code=303)
+    return await issue_code(state, req, user.id, session.auth_time or 0, session.session_id,
+                            status_code=303)
 
 
 routes: list[BaseRoute] = [Route(DECISION_PATH, decide, methods=["POST"], name="consent")]

@@ -121,6 +121,11 @@ async def logout(request: Request, session: BrowserSession,
 
     With ``next`` ("Not you?" on the consent page) the sign-in page goes back there, so
     another account continues the same authorization request.
+
+    Signing out does not revoke the tokens issued through this browser (their ``sid``):
+    as signing out of github.com leaves the gh CLI logged in, a CLI's tokens outlive the
+    browser it was approved in. Ending the session from the sessions list
+    (:func:`..admin.sessions.end_sessions`) is what revokes them.
     """
     target = LOGIN_PATH
     if form.get("next"):

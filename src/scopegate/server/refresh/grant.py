@@ -91,7 +91,7 @@ class RefreshTokenGrant(Grant):
         plan = RefreshPlan(family_id=record.family_id, grant_scopes=record.scopes,
                            resources=record.resources, parent_hash=token_hash)
         grant = UserGrant(user=user, auth_time=int(record.auth_time.timestamp()),
-                          refresh=plan)
+                          refresh=plan, session_id=record.session_id)
         return await state.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=scopes,
             resources=tuple(ctx.form.get("resource", ())) or record.resources,

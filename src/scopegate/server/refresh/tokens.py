@@ -81,7 +81,8 @@ def refresh_token_hook(state: ServerState) -> ResponseHook:
             access_jti=str(issued.claims["jti"]), access_expires_at=access_exp,
             # RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a
             # confidential client's is bound to its authentication already)
-            dpop_jkt=bound_jkt() if issued.client.is_public else None)
+            dpop_jkt=bound_jkt() if issued.client.is_public else None,
+            session_id=grant.session_id)
         if plan.parent_hash is None:
             await run_in_threadpool(repo.add, row)
         elif not await run_in_threadpool(repo.rotate, plan.parent_hash, row, now):

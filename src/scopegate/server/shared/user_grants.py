@@ -103,13 +103,18 @@ class RefreshPlan:
 
 @dataclass(frozen=True, slots=True)
 class UserGrant:
-    """What a user-facing grant hands to the response hooks (``Issued.user_grant``)."""
+    """What a user-facing grant hands to the response hooks (``Issued.user_grant``).
+
+    :param session_id: the browser session that approved the grant (``ses_…``): its
+        tokens carry it as ``sid``, so ending that session denies them.
+    """
 
     user: UserRecord
     auth_time: int
     nonce: str | None = None
     refresh: RefreshPlan | None = None
     minted: MintedAccess = field(default_factory=MintedAccess)
+    session_id: str | None = None
 
 
 def cap_to_role(catalog: Catalog, role: str, scopes: Iterable[str]) -> frozenset[str]:

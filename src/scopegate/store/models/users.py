@@ -29,6 +29,13 @@ _HASH = sa.String(64)  # sha256 hex
 _ID = sa.String(40)  # "usr_…", "ws_…", "fam_…"
 
 
+def _session_id(**options: Any) -> MappedColumn[Any]:
+    """The browser session (``ses_…``) that approved a grant; the tokens minted from it
+    carry it as ``sid``. No foreign key: the id outlives its row, so ending the session
+    can still find (and revoke) what it approved."""
+    return mapped_column(_ID, nullable=True, **options)
+
+
 def _user_id(**options: Any) -> MappedColumn[Any]:
     """A user's id; deleting the user deletes the row."""
     return mapped_column(_ID, sa.ForeignKey("users.id", ondelete="CASCADE"), **options)
@@ -97,7 +104,8 @@ class AuthorizationCode(Base):
     ``used_at`` marks the single use; the tokens minted from it are remembered
     (``refresh_family_id``, ``access_jti``) so a replay can revoke them. ``replayed_at``
     marks the first replay, so an exchange still minting tokens when the replay arrives
-    sees it and revokes what it minted instead of handing it out.
+    sees it and revokes what it minted instead of handing it out. ``session_id`` is the
+    browser session that approved it.
     """
 
     __tablename__ = "authorization_codes"
@@ -112,6 +120,7 @@ class AuthorizationCode(Base):
     code_challenge_method: Mapped[str] = mapped_column(sa.String(8), nullable=False)
     nonce: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    session_id: Mapped[str | None] = _session_id()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -122,7 +131,8 @@ class AuthorizationCode(Base):
 
 
 class DeviceCode(Base):
-    """A device authorization (RFC 8628): pending, then approved or denied, then used."""
+    """A device authorization (RFC 8628): pending, then approved or denied, then used;
+    ``session_id`` is the browser session that approved (or denied) the user code."""
 
     __tablename__ = "device_codes"
 
@@ -134,6 +144,7 @@ class DeviceCode(Base):
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="pending")
     user_id: Mapped[str | None] = _user_id(nullable=True)
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    session_id: Mapped[str | None] = _session_id()
     interval: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
@@ -146,6 +157,8 @@ class RefreshToken(Base):
     ``scopes`` is the family's original grant (a refresh may ask for less, never more).
     ``access_jti`` is the access token issued with it, deny-listed if the family is revoked.
     ``dpop_jkt`` is the DPoP key (RFC 7638 thumbprint) a public client's family is bound to.
+    ``session_id`` is the browser session the family was approved in (None for none):
+    ending that session revokes the family (indexed for that).
     """
 
     __tablename__ = "refresh_tokens"
@@ -158,6 +171,7 @@ class RefreshToken(Base):
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False)
     resources: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    session_id: Mapped[str | None] = _session_id(index=True)
     access_jti: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Indexed for the maintenance pass, which looks for families whose tokens all expired.

@@ -43,6 +43,7 @@ class AuthorizationCodeRecord:
     refresh_family_id: str | None
     access_jti: str | None
     access_expires_at: datetime | None
+    session_id: str | None = None
 
     @classmethod
     def from_row(cls, row: AuthorizationCode) -> AuthorizationCodeRecord:
@@ -51,7 +52,7 @@ class AuthorizationCodeRecord:
                    frozenset(row.scopes), tuple(row.resources), row.code_challenge,
                    row.code_challenge_method, row.nonce, row.auth_time, row.expires_at,
                    row.used_at, row.replayed_at, row.refresh_family_id, row.access_jti,
-                   row.access_expires_at)
+                   row.access_expires_at, row.session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +72,15 @@ class AuthorizationCodeRepository:
     def create(self, *, code_hash: str, client_id: str, user_id: str, redirect_uri: str,
                scopes: Iterable[str], resources: Iterable[str], code_challenge: str,
                code_challenge_method: str, nonce: str | None, auth_time: datetime,
-               expires_at: datetime) -> None:
-        """Store a new code (by its hash)."""
+               expires_at: datetime, session_id: str | None = None) -> None:
+        """Store a new code (by its hash); ``session_id`` is the approving session."""
         with self.db.session() as session:
             session.add(AuthorizationCode(
                 code_hash=code_hash, client_id=client_id, user_id=user_id,
                 redirect_uri=redirect_uri, scopes=ScopeSet(scopes).to_list(),
                 resources=list(resources), code_challenge=code_challenge,
                 code_challenge_method=code_challenge_method, nonce=nonce,
-                auth_time=auth_time, expires_at=expires_at))
+                auth_time=auth_time, expires_at=expires_at, session_id=session_id))
 
     def consume(self, code_hash: str, now: datetime | None = None) -> CodeConsumption | None:
         """Mark the code used, or replayed if it already was; None if it never existed.

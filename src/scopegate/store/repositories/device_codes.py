@@ -36,13 +36,15 @@ class DeviceCodeRecord:
     interval: int
     last_polled_at: datetime | None
     expires_at: datetime
+    session_id: str | None = None
 
     @classmethod
     def from_row(cls, row: DeviceCode) -> DeviceCodeRecord:
         """Snapshot an ORM row."""
         return cls(row.device_code_hash, row.user_code_hash, row.client_id,
                    frozenset(row.scopes), tuple(row.resources), row.status, row.user_id,
-                   row.auth_time, row.interval, row.last_polled_at, row.expires_at)
+                   row.auth_time, row.interval, row.last_polled_at, row.expires_at,
+                   row.session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,10 @@ class DeviceCodeRepository:
             return DeviceCodeRecord.from_row(row) if row is not None else None
 
     def decide(self, user_code_hash: str, *, user_id: str, approve: bool,
-               auth_time: datetime, now: datetime | None = None) -> bool:
-        """Approve or deny a pending, unexpired authorization; False if it was not pending."""
+               auth_time: datetime, session_id: str | None = None,
+               now: datetime | None = None) -> bool:
+        """Approve or deny a pending, unexpired authorization in the browser session
+        ``session_id``; False if it was not pending."""
         now = now or utcnow()
         with self.db.session() as session:
             result = session.execute(
@@ -86,7 +90,7 @@ class DeviceCodeRepository:
                 .where(DeviceCode.user_code_hash == user_code_hash,
                        DeviceCode.status == "pending", DeviceCode.expires_at > now)
                 .values(status="approved" if approve else "denied", user_id=user_id,
-                        auth_time=auth_time))
+                        auth_time=auth_time, session_id=session_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def poll(self, device_code_hash: str, now: datetime | None = None) -> PollOutcome | None:

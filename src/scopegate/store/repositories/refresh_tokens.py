@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ...scopes import ScopeSet
 from ..db import Database
@@ -18,7 +19,7 @@ from ..models import utcnow
 from ..models.users import RefreshToken
 from ._prune import delete_in_batch
 
-__all__ = ["NewRefreshToken", "RefreshTokenRecord", "RefreshTokenRepository"]
+__all__ = ["NewRefreshToken", "RefreshTokenRecord", "RefreshTokenRepository", "revoke_where"]
 
 _MAX_REVOKE_PASSES = 16
 
@@ -45,6 +46,7 @@ class RefreshTokenRecord(_FamilyMember):
     rotated_at: datetime | None
     revoked_at: datetime | None
     dpop_jkt: str | None = None  # the DPoP key the family is bound to (public clients)
+    session_id: str | None = None  # the browser session the family was approved in
 
     @property
     def live(self) -> bool:
@@ -59,7 +61,7 @@ class RefreshTokenRecord(_FamilyMember):
                    scopes=frozenset(row.scopes), resources=tuple(row.resources),
                    auth_time=row.auth_time, expires_at=row.expires_at,
                    rotated_at=row.rotated_at, revoked_at=row.revoked_at,
-                   dpop_jkt=row.dpop_jkt)
+                   dpop_jkt=row.dpop_jkt, session_id=row.session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class NewRefreshToken(_FamilyMember):
     access_jti: str | None = None
     access_expires_at: datetime | None = None
     dpop_jkt: str | None = None
+    session_id: str | None = None  # the browser session the family was approved in
 
     def row(self, parent_hash: str | None) -> RefreshToken:
         """The ORM row for this token."""
@@ -77,7 +80,7 @@ class NewRefreshToken(_FamilyMember):
             client_id=self.client_id, user_id=self.user_id, scopes=ScopeSet(self.scopes).to_list(),
             resources=list(self.resources), auth_time=self.auth_time,
             access_jti=self.access_jti, access_expires_at=self.access_expires_at,
-            expires_at=self.expires_at, dpop_jkt=self.dpop_jkt)
+            expires_at=self.expires_at, dpop_jkt=self.dpop_jkt, session_id=self.session_id)
 
 
 class RefreshTokenRepository:
@@ -118,22 +121,8 @@ class RefreshTokenRepository:
 
         The caller deny-lists those ids so the access tokens die with the family.
         """
-        now = now or utcnow()
-        revoke = (sa.update(RefreshToken)
-                  .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-                  .values(revoked_at=now))
         with self.db.session() as session:
-            # Under READ COMMITTED (PostgreSQL) one UPDATE cannot see a successor that a
-            # concurrent refresh inserts while we wait for its lock on the parent row; a
-            # new statement sees it once that refresh commits. Repeat until none is left.
-            for _ in range(_MAX_REVOKE_PASSES):
-                if not session.execute(revoke).rowcount:  # type: ignore[attr-defined]
-                    break
-            rows = session.execute(
-                sa.select(RefreshToken.access_jti, RefreshToken.access_expires_at)
-                .where(RefreshToken.family_id == family_id,
-                       RefreshToken.access_jti.is_not(None)))
-            return [(jti, exp) for jti, exp in rows if jti is not None and exp is not None]
+            return revoke_where(session, RefreshToken.family_id == family_id, now or utcnow())
 
     def family(self, family_id: str) -> list[RefreshTokenRecord]:
         """Every token of a family, oldest first."""
@@ -154,3 +143,21 @@ class RefreshTokenRepository:
         """
         return delete_in_batch(self.db, RefreshToken.token_hash,
                                RefreshToken.expires_at < older_than, limit=limit)
+
+
+def revoke_where(session: Session, condition: sa.ColumnElement[bool],
+                 now: datetime) -> list[tuple[str, datetime]]:
+    """Revoke the refresh tokens matching ``condition`` in ``session`` (a transaction);
+    return the (jti, expiry) of every access token issued with them."""
+    revoke = (sa.update(RefreshToken).where(condition, RefreshToken.revoked_at.is_(None))
+              .values(revoked_at=now))
+    # Under READ COMMITTED (PostgreSQL) one UPDATE cannot see a successor that a
+    # concurrent refresh inserts while we wait for its lock on the parent row; a
+    # new statement sees it once that refresh commits. Repeat until none is left.
+    for _ in range(_MAX_REVOKE_PASSES):
+        if not session.execute(revoke).rowcount:  # type: ignore[attr-defined]
+            break
+    rows = session.execute(
+        sa.select(RefreshToken.access_jti, RefreshToken.access_expires_at)
+        .where(condition, RefreshToken.access_jti.is_not(None)))
+    return [(jti, exp) for jti, exp in rows if jti is not None and exp is not None]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import RevokedToken, utcnow
 from ._prune import delete_in_batch
 
-__all__ = ["RevocationRepository"]
+__all__ = ["RevocationRepository", "deny_in"]
 
 
 class RevocationRepository:
@@ -46,3 +49,13 @@ class RevocationRepository:
         now = now or utcnow()
         return delete_in_batch(self.db, RevokedToken.jti, RevokedToken.expires_at <= now,
                                limit=limit)
+
+
+def deny_in(session: Session, pairs: Iterable[tuple[str, datetime]]) -> None:
+    """Deny each (jti, expiry) within ``session``'s transaction; one already denied (even
+    concurrently) is left as it is, so the transaction never fails on it."""
+    rows = [{"jti": jti, "expires_at": exp} for jti, exp in dict(pairs).items()]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(RevokedToken).values(rows).on_conflict_do_nothing())

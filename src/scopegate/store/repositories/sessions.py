@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from ..db import Database
 from ..models import utcnow
 from ..models.sessions import UserSession
-from ..models.users import User
+from ..models.users import AuthorizationCode, DeviceCode, RefreshToken, User
 from ._prune import delete_in_batch
 from ._unique import new_id
+from .refresh_tokens import revoke_where
+from .revocations import deny_in
 from .users import UserRecord
 
 __all__ = ["NewSession", "SessionRecord", "SessionRepository"]
@@ -109,6 +111,35 @@ class SessionRepository:
         with self.db.session() as session:
             result = session.execute(sa.delete(UserSession).where(condition))
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def end_with_grants(self, user_id: str, session_id: str,
+                        now: datetime | None = None) -> list[tuple[str, datetime]] | None:
+        """End one of a user's sessions and what was approved in it, in one transaction.
+
+        Its refresh families are revoked; the access tokens issued with them or from its
+        codes that are still valid are deny-listed (returned as (jti, expiry)); its codes
+        not yet exchanged and device approvals not yet collected are deleted, so nothing
+        more is minted from it. None (nothing changed) if it was not the user's session.
+        """
+        when = now or utcnow()
+        with self.db.session() as session:
+            ended = session.execute(sa.delete(UserSession).where(
+                UserSession.user_id == user_id, UserSession.id == session_id))
+            if not ended.rowcount:  # type: ignore[attr-defined]
+                return None
+            session.execute(sa.delete(AuthorizationCode).where(
+                AuthorizationCode.session_id == session_id, AuthorizationCode.used_at.is_(None)))
+            session.execute(sa.delete(DeviceCode).where(
+                DeviceCode.session_id == session_id, DeviceCode.status == "approved"))
+            code = AuthorizationCode  # a client without refresh tokens: the code's token
+            minted = session.execute(sa.select(code.access_jti, code.access_expires_at).where(
+                code.session_id == session_id, code.access_jti.is_not(None))).tuples().all()
+            denied = [(jti, exp) for jti, exp in
+                      [*minted, *revoke_where(session, RefreshToken.session_id == session_id,
+                                              when)]
+                      if jti is not None and exp is not None and exp > when]
+            deny_in(session, denied)
+            return denied
 
     def for_user(self, user_id: str, now: datetime | None = None) -> list[SessionRecord]:
         """A user's unexpired sessions, oldest first."""

@@ -92,7 +92,7 @@ class AuthorizationCodeGrant(Grant):
         if user is None or user.disabled:
             raise InvalidGrant("the user no longer exists or is disabled")
         grant = UserGrant(user=user, auth_time=int(record.auth_time.timestamp()),
-                          nonce=record.nonce,
+                          nonce=record.nonce, session_id=record.session_id,
                           refresh=refresh_plan_for(ctx, record.scopes, record.resources))
         response = await ctx.server.issuer.issue(
             client=client, subject=user.id, subject_type="user", scopes=record.scopes,
