@@ -50,10 +50,13 @@ ResponseHook = Callable[[Issued], Awaitable[Mapping[str, Any]]]
 
 def _sign_in_and_binding(extra: Mapping[str, Any] | None, user_grant: UserGrant | None
                          ) -> tuple[Mapping[str, Any] | None, str]:
-    """More claims: how recent and how strong a user's sign-in was (RFC 9470 §3), and the
+    """More claims: how recent and how strong a user's sign-in was (RFC 9470 §3), the
+    browser session it came from (``sid``: ending that session denies the token), and the
     key a DPoP request proved; with the ``token_type`` that follows."""
     if user_grant is not None:
         extra = {**(extra or {}), "auth_time": user_grant.auth_time, "acr": ACR_PASSWORD}
+        if user_grant.session_id:
+            extra["sid"] = user_grant.session_id
     return bound_claims(extra)
 
 
@@ -167,8 +170,6 @@ class TokenIssuer:
             audience, scopes = await self._target_for(client, scopes, resources,
                                                       permitted_scopes, defaulted)
         aud, lifetime = audience, self.access_token_ttl if ttl is None else ttl
-        if user_grant is not None and user_grant.session_id:  # ending that session denies it
-            extra_claims = {**(extra_claims or {}), "sid": user_grant.session_id}
         scope_text = self._scope_text_for(scopes)
         extra_claims, token_type = _sign_in_and_binding(extra_claims, user_grant)
         claims = access_token_claims(
