@@ -116,7 +116,7 @@ class RedisChannel:
             raise ConnectionError(f"Redis event link lost: {exc}") from exc
         finally:
             try:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
                 await client.aclose()
             except (_redis_error(), OSError):
                 pass
