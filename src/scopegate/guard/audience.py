@@ -10,7 +10,8 @@ import re
 
 from prometheus_client import Counter
 
-__all__ = ["AUDIENCE_MISSING", "record_missing_audience", "sdk_product"]
+__all__ = ["AUDIENCE_MISSING", "record_missing_audience", "sdk_product",
+           "sdk_product_and_version"]
 
 AUDIENCE_MISSING = Counter(
     "scopegate_guard_audience_missing",
@@ -29,6 +30,19 @@ def sdk_product(user_agent: str | None) -> str:
         return "unknown"
     match = _PRODUCT.match(user_agent)
     return match.group(1).lower() if match else "unknown"
+
+
+_PRODUCT_VERSION = re.compile(
+    r"\s*([A-Za-z0-9!#$%&'*+.^_`|~-]{1,64})(?:/([0-9A-Za-z][0-9A-Za-z.+_-]{0,31}))?")
+
+
+def sdk_product_and_version(user_agent: str | None) -> tuple[str, str]:
+    """The first product token of a ``User-Agent`` and its version (``""`` when absent),
+    e.g. ``("scopegate-python", "0.4.0")``; ``("unknown", "")`` when there is none."""
+    match = _PRODUCT_VERSION.match(user_agent or "")
+    if match is None:
+        return "unknown", ""
+    return match.group(1).lower(), match.group(2) or ""
 
 
 def record_missing_audience(client_id: str, user_agent: str | None) -> None:

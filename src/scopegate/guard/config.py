@@ -104,6 +104,10 @@ class GuardConfig:
     :param revocation_poll_s: without ``redis_url``, poll the server's revocation feed
         (with ``client_id``/``client_secret``) this often; the bound on how long a revoked
         JWT still passes. None: no feed (revocations reach this guard only through Redis).
+    :param usage_report_s: send the server aggregated usage (for its console's audience
+        rollout and least-privilege views) this often, with ``client_id``/``client_secret``;
+        the server's answer carries the audience mode an operator chose, which then wins
+        over ``audience_mode``. None: no reports (the default).
     :param resource_name: a human-readable API name for the RFC 9728 metadata.
     :param resource_documentation: an http(s) URL of the API's documentation for developers,
         published in the RFC 9728 metadata.
@@ -132,6 +136,7 @@ class GuardConfig:
     resource_name: str | None = None
     resource_documentation: str | None = None
     revocation_poll_s: float | None = None
+    usage_report_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
@@ -144,6 +149,9 @@ class GuardConfig:
             missing = "client_secret" if self.client_secret is None else "client_id"
             raise ConfigError(_name(missing), "set together with " + _name(
                 "client_id" if missing == "client_secret" else "client_secret"))
+        if self.usage_report_s is not None and not (self.client_id and self.audience):
+            raise ConfigError(_name("usage_report_s"), "needs " + _name("client_id") + " and "
+                              + _name("audience") + " (reports are for one resource)")
 
     @property
     def resolved_introspection_endpoint(self) -> str:
@@ -168,7 +176,7 @@ class GuardConfig:
                     values[name] = RateLimit.parse(raw)
                 except ValueError:
                     raise ConfigError(variable, RATE_ALLOWED, raw) from None
-            elif name == "revocation_poll_s":
+            elif name in ("revocation_poll_s", "usage_report_s"):
                 try:
                     values[name] = float(raw)
                 except ValueError:
@@ -193,6 +201,7 @@ ENV_NAMES = {
     "resource_name": "SCOPEGATE_RESOURCE_NAME",
     "resource_documentation": "SCOPEGATE_RESOURCE_DOCUMENTATION",
     "revocation_poll_s": "SCOPEGATE_GUARD_REVOCATION_POLL",
+    "usage_report_s": "SCOPEGATE_GUARD_USAGE_REPORT",
 }
 """The variable :meth:`GuardConfig.from_env` reads for each field."""
 
@@ -219,6 +228,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "http_timeout_s": number_in(0.1, 120, " seconds"),
     "resource_name": text(200),
     "revocation_poll_s": number_in(0.1, 3600, " seconds"),
+    "usage_report_s": number_in(0.1, 3600, " seconds"),
     "resource_documentation": url_with_scheme("https", "http",
                                               example="https://docs.example.com/api"),
 }

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from ..errors import NotFound, OAuthError, ServerError
 from ..store import DatabaseUnavailable
 from .config.settings import Features, Settings
+from .console import reports as usage_reports
 from .device import endpoint as device
 from .device.grant import DeviceCodeGrant
 from .management import api_keys, openapi, scopes_api
@@ -68,6 +69,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     introspect,
     revoke,
     revocation_feed,
+    usage_reports,
     scopes_api,
     openapi,
     metrics,

@@ -9,6 +9,7 @@ from .clients import Client
 from .keys import RevokedToken, ServerSecret, SigningKey
 from .resources import ResourceServer
 from .sessions import UserSession
+from .usage import AudienceModeChoice, UsageCount
 from .users import (
     AuthorizationCode,
     Consent,
@@ -21,6 +22,7 @@ from .users import (
 
 __all__ = [
     "ApiKey",
+    "AudienceModeChoice",
     "AuthorizationCode",
     "Base",
     "Client",
@@ -33,6 +35,7 @@ __all__ = [
     "ServerSecret",
     "SigningKey",
     "UTCDateTime",
+    "UsageCount",
     "User",
     "UserSession",
     "Workspace",
