@@ -103,9 +103,10 @@ def test_two_sdk_versions_are_reported_and_enforce_refuses_the_old_one(world: Wo
             assert guard.usage is not None
             await guard.usage.flush()
             since = utcnow() - timedelta(hours=1)
-            callers = UsageRepository(world.state.db).callers_without_audience(API, since)
-            assert [(c.client_id, c.sdk, c.sdk_version, c.count) for c in callers] == [
-                (world.caller[0], "acme-sdk", "1.0.0", 3)]
+            callers = UsageRepository(world.state.db).callers(API, since)
+            assert [(c.client_id, c.sdk, c.sdk_version, c.missing) for c in callers] == [
+                (world.caller[0], "acme-sdk", "1.0.0", 3),
+                (world.caller[0], "acme-sdk", "2.0.0", 0)]
             set_audience_mode(world.state.db, API, "enforce", "usr_operator")
             await guard.usage.flush()  # the next report learns the mode
             assert await call(old_token, "1.0.0") == 401

@@ -22,9 +22,11 @@ def test_two_guards_reporting_the_same_hour_add_up(db: Database) -> None:
     repo.add(API, [_row(4)], NOW + timedelta(minutes=10))
     assert repo.missing_by_hour(API, NOW - timedelta(days=7)) == {
         NOW.replace(minute=0): 7}
-    callers = repo.callers_without_audience(API, NOW - timedelta(days=7))
-    assert [(c.client_id, c.sdk_version, c.count) for c in callers] == [("cli", "1.0.0", 7)]
+    callers = repo.callers(API, NOW - timedelta(days=7))
+    assert [(c.sdk_version, c.count, c.missing) for c in callers] == [("1.0.0", 7, 7),
+                                                                       ("2.0.0", 2, 0)]
     assert callers[0].last_seen == NOW + timedelta(minutes=10)
+    assert repo.total(API, NOW - timedelta(days=7)) == 9
 
 
 def test_scopes_used_are_per_client_and_per_key_and_old_hours_prune(db: Database) -> None:

@@ -7,6 +7,8 @@ and every guard that reports usage follows at its next report, or at once with R
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ...events import audience_notice, changed
 from ...store import Database
 from ...store.models.base import utcnow
@@ -21,13 +23,15 @@ __all__ = ["MODES", "known_resources", "set_audience_mode"]
 MODES = ("off", "warn", "enforce")
 
 
-def known_resources(db: Database) -> list[str]:
-    """Resources an operator can manage: registered ones and any a guard reported for."""
+def known_resources(db: Database, static: Iterable[str] = ()) -> list[str]:
+    """Resources an operator can manage: the catalog's audiences (``static``), registered
+    ones and any a guard reported for."""
     registered = {record.identifier for record in ResourceRepository(db).list()}
-    return sorted(registered | set(UsageRepository(db).resources()))
+    return sorted(registered | set(static) | set(UsageRepository(db).resources()))
 
 
-def set_audience_mode(db: Database, resource: str, mode: str, actor: str | None) -> None:
+def set_audience_mode(db: Database, resource: str, mode: str, actor: str | None,
+                      static: Iterable[str] = ()) -> None:
     """Store ``mode`` for ``resource`` and tell its guards.
 
     :raises Invalid: not one of :data:`MODES`.
@@ -35,7 +39,7 @@ def set_audience_mode(db: Database, resource: str, mode: str, actor: str | None)
     """
     if mode not in MODES:
         raise Invalid(f"audience mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
-    if resource not in known_resources(db):
+    if resource not in known_resources(db, static):
         raise NotFound(f"no resource {quoted(resource)} is registered or reported")
     AudienceModes(db).set(resource, mode, actor, utcnow())
     audit("audience_mode.set", actor, resource=resource, mode=mode)

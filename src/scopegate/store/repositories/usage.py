@@ -37,12 +37,14 @@ class UsageRow:
 
 @dataclass(frozen=True, slots=True)
 class CallerSeen:
-    """A client and SDK version seen calling a resource: how often, and when last."""
+    """A client and SDK version seen calling a resource: how often (and how often without
+    the audience), and when last."""
 
     client_id: str
     sdk: str
     sdk_version: str
     count: int
+    missing: int
     last_seen: datetime
 
 
@@ -82,17 +84,27 @@ class UsageRepository:
         with self.db.session() as session:
             return {hour: int(total) for hour, total in session.execute(query)}
 
-    def callers_without_audience(self, resource: str, since: datetime) -> list[CallerSeen]:
-        """Who sent tokens without the audience since ``since``, most recent first."""
+    def callers(self, resource: str, since: datetime) -> list[CallerSeen]:
+        """Every client and SDK version that called ``resource`` since ``since``: those
+        that sent tokens without the audience first, then by last seen."""
+        missing = sa.func.sum(sa.case((UsageCount.audience_ok.is_(False), UsageCount.count),
+                                      else_=0))
         query = (sa.select(UsageCount.client_id, UsageCount.sdk, UsageCount.sdk_version,
-                           sa.func.sum(UsageCount.count), sa.func.max(UsageCount.last_seen))
-                 .where(UsageCount.resource == resource, UsageCount.hour >= hour_of(since),
-                        UsageCount.audience_ok.is_(False))
-                 .group_by(UsageCount.client_id, UsageCount.sdk, UsageCount.sdk_version)
-                 .order_by(sa.func.max(UsageCount.last_seen).desc()))
+                           sa.func.sum(UsageCount.count), missing,
+                           sa.func.max(UsageCount.last_seen))
+                 .where(UsageCount.resource == resource, UsageCount.hour >= hour_of(since))
+                 .group_by(UsageCount.client_id, UsageCount.sdk, UsageCount.sdk_version))
         with self.db.session() as session:
-            return [CallerSeen(client, sdk, version, int(n), seen)
-                    for client, sdk, version, n, seen in session.execute(query)]
+            seen = [CallerSeen(client, sdk, version, int(n), int(gap), last)
+                    for client, sdk, version, n, gap, last in session.execute(query)]
+        return sorted(seen, key=lambda c: (c.missing == 0, -c.last_seen.timestamp()))
+
+    def total(self, resource: str, since: datetime) -> int:
+        """Every reported request for ``resource`` since ``since``, audience or not."""
+        query = (sa.select(sa.func.coalesce(sa.func.sum(UsageCount.count), 0))
+                 .where(UsageCount.resource == resource, UsageCount.hour >= hour_of(since)))
+        with self.db.session() as session:
+            return int(session.scalar(query) or 0)
 
     def resources(self) -> list[str]:
         """Every resource a guard ever reported."""
