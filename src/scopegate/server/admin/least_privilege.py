@@ -2,9 +2,10 @@
 the one action that narrows it.
 
 "Used" comes from the guards' usage reports: the scopes the routes a caller reached
-needed. A granted scope is used when it covered one of those needs (the catalog decides
-coverage: a broad scope that implied a narrow need counts). The suggested set is the
-needs themselves, never wider than what was granted.
+needed. A need that was granted as such credits that scope alone; a need met only through
+implication (``apps:all`` covering ``apps:read``, the catalog decides) credits every
+granted scope that covers it. The suggested set is the needs themselves, never wider than
+what was granted.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class Grant:
 
 def _grant(catalog: Catalog, kind: str, ident: str, name: str, granted: tuple[str, ...],
            needs: set[str]) -> Grant:
-    used = tuple(g for g in granted if any(catalog.covers([g], [n]) for n in needs))
+    credited = {n for n in needs if n in granted}
+    credited |= {g for n in needs if n not in granted for g in granted
+                 if catalog.covers([g], [n])}
+    used = tuple(g for g in granted if g in credited)
     suggested = tuple(sorted(n for n in needs if catalog.covers(granted, [n])))
     return Grant(kind, ident, name, granted, used,
                  tuple(g for g in granted if g not in used), suggested)
