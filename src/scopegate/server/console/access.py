@@ -60,7 +60,8 @@ def operator_page(handler: Callable[[Request, Operator], Awaitable[Response]]
     async def endpoint(request: Request) -> Response:
         session = await request.app.state.server.user_grants.sessions.read(request)
         user = session.user if session is not None else None
-        refused = _refused(user, request.url.path)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        refused = _refused(user, here)
         if refused is not None or session is None or user is None:
             return refused or message_page("Sign in", "Sign in first.", status=401)
         return await handler(request, Operator(session, user))

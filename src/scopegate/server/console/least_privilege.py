@@ -24,6 +24,7 @@ from ..admin.keys import grace_period
 from ..admin.least_privilege import grants_in_use, narrow_client, narrow_key
 from ..state import ServerState
 from .access import Operator, operator_form, operator_page
+from .docs import console_get, console_post
 
 __all__ = ["PATH", "routes"]
 
@@ -85,4 +86,9 @@ routes: list[BaseRoute] = [
     Route(PATH + "/narrow", narrow, methods=["POST"], name="console_narrow"),
 ]
 
-openapi_paths: dict[str, Any] = {}
+openapi_paths: dict[str, Any] = {
+    PATH: console_get("Scopes granted against scopes used", "console_least_privilege",
+                      ("days",)),
+    PATH + "/narrow": console_post("Narrow a client or an API key", "console_narrow",
+                                   ("kind", "id", "keep", "grace", "days")),
+}

@@ -26,6 +26,7 @@ from ..admin.errors import AdminError
 from ..admin.resources import catalog_resources
 from ..state import ServerState
 from .access import Operator, operator_form, operator_page
+from .docs import console_get, console_post
 
 __all__ = ["PATH", "routes"]
 
@@ -125,4 +126,12 @@ routes: list[BaseRoute] = [
             name=f"console_{name.replace('-', '_')}") for name in ACTIONS),
 ]
 
-openapi_paths: dict[str, Any] = {}
+_FIELDS = {"create-client": ("name", "scopes"), "rotate-client": ("client_id",),
+           "delete-client": ("client_id",), "revoke-key": ("key_id",),
+           "end-sessions": ("email", "session_id")}
+openapi_paths: dict[str, Any] = {
+    PATH: console_get("The console's overview", "console"),
+    **{f"{PATH}/{name}": console_post(name.replace("-", " ").capitalize(),
+                                      f"console_{name.replace('-', '_')}", _FIELDS[name])
+       for name in ACTIONS},
+}

@@ -26,6 +26,7 @@ from ..admin.errors import AdminError
 from ..admin.resources import catalog_resources
 from ..state import ServerState
 from .access import Operator, operator_form, operator_page
+from .docs import console_get, console_post
 
 __all__ = ["PATH", "routes"]
 
@@ -134,4 +135,8 @@ routes: list[BaseRoute] = [
     Route(PATH + "/mode", switch_mode, methods=["POST"], name="console_rollout_mode"),
 ]
 
-openapi_paths: dict[str, Any] = {}
+openapi_paths: dict[str, Any] = {
+    PATH: console_get("Audience rollout of a resource", "console_rollout", ("resource",)),
+    PATH + "/mode": console_post("Switch a resource's audience mode", "console_rollout_mode",
+                                 ("resource", "mode")),
+}
