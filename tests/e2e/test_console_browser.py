@@ -73,7 +73,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     try:
         started.append(start_auth_server(db, workdir))
         started.append(start_example_api(started[0].url, workdir, extra_env={
-            "SCOPEGATE_AUDIENCE": APPS, "SCOPEGATE_AUDIENCE_MODE": "warn", "SCOPEGATE_GUARD_USAGE_REPORT": "0.5",
+            "SCOPEGATE_AUDIENCE": APPS, "SCOPEGATE_AUDIENCE_MODE": "warn",
+            "SCOPEGATE_GUARD_USAGE_REPORT": "0.5",
             "SCOPEGATE_GUARD_CLIENT_ID": guard["client_id"],
             "SCOPEGATE_GUARD_CLIENT_SECRET": guard["client_secret"]}))
         yield Console(started[0].url, started[1].url,

@@ -114,7 +114,8 @@ def test_a_key_is_narrowed_to_what_it_used(operator: TestClient, state: ServerSt
 
 
 def test_clients_are_created_rotated_and_deleted_from_the_overview(
-        operator: TestClient, state: ServerState) -> None:
+        operator: TestClient, state: ServerState, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="scopegate.audit")
     page = operator.get("/admin")
     csrf = hidden(page.text, "csrf")
     made = operator.post("/admin/create-client", data={"csrf": csrf, "name": "nightly",
@@ -131,3 +132,19 @@ def test_clients_are_created_rotated_and_deleted_from_the_overview(
     bad = operator.post("/admin/create-client", data={"csrf": csrf, "name": "x",
                                                       "scopes": "nonsense:scope"})
     assert bad.status_code == 400
+    events = [r.msg for r in caplog.records if r.name == "scopegate.audit"]
+    assert events == ["client.created", "client.secret_rotated", "client.deleted"]
+    assert all(getattr(r, "actor", "").startswith("usr_") for r in caplog.records
+               if r.name == "scopegate.audit")
+
+
+def test_a_resource_is_registered_from_the_overview(operator: TestClient) -> None:
+    csrf = hidden(operator.get("/admin").text, "csrf")
+    resource = f"https://{uuid.uuid4().hex[:8]}.registered.example"
+    made = operator.post("/admin/add-resource", data={
+        "csrf": csrf, "identifier": resource, "scopes": "apps:read"})
+    assert made.status_code == 200 and f"Resource {resource} registered" in made.text
+    again = operator.post("/admin/add-resource", data={
+        "csrf": csrf, "identifier": resource, "scopes": "apps:read"})
+    assert again.status_code == 400 and "registered already" in again.text
+    assert operator.get("/admin/rollout", params={"resource": resource}).status_code == 200

@@ -23,7 +23,7 @@ from ..admin.audience import known_resources
 from ..admin.audit import audit
 from ..admin.client_spec import client_spec
 from ..admin.errors import AdminError
-from ..admin.resources import catalog_resources
+from ..admin.resources import add_resource, catalog_resources, resource_spec
 from ..state import ServerState
 from .access import Operator, operator_form, operator_page
 from .docs import console_get, console_post
@@ -82,6 +82,14 @@ def _delete_client(state: ServerState, actor: str, form: dict[str, str]) -> tupl
     return f"Client {client_id} deleted; its tokens are refused everywhere.", None
 
 
+def _add_resource(state: ServerState, actor: str, form: dict[str, str]) -> tuple[str, str | None]:
+    spec = resource_spec(state.catalog, identifier=form.get("identifier", ""),
+                         scopes=form.get("scopes", "").split(), name=form.get("name") or None)
+    added = add_resource(state.db, spec, catalog_resources(state.catalog, state.settings))
+    audit("resource.added", actor, resource=added.identifier)
+    return f"Resource {added.identifier} registered.", None
+
+
 def _revoke_key(state: ServerState, actor: str, form: dict[str, str]) -> tuple[str, str | None]:
     key_id = form.get("key_id", "")
     keys.revoke_key(state.api_keys, key_id)
@@ -98,7 +106,8 @@ def _end_sessions(state: ServerState, actor: str, form: dict[str, str]) -> tuple
 
 ACTIONS: dict[str, Action] = {
     "create-client": _create_client, "rotate-client": _rotate_client,
-    "delete-client": _delete_client, "revoke-key": _revoke_key, "end-sessions": _end_sessions,
+    "delete-client": _delete_client, "add-resource": _add_resource,
+    "revoke-key": _revoke_key, "end-sessions": _end_sessions,
 }
 
 
@@ -127,7 +136,8 @@ routes: list[BaseRoute] = [
 ]
 
 _FIELDS = {"create-client": ("name", "scopes"), "rotate-client": ("client_id",),
-           "delete-client": ("client_id",), "revoke-key": ("key_id",),
+           "delete-client": ("client_id",), "add-resource": ("identifier", "scopes", "name"),
+           "revoke-key": ("key_id",),
            "end-sessions": ("email", "session_id")}
 openapi_paths: dict[str, Any] = {
     PATH: console_get("The console's overview", "console"),

@@ -18,6 +18,8 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``consents``: rows whose user or client is gone;
 - ``user_sessions``: browser sessions past their idle or absolute deadline (a live
   session moves its deadline at most once a minute, see :mod:`.sessions`);
+- ``usage_counts``: guards' usage counts older than :data:`USAGE_RETENTION` (the console
+  looks back 90 days at most);
 - ``clients``: public clients that registered themselves (RFC 7591, or a metadata
   document) and got no token for ``SCOPEGATE_REGISTRATION_UNUSED_TTL`` (the server's
   pass and ``scopegate db prune`` give it; a caller that gives none prunes no client).
@@ -48,6 +50,7 @@ from ...store.repositories.device_codes import DeviceCodeRepository
 from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.revocations import RevocationRepository
 from ...store.repositories.sessions import SessionRepository
+from ...store.repositories.usage import UsageRepository
 from ...store.repositories.users import ConsentRepository
 from ..admin.clients import prune_unused_clients
 from .logs import logger
@@ -66,6 +69,7 @@ __all__ = [
 ]
 
 PRUNE_BATCH = 500
+USAGE_RETENTION = timedelta(days=90)
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
                  "api_keys", "consents", "user_sessions", "clients")
@@ -81,6 +85,7 @@ _STEPS: dict[str, PruneStep] = {
     "api_keys": lambda db, now, n: ApiKeyRepository(db).prune_rotated(now, n),
     "consents": lambda db, _now, n: ConsentRepository(db).prune_orphans(n),
     "user_sessions": lambda db, now, n: SessionRepository(db).prune(now, n),
+    "usage_counts": lambda db, now, n: UsageRepository(db).prune(now - USAGE_RETENTION, n),
 }
 
 

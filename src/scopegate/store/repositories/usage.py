@@ -123,10 +123,14 @@ class UsageRepository:
                 used.setdefault((client_id, key_id), set()).update(scopes.split())
         return used
 
-    def prune(self, before: datetime) -> int:
-        """Delete counts of hours before ``before``; return how many rows went."""
+    def prune(self, before: datetime, limit: int | None = None) -> int:
+        """Delete counts of hours before ``before`` (at most ``limit`` rows); return how many."""
+        old = sa.select(UsageCount.id).where(UsageCount.hour < before)
+        if limit is not None:
+            old = old.limit(limit)
         with self.db.session() as session:
-            result = session.execute(sa.delete(UsageCount).where(UsageCount.hour < before))
+            result = session.execute(sa.delete(UsageCount).where(UsageCount.id.in_(old))
+                                     .execution_options(synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
 
