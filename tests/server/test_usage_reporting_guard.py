@@ -37,8 +37,9 @@ API = "https://apps.usage.example"
 class World:
     """One server, its resource, a guard client and a caller client."""
 
-    def __init__(self, database_url: str) -> None:
-        self.app = create_app(settings_for(database_url))
+    def __init__(self, database_url: str, redis_url: str | None = None) -> None:
+        self.redis_url = redis_url
+        self.app = create_app(settings_for(database_url, redis_url=redis_url))
         self.http = TestClient(self.app, base_url=ISSUER)
         self.http.__enter__()
         state: ServerState = self.app.state.server
@@ -73,7 +74,8 @@ def world(tmp_path: Any) -> Iterator[World]:
 def guarded_api(world: World) -> tuple[Starlette, Guard]:
     config = GuardConfig(issuer=ISSUER, audience=API, audience_mode=AudienceMode.WARN,
                          client_id=world.guard_client[0], client_secret=world.guard_client[1],
-                         usage_report_s=3600)  # reports are flushed by hand below
+                         redis_url=world.redis_url,
+                         usage_report_s=3600)  # reports are flushed by hand (or by a notice)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app), base_url=ISSUER)
     guard = Guard(config, limiter=MemoryRateLimiter(), http=http)
 
@@ -136,3 +138,32 @@ def test_the_guard_keeps_serving_and_counts_what_it_could_not_send(world: World)
         await guard.usage.http.aclose()
 
     asyncio.run(scenario())
+
+
+def test_with_redis_a_mode_switch_reaches_the_guard_at_once(tmp_path: Any,
+                                                            redis_url: str) -> None:
+    world = World(f"sqlite:///{tmp_path / 'usage.db'}", redis_url)
+    old_token = world.token()
+
+    async def scenario() -> None:
+        app, guard = guarded_api(world)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://api") as api:
+            headers = {"Authorization": f"Bearer {old_token}"}
+            assert (await api.get("/apps", headers=headers)).status_code == 200
+            watcher = guard.authenticator.revocation.watcher
+            assert watcher is not None
+            await asyncio.wait_for(watcher.connected_event.wait(), 5)
+            await asyncio.to_thread(set_audience_mode, world.state.db, API, "enforce", None)
+            for _ in range(100):  # the report interval is an hour: only the notice can do it
+                if (await api.get("/apps", headers=headers)).status_code == 401:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the guard did not follow the switch within 1 s")
+        await guard.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        world.http.__exit__(None, None, None)
