@@ -195,6 +195,17 @@ def _revocation_load(out: str) -> list[Figure]:
             else _missing("revocation", label, "p99 <= 1000")]
 
 
+def _usage(out: str) -> list[Figure]:
+    figures = []
+    for label, pattern in (("record per request on a cache hit (µs)", r"^record\s+([\d.]+) µs"),
+                           ("bytes per report row", r"^report row\s+(\d+) bytes"),
+                           ("memory at the bound (MB)", r"^memory at bound\s+([\d.]+) MB")):
+        found = _search(pattern, out)
+        figures.append(Figure("usage", label, found[1]) if found
+                       else _missing("usage", label))
+    return figures
+
+
 def _scale(out: str) -> list[Figure]:
     rows = re.findall(r"^goal  (.+?)\s+([\d.]+)\s+(>= [\d.]+)\s+(met|NOT met)\b", out,
                       re.MULTILINE)
@@ -220,6 +231,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("registration", (), ("--n", "200"), 300, 120, _registration),
     Bench("revocation", (), ("--n", "100"), 120, 60, _revocation),
     Bench("revocation_load", (), ("--n", "50"), 180, 90, _revocation_load),
+    Bench("usage", (), (), 120, 60, _usage),
     Bench("scale", (), ("--rounds", "2", "--seconds", "3"), 500, 240, _scale),
 )
 

@@ -58,7 +58,8 @@ def _check_role(role: str, catalog_path: str | None) -> str:
 def _user_dict(user: UserRecord) -> dict[str, object]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
             "created_at": user.created_at.isoformat(),
-            "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None}
+            "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
+            "operator": user.is_operator}
 
 
 def _password_hash_from_stdin() -> str:
@@ -80,6 +81,8 @@ def users_create(
     role: Annotated[str, typer.Option(
         "--role", help="A catalog role, e.g. admin, member or viewer.")] = "member",
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    operator: Annotated[bool, typer.Option(
+        "--admin", help="An operator of this server: may open the /admin console.")] = False,
     database_url: DatabaseUrlOption = None,
     catalog: CatalogOption = None,
     as_json: JsonOption = False,
@@ -92,8 +95,9 @@ def users_create(
     hashed = _password_hash_from_stdin()
     with store_at(database_url, catalog) as db:
         user = create_user(db, email=email, password_hash=hashed, role=role,
-                           name=display_name)
-    print_result(as_json, _user_dict(user), f"created {user.email} ({user.role}) as {user.id}")
+                           name=display_name, operator=operator)
+    kind = f"{user.role}, operator" if user.is_operator else user.role
+    print_result(as_json, _user_dict(user), f"created {user.email} ({kind}) as {user.id}")
 
 
 @admin_command(users_app, "list")

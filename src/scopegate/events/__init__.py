@@ -14,7 +14,7 @@ so an outage cannot make a revoked token valid again.
 
 from ._channel import Channel, Listener
 from ._memory import InProcessChannel
-from ._model import CHANGED, KINDS, Event, Revocations, changed, revoked
+from ._model import CHANGED, KINDS, Event, Revocations, audience_notice, changed, revoked
 from ._redis import RedisChannel, channel_for, events_prefix
 from ._watch import Watcher
 
@@ -28,6 +28,7 @@ __all__ = [
     "RedisChannel",
     "Revocations",
     "Watcher",
+    "audience_notice",
     "changed",
     "channel_for",
     "events_prefix",

@@ -59,8 +59,15 @@ def revoked(kind: str, value: str, expires_at: float, *, not_before: float = mat
 
 
 def changed(what: str) -> Event:
-    """A change notice (``client:<id>``, ``clients``, ``resources``, ``keys``, ``catalog``)."""
+    """A change notice (``client:<id>``, ``clients``, ``resources``, ``keys``, ``catalog``,
+    or :func:`audience_notice`)."""
     return Event(CHANGED, what, sent_at=time.time())
+
+
+def audience_notice(resource: str) -> str:
+    """What a change notice names when an operator switched ``resource``'s audience mode
+    (its guards then ask the server at once; see ``guard/usage.py``)."""
+    return f"audience:{resource}"
 
 
 class Revocations:

@@ -104,6 +104,10 @@ class GuardConfig:
     :param revocation_poll_s: without ``redis_url``, poll the server's revocation feed
         (with ``client_id``/``client_secret``) this often; the bound on how long a revoked
         JWT still passes. None: no feed (revocations reach this guard only through Redis).
+    :param usage_report_s: send the server aggregated usage (for its console's audience
+        rollout and least-privilege views) this often, with ``client_id``/``client_secret``;
+        the server's answer carries the audience mode an operator chose, which then wins
+        over ``audience_mode``. None: no reports (the default).
     :param resource_name: a human-readable API name for the RFC 9728 metadata.
     :param resource_documentation: an http(s) URL of the API's documentation for developers,
         published in the RFC 9728 metadata.
@@ -141,6 +145,7 @@ class GuardConfig:
     public_url: str | None = None
     dpop_max_age_s: float = 300.0
     dpop_nonce_secret: str | None = field(default=None, repr=False)
+    usage_report_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
@@ -155,6 +160,9 @@ class GuardConfig:
             missing = "client_secret" if self.client_secret is None else "client_id"
             raise ConfigError(_name(missing), "set together with " + _name(
                 "client_id" if missing == "client_secret" else "client_secret"))
+        if self.usage_report_s is not None and not (self.client_id and self.audience):
+            raise ConfigError(_name("usage_report_s"), "needs " + _name("client_id") + " and "
+                              + _name("audience") + " (reports are for one resource)")
 
     @property
     def resolved_introspection_endpoint(self) -> str:
@@ -179,7 +187,7 @@ class GuardConfig:
                     values[name] = RateLimit.parse(raw)
                 except ValueError:
                     raise ConfigError(variable, RATE_ALLOWED, raw) from None
-            elif name == "revocation_poll_s":
+            elif name in ("revocation_poll_s", "usage_report_s"):
                 try:
                     values[name] = float(raw)
                 except ValueError:
@@ -206,6 +214,7 @@ ENV_NAMES = {
     "revocation_poll_s": "SCOPEGATE_GUARD_REVOCATION_POLL",
     "public_url": "SCOPEGATE_GUARD_PUBLIC_URL",
     "dpop_nonce_secret": "SCOPEGATE_GUARD_DPOP_NONCE_SECRET",
+    "usage_report_s": "SCOPEGATE_GUARD_USAGE_REPORT",
 }
 """The variable :meth:`GuardConfig.from_env` reads for each field."""
 
@@ -235,6 +244,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "public_url": url_with_scheme("https", "http", example="https://api.example.com"),
     "dpop_max_age_s": number_in(1, 3600, " seconds"),
     "dpop_nonce_secret": text(1024),
+    "usage_report_s": number_in(0.1, 3600, " seconds"),
     "resource_documentation": url_with_scheme("https", "http",
                                               example="https://docs.example.com/api"),
 }

@@ -36,6 +36,7 @@ from .steps import (
 from .steps.authz import Authorize
 from .steps.membership import IsMember
 from .steps.resolver import Resolve
+from .usage import usage_reporter_for
 from .user_auth import check_user_auth
 
 __all__ = ["Guard", "parse_bearer"]
@@ -92,6 +93,8 @@ class Guard:
         self.readiness = GuardReadiness(authenticator.jwks, config.redis_url)
         self._required: dict[tuple[str, ...], frozenset[str]] = {}
         self._exchanger: TokenExchanger | None = None
+        #: counts for the server's console (``usage_report_s``), or None
+        self.usage = usage_reporter_for(config, authenticator)
 
     def canonical(self, scopes: tuple[str, ...]) -> frozenset[str]:
         """Canonical names of a declaration's scopes (unknown names kept, so they never match).
@@ -130,6 +133,8 @@ class Guard:
             metrics.refused(exc.status_code, time.perf_counter() - started)
             raise
         metrics.allowed.observe(time.perf_counter() - started)
+        if self.usage is not None:
+            self.usage.record(ctx.auth, ctx.request.user_agent, ctx.required)
         if ctx.caller is None:
             ctx.caller = default_caller(ctx.auth)
         return ctx.caller
@@ -171,7 +176,9 @@ class Guard:
         return await self.exchanger.exchange(token, resource=resource, scopes=scopes)
 
     async def aclose(self) -> None:
-        """Release HTTP connections and the limiter."""
+        """Send the last usage counts, then release HTTP connections and the limiter."""
+        if self.usage is not None:
+            await self.usage.aclose()
         await self.authenticator.aclose()
         await self.authenticator.limiter.aclose()
         await self.readiness.aclose()

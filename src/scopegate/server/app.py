@@ -26,6 +26,10 @@ from starlette.types import ASGIApp
 from ..errors import NotFound, OAuthError, ServerError
 from ..store import DatabaseUnavailable
 from .config.settings import Features, Settings
+from .console import least_privilege as console_least_privilege
+from .console import overview as console_overview
+from .console import reports as usage_reports
+from .console import rollout as console_rollout
 from .device import endpoint as device
 from .device.grant import DeviceCodeGrant
 from .management import api_keys, openapi, scopes_api
@@ -70,6 +74,7 @@ ENDPOINT_MODULES: list[ModuleType] = [
     introspect,
     revoke,
     revocation_feed,
+    usage_reports,
     scopes_api,
     openapi,
     metrics,
@@ -83,6 +88,9 @@ ENDPOINT_MODULES: list[ModuleType] = [
     userinfo,
     registration,
     registration_management,
+    console_overview,
+    console_rollout,
+    console_least_privilege,
 ]
 
 KEY_RELOAD_SECONDS = 60.0
@@ -90,7 +98,8 @@ KEY_RELOAD_SECONDS = 60.0
 # Pages a person sees: while the database is unreachable they get a rendered 503 page.
 PAGE_PATHS = frozenset({login_page.LOGIN_PATH, login_page.LOGOUT_PATH,
                         authorize.AUTHORIZE_PATH, authorize.DECISION_PATH,
-                        device.VERIFICATION_PATH})
+                        device.VERIFICATION_PATH, console_overview.PATH,
+                        console_rollout.PATH, console_least_privilege.PATH})
 
 GRANTS: list[Grant] = [
     ClientCredentialsGrant(),

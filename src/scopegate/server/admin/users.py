@@ -49,15 +49,16 @@ def password_hash(password: str) -> str:
 
 
 def create_user(db: Database, *, email: str, password_hash: str, role: str,
-                name: str | None = None) -> UserRecord:
-    """Store a user (check the role with :func:`checked_role` first).
+                name: str | None = None, operator: bool = False) -> UserRecord:
+    """Store a user (check the role with :func:`checked_role` first); an ``operator`` may
+    open the ``/admin`` console.
 
     :raises Invalid: a malformed email.
     :raises Conflict: the email is taken.
     """
     try:
         return UserRepository(db).create(email=email, password_hash=password_hash,
-                                         role=role, name=name)
+                                         role=role, name=name, is_operator=operator)
     except AlreadyExists as exc:
         raise Conflict(str(exc)) from None
     except ValueError as exc:

@@ -19,6 +19,8 @@ What is pruned, and when (``now`` is the pass's clock):
 - ``pushed_authorization_requests``: past their deadline (RFC 9126, used or not);
 - ``user_sessions``: browser sessions past their idle or absolute deadline (a live
   session moves its deadline at most once a minute, see :mod:`.sessions`);
+- ``usage_counts``: guards' usage counts older than :data:`USAGE_RETENTION` (the console
+  looks back 90 days at most);
 - ``clients``: public clients that registered themselves (RFC 7591, or a metadata
   document) and got no token for ``SCOPEGATE_REGISTRATION_UNUSED_TTL`` (the server's
   pass and ``scopegate db prune`` give it; a caller that gives none prunes no client).
@@ -50,6 +52,7 @@ from ...store.repositories.pushed_requests import PushedRequestRepository
 from ...store.repositories.refresh_tokens import RefreshTokenRepository
 from ...store.repositories.revocations import RevocationRepository
 from ...store.repositories.sessions import SessionRepository
+from ...store.repositories.usage import UsageRepository
 from ...store.repositories.users import ConsentRepository
 from ..admin.clients import prune_unused_clients
 from .logs import logger
@@ -68,6 +71,7 @@ __all__ = [
 ]
 
 PRUNE_BATCH = 500
+USAGE_RETENTION = timedelta(days=90)
 MAX_BATCHES = 10
 PRUNED_TABLES = ("authorization_codes", "device_codes", "refresh_tokens", "revoked_tokens",
                  "api_keys", "consents", "user_sessions", "pushed_authorization_requests",
@@ -86,6 +90,7 @@ _STEPS: dict[str, PruneStep] = {
     "user_sessions": lambda db, now, n: SessionRepository(db).prune(now, n),
     "pushed_authorization_requests":
         lambda db, now, n: PushedRequestRepository(db).prune(now, n),
+    "usage_counts": lambda db, now, n: UsageRepository(db).prune(now - USAGE_RETENTION, n),
 }
 
 

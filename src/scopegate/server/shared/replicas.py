@@ -51,6 +51,8 @@ class _CacheDropper:
             state.resources.invalidate()
         elif what == "keys":
             self._reload_keys()
+        elif what.startswith("audience:"):
+            return  # for the resource's guards; servers cache no audience mode
         else:
             self.drop_all()
 

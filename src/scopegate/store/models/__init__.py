@@ -10,6 +10,7 @@ from .keys import RevokedToken, ServerSecret, SigningKey
 from .pushed_requests import PushedRequest
 from .resources import ResourceServer
 from .sessions import UserSession
+from .usage import AudienceModeChoice, UsageCount
 from .users import (
     AuthorizationCode,
     Consent,
@@ -22,6 +23,7 @@ from .users import (
 
 __all__ = [
     "ApiKey",
+    "AudienceModeChoice",
     "AuthorizationCode",
     "Base",
     "Client",
@@ -35,6 +37,7 @@ __all__ = [
     "ServerSecret",
     "SigningKey",
     "UTCDateTime",
+    "UsageCount",
     "User",
     "UserSession",
     "Workspace",

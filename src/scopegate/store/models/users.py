@@ -63,6 +63,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # An operator of this scopegate (the /admin console), apart from the catalog role.
+    is_operator: Mapped[bool] = mapped_column(sa.Boolean(), nullable=False, default=False,
+                                              server_default=sa.false())
 
 
 class Workspace(Base):

@@ -150,6 +150,27 @@ class ApiKeyRepository:
             row.previous_expires_at = None
             return ApiKeyRecord.from_row(row)
 
+    def narrow(self, key_id: str, scopes: Iterable[str], retire_at: datetime
+               ) -> tuple[ApiKeyRecord, str]:
+        """Replace an active key by a new one with ``scopes`` (same owner, workspace, name
+        and expiry); the old one expires at ``retire_at`` (a grace period). One transaction.
+        Returns the new record and its key string (show it once)."""
+        new = generate_api_key(self.prefix)
+        with self.db.session() as session:
+            old = self._row(session, key_id, None)
+            status = ApiKeyRecord.from_row(old).status(self.clock())
+            if status != "active":
+                raise ApiKeyError(f"cannot narrow a key that is {status}")
+            row = ApiKey(id=new.key_id, user_id=old.user_id, workspace_id=old.workspace_id,
+                         name=old.name, prefix=old.prefix, key_hash=new.key_hash,
+                         scopes=ScopeSet(scopes).to_list(), created_at=self.clock(),
+                         expires_at=old.expires_at)
+            session.add(row)
+            if old.expires_at is None or old.expires_at > retire_at:
+                old.expires_at = retire_at
+            session.flush()
+            return ApiKeyRecord.from_row(row), new.key
+
     def rotate(
         self, key_id: str, *, grace: timedelta, user_id: str | None = None
     ) -> tuple[ApiKeyRecord, str]:

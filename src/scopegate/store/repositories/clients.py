@@ -138,6 +138,19 @@ class ClientRepository:
                 .values(secret_hash=secret_hash))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def set_scopes(self, client_id: str, allowed: Iterable[str]) -> ClientRecord | None:
+        """Narrow what a client may request to ``allowed`` (its defaults keep only those);
+        None if it is gone."""
+        keep = frozenset(allowed)
+        with self.db.session() as session:
+            row = session.get(Client, client_id)
+            if row is None:
+                return None
+            row.allowed_scopes = ScopeSet(keep).to_list()
+            row.default_scopes = ScopeSet(set(row.default_scopes) & keep).to_list()
+            session.flush()
+            return ClientRecord.from_row(row)
+
     def delete(self, client_id: str) -> bool:
         """Delete a client; return whether it existed."""
         with self.db.session() as session:

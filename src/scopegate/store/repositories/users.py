@@ -58,6 +58,7 @@ class UserRecord:
     created_at: datetime
     password_hash: str = field(repr=False)
     disabled_at: datetime | None = None
+    is_operator: bool = False
 
     @property
     def disabled(self) -> bool:
@@ -68,7 +69,7 @@ class UserRecord:
     def from_row(cls, row: User) -> UserRecord:
         """Snapshot an ORM row."""
         return cls(row.id, row.email, row.name, row.role, row.created_at, row.password_hash,
-                   row.disabled_at)
+                   row.disabled_at, bool(row.is_operator))
 
 
 class UserRepository:
@@ -78,14 +79,14 @@ class UserRepository:
         self.db = db
 
     def create(self, *, email: str, password_hash: str, role: str,
-               name: str | None = None) -> UserRecord:
+               name: str | None = None, is_operator: bool = False) -> UserRecord:
         """Insert a user.
 
         :raises ValueError: the email is malformed.
         :raises AlreadyExists: the email is taken.
         """
         row = User(id=new_id("usr"), email=normalize_email(email), name=name,
-                   password_hash=password_hash, role=role)
+                   password_hash=password_hash, role=role, is_operator=is_operator)
         try:
             with self.db.session() as session:
                 session.add(row)

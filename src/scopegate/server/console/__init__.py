@@ -1,0 +1,1 @@
+"""The operator console (issue 15): guards' usage reports and the pages under ``/admin``."""
