@@ -15,7 +15,7 @@ import typer
 
 from ..client._config import ENV_SELECT_ENV
 from ..client._config_files import CONFIG_DIR_ENV
-from ..client._factory import API_URL_ENV, NO_KEYRING_ENV
+from ..client._factory import API_URL_ENV, DPOP_ENV, NO_KEYRING_ENV
 from ..client._http import HTTP_TIMEOUT_ENV
 from ..client._https import INSECURE_HTTP_ENV
 from ..guard.config import ENV_NAMES
@@ -25,7 +25,7 @@ __all__ = ["known_variables", "unknown_variables", "warn_unknown_variables"]
 
 # Read by the examples, the test suite and the benchmarks (SCOPEGATE_EXAMPLE_* and so on).
 _OWNED_PREFIXES = tuple(ENV_PREFIX + part for part in ("EXAMPLE_", "TEST_", "BENCH_"))
-_OTHERS = (ENV_SELECT_ENV, CONFIG_DIR_ENV, API_URL_ENV, NO_KEYRING_ENV, HTTP_TIMEOUT_ENV,
+_OTHERS = (ENV_SELECT_ENV, CONFIG_DIR_ENV, API_URL_ENV, DPOP_ENV, NO_KEYRING_ENV, HTTP_TIMEOUT_ENV,
            INSECURE_HTTP_ENV, ENV_PREFIX + "REQUIRE_SERVICES")
 
 
