@@ -26,7 +26,7 @@ from ..shared.client_request import client_request
 from ..shared.responses import JSONResponse
 from ..state import ServerState
 
-__all__ = ["PATH", "introspect_access_token", "may_learn", "routes"]
+__all__ = ["PATH", "audience_values", "introspect_access_token", "may_learn", "routes"]
 
 feature = "introspection"  # Features flag that mounts this module
 PATH = "/oauth/introspect"
@@ -53,7 +53,7 @@ async def introspect_access_token(state: ServerState, token: str) -> dict[str, A
     return out
 
 
-def _audiences(aud: Any) -> tuple[str, ...]:
+def audience_values(aud: Any) -> tuple[str, ...]:
     """The values of an ``aud`` member: a string or a list of strings (RFC 7519 §4.1.3)."""
     if isinstance(aud, str):
         return (aud,)
@@ -65,7 +65,7 @@ def _audiences(aud: Any) -> tuple[str, ...]:
 async def _known_audience(state: ServerState, aud: Any) -> bool:
     """Whether ``aud`` is present and names only resources this server issues tokens for
     now (a removed resource's tokens are inactive)."""
-    values = _audiences(aud)
+    values = audience_values(aud)
     if not values:
         return False
     known = await state.resources.identifiers()
@@ -76,7 +76,7 @@ def may_learn(caller: ClientRecord, answer: Mapping[str, Any]) -> bool:
     """RFC 7662 §4: the token's own client, or a resource server of one of its audiences."""
     if answer.get("client_id") == caller.client_id:
         return True
-    return not caller.resource_servers.isdisjoint(_audiences(answer.get("aud")))
+    return not caller.resource_servers.isdisjoint(audience_values(answer.get("aud")))
 
 
 async def introspect_token(ctx: Context) -> Response | None:

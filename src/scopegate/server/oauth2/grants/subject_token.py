@@ -25,6 +25,7 @@ from ....errors import InvalidRequest
 from ....store.repositories import ClientRecord
 from ....tokens import TokenVerificationError
 from ...state import ServerState
+from ..introspect import audience_values
 
 __all__ = ["MAX_SUBJECT_TOKEN_LENGTH", "SubjectToken", "verify_subject_token"]
 
@@ -53,14 +54,6 @@ class SubjectToken:
 def refused(why: str) -> InvalidRequest:
     """The RFC 8693 §2.2.2 error for an unacceptable subject token."""
     return InvalidRequest(f"subject_token refused: {why}")
-
-
-def _audiences(aud: Any) -> tuple[str, ...]:
-    if isinstance(aud, str):
-        return (aud,)
-    if isinstance(aud, list):
-        return tuple(a for a in aud if isinstance(a, str))
-    return ()
 
 
 async def _claims(state: ServerState, token: str) -> Mapping[str, Any]:
@@ -121,7 +114,7 @@ async def verify_subject_token(state: ServerState, client: ClientRecord,
     if expires_at is not None and expires_at <= time.time():
         raise refused("it has expired")
     await _check_live(state, claims)
-    audiences = _audiences(claims.get("aud"))
+    audiences = audience_values(claims.get("aud"))
     if client.resource_servers.isdisjoint(audiences):
         raise refused("it was not issued for an API this client serves (register the "
                       "client with --resource-server for the API that received it)")
