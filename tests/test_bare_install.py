@@ -106,3 +106,15 @@ def test_what_the_guard_extra_lacks_names_its_extra(guard_venv: Path, module: st
     result = _run(guard_venv / "bin" / "python", "-c", module, check=False)
     assert result.returncode != 0
     assert f"install scopegate[{extra}]" in result.stderr.strip().splitlines()[-1]
+
+
+def test_every_data_file_of_the_source_is_installed(bare_venv: Path) -> None:
+    """Templates, catalogs and migration files reach the installed package (package-data
+    globs do not descend into a new folder such as templates/admin/ by themselves)."""
+    package = ROOT / "src" / "scopegate"
+    data = {path.relative_to(package) for path in package.rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc")
+            and "__pycache__" not in path.parts}
+    site = next((bare_venv / "lib").glob("python3*/site-packages/scopegate"))
+    missing = sorted(str(p) for p in data if not (site / p).exists())
+    assert missing == []
