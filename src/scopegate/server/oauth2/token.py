@@ -44,6 +44,8 @@ async def select_grant(ctx: Context) -> Response | None:
 async def run_grant(ctx: Context) -> Response | None:
     """Let the grant validate and mint the token response."""
     assert ctx.grant is not None, "select_grant runs first"
+    if ctx.dpop_jkt is None:  # a bearer request (the hot path): nothing to bind
+        return ctx.respond(await ctx.grant.handle(ctx))
     with binding(ctx.dpop_jkt):  # what the grant issues is bound to the proof's key
         body = await ctx.grant.handle(ctx)
     return ctx.respond(body)
